@@ -1,0 +1,46 @@
+"""Learning-rate schedules for PyTorch Lightning that step themselves correctly.
+
+Example::
+
+    >>> import lightning as L
+    >>> from lightning_lrsched import OneCycleLR
+    >>> trainer = L.Trainer(max_epochs=5, callbacks=[OneCycleLR(max_lr=3e-4)], logger=False)
+"""
+
+from lightning_lrsched.callback import LRSchedulerCallback
+from lightning_lrsched.duration import Duration, DurationLike, TrainingLength
+from lightning_lrsched.schedules import (
+    ConstantLR,
+    CosineAnnealingLR,
+    CosineAnnealingWarmRestarts,
+    CyclicLR,
+    ExponentialLR,
+    LambdaLR,
+    LinearLR,
+    MultiplicativeLR,
+    MultiStepLR,
+    OneCycleLR,
+    PolynomialLR,
+    StepLR,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ConstantLR",
+    "CosineAnnealingLR",
+    "CosineAnnealingWarmRestarts",
+    "CyclicLR",
+    "Duration",
+    "DurationLike",
+    "ExponentialLR",
+    "LRSchedulerCallback",
+    "LambdaLR",
+    "LinearLR",
+    "MultiStepLR",
+    "MultiplicativeLR",
+    "OneCycleLR",
+    "PolynomialLR",
+    "StepLR",
+    "TrainingLength",
+]

@@ -1,0 +1,81 @@
+"""Argument checks shared by the callbacks: each error names the argument, the value, and the fix."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _numbers(name: str, value: Any) -> list[float]:
+    values = list(value) if isinstance(value, (list, tuple)) else [value]
+    if not values or not all(_is_number(v) and math.isfinite(v) for v in values):
+        raise TypeError(
+            f"Expected argument `{name}` to be a finite float or a list of them (one per param group),"
+            f" but got {value!r}."
+        )
+    return [float(v) for v in values]
+
+
+def positive(name: str, value: Any, fix: str = "") -> None:
+    """Raise unless ``value`` (or every item of a list) is a number > 0."""
+    if any(v <= 0 for v in _numbers(name, value)):
+        raise ValueError(f"Expected argument `{name}` to be positive, but got {value!r}.{_fix(fix)}")
+
+
+def non_negative(name: str, value: Any, fix: str = "") -> None:
+    """Raise unless ``value`` (or every item of a list) is a number >= 0."""
+    if any(v < 0 for v in _numbers(name, value)):
+        raise ValueError(f"Expected argument `{name}` to be non-negative, but got {value!r}.{_fix(fix)}")
+
+
+def in_range(
+    name: str, value: Any, low: float, high: float, *, closed_low: bool, closed_high: bool, fix: str = ""
+) -> None:
+    """Raise unless ``value`` lies between ``low`` and ``high`` (inclusive where asked)."""
+    if not (_is_number(value) and math.isfinite(value)):
+        raise TypeError(f"Expected argument `{name}` to be a finite float, but got {value!r}.")
+    number = float(value)
+    above = number >= low if closed_low else number > low
+    below = number <= high if closed_high else number < high
+    if not (above and below):
+        interval = f"{'[' if closed_low else '('}{low:g}, {high:g}{']' if closed_high else ')'}"
+        raise ValueError(f"Expected argument `{name}` to be in the {interval} range, but got {value!r}.{_fix(fix)}")
+
+
+def integer(name: str, value: Any, minimum: int, fix: str = "") -> None:
+    """Raise unless ``value`` is an int >= ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"Expected argument `{name}` to be an int >= {minimum}, but got {value!r}.{_fix(fix)}")
+
+
+def one_of(name: str, value: Any, options: Iterable[Any]) -> None:
+    """Raise unless ``value`` is one of ``options``."""
+    options = tuple(options)
+    if value not in options:
+        listed = ", ".join(repr(o) for o in options)
+        raise ValueError(f"Expected argument `{name}` to be one of {listed}, but got {value!r}.")
+
+
+def callable_or_list(name: str, value: Any) -> None:
+    """Raise unless ``value`` is a callable or a non-empty list of callables."""
+    items: Sequence[Any] = value if isinstance(value, (list, tuple)) else [value]
+    if not items or not all(callable(v) for v in items):
+        raise TypeError(
+            f"Expected argument `{name}` to be a function of the step count (or a list of them, one per param"
+            f" group), but got {value!r}. Example: `{name}=lambda n: 0.95 ** n`."
+        )
+
+
+def boolean(name: str, value: Any) -> None:
+    """Raise unless ``value`` is a bool."""
+    if not isinstance(value, bool):
+        raise TypeError(f"Expected argument `{name}` to be True or False, but got {value!r}.")
+
+
+def _fix(fix: str) -> str:
+    return f" {fix}" if fix else ""

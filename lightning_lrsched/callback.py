@@ -1,0 +1,425 @@
+"""LRSchedulerCallback: build a torch scheduler at fit start and step it at the right moments."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar
+
+import lightning.pytorch as pl
+from lightning.pytorch.callbacks import Callback
+from lightning.pytorch.utilities import rank_zero_warn
+from torch.optim import Optimizer
+from torch.optim.lr_scheduler import LRScheduler
+from torch.utils.hooks import RemovableHandle
+from typing_extensions import override
+
+from lightning_lrsched import _checks
+from lightning_lrsched.duration import Duration, Interval, TrainingLength
+
+SchedulerFactory = Callable[..., LRScheduler]
+"""A scheduler class or function, called as ``factory(optimizer, **kwargs)``."""
+
+_STATE_VERSION = 1
+
+
+class LRSchedulerCallback(Callback):
+    """Schedule the learning rate of one optimizer with any torch scheduler, stepped by the callback itself.
+
+    At fit start the callback resolves length arguments against the Trainer (``"10%"``, ``"3ep"``,
+    ``"500 steps"``), builds the scheduler on one of ``trainer.optimizers`` and from then on steps it:
+
+    * ``interval="step"``: once after every optimizer step that really ran. Gradient accumulation, an AMP step
+      skipped because of inf gradients, and manual optimization are all counted correctly, because the
+      callback listens to the optimizer itself (``Optimizer.register_step_post_hook``).
+    * ``interval="epoch"``: once per training epoch, after its last batch and before the end-of-epoch
+      validation, which is where Lightning steps its own epoch schedulers. A checkpoint written at validation
+      end therefore holds the stepped state.
+
+    The learning rate of every param group is logged before each optimizer step, at the cadence of
+    ``trainer.log_every_n_steps``, under the tags Lightning's ``LearningRateMonitor`` uses (``lr-AdamW``,
+    ``lr-AdamW/pg1``, or a group's ``name``); the current value is shown in the progress bar.
+
+    Use the subclasses (``OneCycleLR``, ``CosineAnnealingLR``, ...) for torch's schedulers; use this class
+    directly for a scheduler of your own or a factory such as transformers'
+    ``get_linear_schedule_with_warmup``.
+
+    Args:
+        scheduler: a scheduler class or function, called as ``scheduler(optimizer, **scheduler_kwargs)``.
+        interval: ``"step"`` or ``"epoch"``; by default ``"step"`` for transformers' schedules and ``"epoch"``
+            otherwise (the subclasses choose per type).
+        optimizer: which optimizer of ``trainer.optimizers`` to schedule: an index, or the optimizer's class
+            name (``"AdamW"``) when that is unique.
+        log_lr: log the learning rate (and momentum where the schedule cycles it) and show it in the progress
+            bar.
+        name: the logged tag prefix instead of ``lr-<OptimizerClass>``.
+        lengths: names of ``scheduler_kwargs`` that are durations, resolved at fit start to ints in the
+            interval unit.
+        **scheduler_kwargs: passed to ``scheduler``.
+
+    Example::
+
+        >>> from transformers import get_linear_schedule_with_warmup  # doctest: +SKIP
+        >>> callback = LRSchedulerCallback(  # doctest: +SKIP
+        ...     get_linear_schedule_with_warmup, interval="step",
+        ...     num_warmup_steps="10%", num_training_steps="100%",
+        ...     lengths=("num_warmup_steps", "num_training_steps"),
+        ... )
+        >>> import torch
+        >>> callback = LRSchedulerCallback(torch.optim.lr_scheduler.StepLR, step_size="2ep", lengths=["step_size"])
+    """
+
+    _whole_training: ClassVar[tuple[str, ...]] = ()
+    """Length arguments that default to the whole training when omitted (None)."""
+
+    def __init__(
+        self,
+        scheduler: SchedulerFactory,
+        *,
+        interval: Interval | None = None,
+        optimizer: int | str = 0,
+        log_lr: bool = True,
+        name: str | None = None,
+        lengths: Sequence[str] = (),
+        **scheduler_kwargs: Any,
+    ) -> None:
+        if not callable(scheduler):
+            raise TypeError(
+                f"Expected argument `scheduler` to be a scheduler class or a function `f(optimizer, ...)`,"
+                f" but got {scheduler!r}."
+            )
+        if interval is not None:
+            _checks.one_of("interval", interval, ("step", "epoch"))
+        if isinstance(optimizer, bool) or not isinstance(optimizer, (int, str)) or (
+            isinstance(optimizer, int) and optimizer < 0
+        ):
+            raise ValueError(
+                f"Expected argument `optimizer` to be an index >= 0 into `trainer.optimizers` or an optimizer"
+                f" class name such as 'AdamW', but got {optimizer!r}."
+            )
+        _checks.boolean("log_lr", log_lr)
+        if name is not None and (not isinstance(name, str) or not name):
+            raise ValueError(f"Expected argument `name` to be a non-empty string or None, but got {name!r}.")
+        missing = [length for length in lengths if length not in scheduler_kwargs]
+        if missing:
+            raise ValueError(
+                f"Argument `lengths` names {missing}, which are not among the scheduler arguments"
+                f" {sorted(scheduler_kwargs)}. Pass them as keyword arguments, e.g. `{missing[0]}='10%'`."
+            )
+        self._factory = scheduler
+        self._interval: Interval = interval or self._default_interval(scheduler_kwargs)
+        self._optimizer_ref = optimizer
+        self._log_lr = log_lr
+        self._name = name
+        self._lengths = tuple(lengths)
+        self._kwargs = dict(scheduler_kwargs)
+        self._cycles_momentum = False
+        self._durations = {key: self._parse_length(key, scheduler_kwargs[key]) for key in self._lengths}
+
+        self._scheduler: LRScheduler | None = None
+        self._optimizer: Optimizer | None = None
+        self._trainer: pl.Trainer | None = None
+        self._length: TrainingLength | None = None
+        self._resolved: dict[str, Any] = {}
+        self._handles: list[RemovableHandle] = []
+        self._tags: list[str] = []
+        self._steps = 0
+        self._epochs = 0
+        self._pending_state: dict[str, Any] | None = None
+
+    # ------------------------------------------------------------------ public properties
+
+    @property
+    def interval(self) -> Interval:
+        """``"step"`` or ``"epoch"``: when the scheduler advances."""
+        return self._interval
+
+    @property
+    def scheduler(self) -> LRScheduler | None:
+        """The torch scheduler built at fit start (None before)."""
+        return self._scheduler
+
+    @property
+    def resolved_lengths(self) -> dict[str, Any]:
+        """The length arguments as ints in interval units, resolved at fit start."""
+        return dict(self._resolved)
+
+    @property
+    def state_key(self) -> str:
+        """Unique per scheduled optimizer, so several callbacks (one per optimizer) can coexist."""
+        return self._generate_state_key(optimizer=self._optimizer_ref, name=self._name)
+
+    # ------------------------------------------------------------------ hooks
+
+    @override
+    def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._trainer = trainer
+        self._optimizer = self._select_optimizer(trainer)
+        self._check_conflicts(trainer)
+        self._length = TrainingLength.from_trainer(trainer)
+        self._resolved = self._resolve_lengths(self._length)
+        self._scheduler = self._build_scheduler(self._optimizer)
+        self._steps = self._epochs = 0
+        if self._pending_state is not None:
+            self._apply_state(self._pending_state)
+            self._pending_state = None
+        self._tags = self._lr_tags(trainer, self._optimizer)
+        self._handles = [
+            self._optimizer.register_step_pre_hook(self._before_optimizer_step),
+            self._optimizer.register_step_post_hook(self._after_optimizer_step),
+        ]
+
+    @override
+    def on_train_batch_end(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any, batch_idx: int
+    ) -> None:
+        if _epoch_finished(trainer):
+            self._epochs += 1
+            if self._interval == "epoch":
+                self._step_scheduler()
+        if self._log_lr and self._tags and self._optimizer is not None and self._should_log(trainer):
+            pl_module.log(self._tags[0], self._optimizer.param_groups[0]["lr"], prog_bar=True, logger=False)
+
+    @override
+    def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._release()
+
+    @override
+    def on_exception(self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException) -> None:
+        self._release()
+
+    @override
+    def teardown(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+        self._release()
+
+    @override
+    def on_load_checkpoint(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict[str, Any]
+    ) -> None:
+        states = checkpoint.get("callbacks") or {}
+        if self.state_key not in states and any(_looks_like_ours(state) for state in states.values()):
+            found = [key for key, state in states.items() if _looks_like_ours(state)]
+            raise ValueError(
+                f"The checkpoint holds learning-rate schedule state under {found}, but none for this"
+                f" `{type(self).__name__}` (state key {self.state_key!r}). Resume with the same schedule"
+                " callback and the same `optimizer`/`name` arguments, or, to start a new schedule from those"
+                " weights, load them with `YourModule.load_from_checkpoint(path)` instead of `ckpt_path`."
+            )
+
+    @override
+    def state_dict(self) -> dict[str, Any]:
+        if self._scheduler is None:
+            return copy.deepcopy(self._pending_state) if self._pending_state else {}
+        return {
+            "version": _STATE_VERSION,
+            "type": type(self).__name__,
+            "interval": self._interval,
+            "steps": self._steps,
+            "epochs": self._epochs,
+            "resolved": copy.deepcopy(self._resolved),
+            "scheduler": copy.deepcopy(self._scheduler.state_dict()),
+        }
+
+    @override
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        if not state_dict:
+            return
+        self._validate_state(state_dict)
+        if self._scheduler is None:
+            self._pending_state = copy.deepcopy(state_dict)
+        else:
+            self._apply_state(state_dict)
+
+    # ------------------------------------------------------------------ optimizer hooks
+
+    def _before_optimizer_step(self, optimizer: Optimizer, args: Any, kwargs: Any) -> None:
+        trainer = self._trainer
+        if self._log_lr and trainer is not None and trainer.loggers and self._should_log(trainer):
+            metrics = self._lr_metrics(optimizer)
+            for logger in trainer.loggers:
+                logger.log_metrics(metrics, step=trainer.global_step)
+
+    def _after_optimizer_step(self, optimizer: Optimizer, args: Any, kwargs: Any) -> None:
+        self._steps += 1
+        if self._interval == "step":
+            self._step_scheduler()
+
+    # ------------------------------------------------------------------ extension points
+
+    def _default_interval(self, kwargs: dict[str, Any]) -> Interval:
+        """The interval used when ``interval`` is not given."""
+        module = getattr(self._factory, "__module__", "") or ""
+        return "step" if module.split(".")[0] == "transformers" else "epoch"
+
+    def _length_unit(self) -> Interval:
+        """The unit lengths resolve to (the interval, unless a schedule counts in epochs regardless)."""
+        return self._interval
+
+    def _build_scheduler(self, optimizer: Optimizer) -> LRScheduler:
+        """Build the torch scheduler with the resolved lengths."""
+        kwargs = {**self._kwargs, **self._resolved}
+        try:
+            return self._factory(optimizer, **kwargs)
+        except (ValueError, TypeError, KeyError) as error:
+            raise type(error)(
+                f"{type(self).__name__} could not build its scheduler on {type(optimizer).__name__} with"
+                f" arguments {kwargs}: {error}"
+            ) from error
+
+    def _step_scheduler(self) -> None:
+        """Advance the scheduler by one interval."""
+        assert self._scheduler is not None
+        self._scheduler.step()
+
+    # ------------------------------------------------------------------ helpers
+
+    def _parse_length(self, key: str, value: Any) -> Duration | list[Duration] | None:
+        if value is None and key in self._whole_training:
+            return None
+        if isinstance(value, (list, tuple)):
+            if not value:
+                raise ValueError(f"Expected argument `{key}` to be a non-empty list of lengths, but got {value!r}.")
+            return [Duration.parse(f"{key}[{i}]", item) for i, item in enumerate(value)]
+        return Duration.parse(key, value)
+
+    def _resolve_lengths(self, length: TrainingLength) -> dict[str, Any]:
+        unit = self._length_unit()
+        resolved: dict[str, Any] = {}
+        for key, duration in self._durations.items():
+            if duration is None:
+                resolved[key] = length.total(unit, name=key)
+            elif isinstance(duration, list):
+                resolved[key] = [d.resolve(f"{key}[{i}]", unit, length) for i, d in enumerate(duration)]
+            else:
+                resolved[key] = duration.resolve(key, unit, length)
+        return resolved
+
+    def _select_optimizer(self, trainer: pl.Trainer) -> Optimizer:
+        optimizers = trainer.optimizers
+        listed = ", ".join(f"{i}: {type(opt).__name__}" for i, opt in enumerate(optimizers)) or "none"
+        ref = self._optimizer_ref
+        if isinstance(ref, int):
+            if ref >= len(optimizers):
+                raise ValueError(
+                    f"`{type(self).__name__}(optimizer={ref})` is out of range: `configure_optimizers` returned"
+                    f" {len(optimizers)} optimizer(s) ({listed}). Use an index below {len(optimizers)}."
+                    if optimizers
+                    else f"`{type(self).__name__}` has no optimizer to schedule: `configure_optimizers` returned"
+                    " none. Return an optimizer from `LightningModule.configure_optimizers`."
+                )
+            return optimizers[ref]
+        matches = [opt for opt in optimizers if type(opt).__name__ == ref]
+        if len(matches) != 1:
+            problem = "matches no optimizer" if not matches else f"matches {len(matches)} optimizers"
+            raise ValueError(
+                f"`{type(self).__name__}(optimizer={ref!r})` {problem} of `trainer.optimizers` ({listed})."
+                " Use the optimizer's index instead."
+            )
+        return matches[0]
+
+    def _check_conflicts(self, trainer: pl.Trainer) -> None:
+        optimizer = self._optimizer
+        for config in trainer.lr_scheduler_configs:
+            if config.scheduler.optimizer is optimizer:
+                raise ValueError(
+                    f"`configure_optimizers` returns its own scheduler ({type(config.scheduler).__name__}) for"
+                    f" {type(optimizer).__name__}, which `{type(self).__name__}` also schedules. Return only the"
+                    " optimizer from `configure_optimizers` and let the callback schedule it, or drop the"
+                    " callback. To combine two schedules use `lightning_lrsched.SequentialLR` or"
+                    " `ChainedScheduler`."
+                )
+        for other in trainer.callbacks:  # type: ignore[attr-defined]
+            if other is self or not isinstance(other, LRSchedulerCallback):
+                continue
+            if other._select_optimizer(trainer) is optimizer:
+                raise ValueError(
+                    f"Two schedule callbacks, `{type(self).__name__}` and `{type(other).__name__}`, schedule the"
+                    f" same optimizer ({type(optimizer).__name__}). Keep one, or compose them into one callback"
+                    " with `lightning_lrsched.SequentialLR` (one after the other) or `ChainedScheduler`"
+                    " (both at once)."
+                )
+
+    def _lr_tags(self, trainer: pl.Trainer, optimizer: Optimizer) -> list[str]:
+        """Tags as Lightning's LearningRateMonitor names them."""
+        prefix = self._name
+        if prefix is None:
+            same_type = [opt for opt in trainer.optimizers if type(opt) is type(optimizer)]
+            position = next(i for i, opt in enumerate(same_type) if opt is optimizer)
+            prefix = f"lr-{type(optimizer).__name__}" + (f"-{position}" if position else "")
+        groups = optimizer.param_groups
+        names = [group.get("name") for group in groups]
+        named = [n for n in names if n is not None]
+        if len(named) != len(set(named)):
+            raise ValueError(
+                f"The param groups of {type(optimizer).__name__} have duplicate `name` values {names}; the"
+                " learning-rate tags would collide. Give each group a unique name."
+            )
+        if len(groups) == 1:
+            return [f"{prefix}/{names[0]}" if names[0] else prefix]
+        return [f"{prefix}/{n if n else f'pg{i + 1}'}" for i, n in enumerate(names)]
+
+    def _lr_metrics(self, optimizer: Optimizer) -> dict[str, float]:
+        metrics: dict[str, float] = {}
+        use_betas = "betas" in optimizer.defaults
+        for tag, group in zip(self._tags, optimizer.param_groups):
+            metrics[tag] = float(group["lr"])
+            if self._cycles_momentum:
+                metrics[f"{tag}-momentum"] = float(group["betas"][0] if use_betas else group.get("momentum", 0.0))
+        return metrics
+
+    def _should_log(self, trainer: pl.Trainer) -> bool:
+        return trainer.global_step % max(trainer.log_every_n_steps, 1) == 0
+
+    def _validate_state(self, state: dict[str, Any]) -> None:
+        kind = state.get("type")
+        if kind != type(self).__name__:
+            raise ValueError(
+                f"The checkpoint's schedule state under {self.state_key!r} was written by `{kind}`, but this"
+                f" callback is `{type(self).__name__}`. Resume with the same schedule type, or start a new"
+                " schedule from the weights with `YourModule.load_from_checkpoint(path)` instead of `ckpt_path`."
+            )
+        required = {"scheduler": dict, "steps": int, "epochs": int, "interval": str, "resolved": dict}
+        broken = [key for key, kind_ in required.items() if not isinstance(state.get(key), kind_)]
+        if broken:
+            raise ValueError(
+                f"The checkpoint's schedule state for `{type(self).__name__}` is corrupted: keys {broken} are"
+                f" missing or of the wrong type (found keys {sorted(state)}). Resume from another checkpoint."
+            )
+
+    def _apply_state(self, state: dict[str, Any]) -> None:
+        assert self._scheduler is not None and self._optimizer is not None
+        if state["interval"] != self._interval:
+            raise ValueError(
+                f"The checkpoint's `{type(self).__name__}` stepped per {state['interval']}, but this callback"
+                f" steps per {self._interval}. Resume with `interval={state['interval']!r}`."
+            )
+        if state["resolved"] != self._resolved:
+            rank_zero_warn(
+                f"`{type(self).__name__}` resumes with the lengths of the checkpoint {state['resolved']}, not"
+                f" those this Trainer implies {self._resolved}: the schedule continues exactly as it was planned."
+                " Start a new fit (without `ckpt_path`) to plan a new schedule."
+            )
+        self._resolved = copy.deepcopy(state["resolved"])
+        self._scheduler.load_state_dict(copy.deepcopy(state["scheduler"]))
+        self._steps = state["steps"]
+        self._epochs = state["epochs"]
+        last_lrs = self._scheduler.get_last_lr()
+        for group, lr in zip(self._optimizer.param_groups, last_lrs):
+            group["lr"] = lr
+
+    def _release(self) -> None:
+        for handle in self._handles:
+            handle.remove()
+        self._handles = []
+        self._trainer = None
+
+
+def _epoch_finished(trainer: pl.Trainer) -> bool:
+    """True on the last training batch of an epoch, when Lightning steps its epoch schedulers."""
+    epoch_loop = trainer.fit_loop.epoch_loop
+    return bool(epoch_loop._num_ready_batches_reached())
+
+
+def _looks_like_ours(state: Any) -> bool:
+    return isinstance(state, dict) and "scheduler" in state and "resolved" in state and "type" in state
+

@@ -1,0 +1,387 @@
+"""One thin callback per torch scheduler: same name and arguments, minus ``optimizer`` and ``last_epoch``.
+
+Length arguments also take durations (``"10%"``, ``"3ep"``, ``"500 steps"``); lengths that mean "the whole
+training" may be omitted. Every callback also takes the keyword arguments of
+:class:`~lightning_lrsched.LRSchedulerCallback`: ``interval``, ``optimizer``, ``log_lr`` and ``name``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, Literal
+
+from lightning.pytorch.utilities import rank_zero_warn
+from torch.optim import lr_scheduler as torch_schedulers
+from typing_extensions import override
+
+from lightning_lrsched import _checks
+from lightning_lrsched.callback import LRSchedulerCallback
+from lightning_lrsched.duration import DurationLike, Interval, TrainingLength
+
+LrLambda = Callable[[int], float]
+FloatOrList = float | list[float]
+
+
+def _step_unless_epoch_count(value: Any) -> Interval:
+    """Whole-training schedules: per step when the length is omitted or a duration string, else per epoch."""
+    return "epoch" if isinstance(value, int) and not isinstance(value, bool) else "step"
+
+
+class LambdaLR(LRSchedulerCallback):
+    """Multiply the initial learning rate by ``lr_lambda(n)`` after n intervals (epoch by default).
+
+    Example::
+
+        >>> callback = LambdaLR(lr_lambda=lambda epoch: 0.9**epoch)
+    """
+
+    def __init__(self, lr_lambda: LrLambda | list[LrLambda], **kwargs: Any) -> None:
+        _checks.callable_or_list("lr_lambda", lr_lambda)
+        super().__init__(torch_schedulers.LambdaLR, lr_lambda=lr_lambda, **kwargs)
+
+
+class MultiplicativeLR(LRSchedulerCallback):
+    """Multiply the current learning rate by ``lr_lambda(n)`` at every interval (epoch by default).
+
+    Example::
+
+        >>> callback = MultiplicativeLR(lr_lambda=lambda epoch: 0.95)
+    """
+
+    def __init__(self, lr_lambda: LrLambda | list[LrLambda], **kwargs: Any) -> None:
+        _checks.callable_or_list("lr_lambda", lr_lambda)
+        super().__init__(torch_schedulers.MultiplicativeLR, lr_lambda=lr_lambda, **kwargs)
+
+
+class StepLR(LRSchedulerCallback):
+    """Multiply the learning rate by ``gamma`` every ``step_size`` intervals (epoch by default).
+
+    Example::
+
+        >>> callback = StepLR(step_size="2ep", gamma=0.5)
+    """
+
+    def __init__(self, step_size: DurationLike, gamma: float = 0.1, **kwargs: Any) -> None:
+        _checks.positive("gamma", gamma, "Use e.g. gamma=0.1 to divide the learning rate by 10 at each step.")
+        super().__init__(
+            torch_schedulers.StepLR, step_size=step_size, gamma=gamma, lengths=("step_size",), **kwargs
+        )
+
+
+class MultiStepLR(LRSchedulerCallback):
+    """Multiply the learning rate by ``gamma`` at each milestone (epochs by default, or durations).
+
+    Example::
+
+        >>> callback = MultiStepLR(milestones=["50%", "75%"], gamma=0.1)
+    """
+
+    def __init__(self, milestones: Sequence[DurationLike], gamma: float = 0.1, **kwargs: Any) -> None:
+        if isinstance(milestones, (str, int)) or not isinstance(milestones, Sequence) or not milestones:
+            raise ValueError(
+                f"Expected argument `milestones` to be a non-empty list of lengths, but got {milestones!r}."
+                " Example: `milestones=[30, 80]` or `milestones=['50%', '75%']`."
+            )
+        _checks.positive("gamma", gamma, "Use e.g. gamma=0.1 to divide the learning rate by 10 at each milestone.")
+        super().__init__(
+            torch_schedulers.MultiStepLR, milestones=list(milestones), gamma=gamma, lengths=("milestones",), **kwargs
+        )
+
+    @override
+    def _resolve_lengths(self, length: TrainingLength) -> dict[str, Any]:
+        resolved = super()._resolve_lengths(length)
+        points = resolved["milestones"]
+        if any(b <= a for a, b in zip(points, points[1:])):
+            raise ValueError(
+                f"Expected argument `milestones` to be increasing, but {self._kwargs['milestones']!r} resolves to"
+                f" {points} {self.interval}s in this run. Sort them, and make each one later than the previous."
+            )
+        return resolved
+
+
+class ConstantLR(LRSchedulerCallback):
+    """Multiply the learning rate by ``factor`` for ``total_iters`` intervals, then restore it.
+
+    Example::
+
+        >>> callback = ConstantLR(factor=0.5, total_iters="1ep")
+    """
+
+    def __init__(self, factor: float = 1.0 / 3, total_iters: DurationLike = 5, **kwargs: Any) -> None:
+        _checks.in_range("factor", factor, 0, 1, closed_low=True, closed_high=True)
+        super().__init__(
+            torch_schedulers.ConstantLR, factor=factor, total_iters=total_iters, lengths=("total_iters",), **kwargs
+        )
+
+
+class LinearLR(LRSchedulerCallback):
+    """Scale the learning rate linearly from ``start_factor`` to ``end_factor`` over ``total_iters``.
+
+    Example::
+
+        >>> callback = LinearLR(start_factor=1.0, end_factor=0.0, total_iters="100%", interval="step")
+    """
+
+    def __init__(
+        self, start_factor: float = 1.0 / 3, end_factor: float = 1.0, total_iters: DurationLike = 5, **kwargs: Any
+    ) -> None:
+        _checks.in_range("start_factor", start_factor, 0, 1, closed_low=False, closed_high=True)
+        _checks.in_range("end_factor", end_factor, 0, 1, closed_low=True, closed_high=True)
+        super().__init__(
+            torch_schedulers.LinearLR,
+            start_factor=start_factor,
+            end_factor=end_factor,
+            total_iters=total_iters,
+            lengths=("total_iters",),
+            **kwargs,
+        )
+
+
+class ExponentialLR(LRSchedulerCallback):
+    """Multiply the learning rate by ``gamma`` at every interval (epoch by default).
+
+    Example::
+
+        >>> callback = ExponentialLR(gamma=0.9)
+    """
+
+    def __init__(self, gamma: float, **kwargs: Any) -> None:
+        _checks.positive("gamma", gamma, "Use e.g. gamma=0.9 to lose 10% of the learning rate per epoch.")
+        super().__init__(torch_schedulers.ExponentialLR, gamma=gamma, **kwargs)
+
+
+class PolynomialLR(LRSchedulerCallback):
+    """Decay the learning rate polynomially to 0 over ``total_iters`` (the whole training when omitted).
+
+    Example::
+
+        >>> callback = PolynomialLR(power=2.0)  # over every optimizer step of the run
+    """
+
+    _whole_training = ("total_iters",)
+
+    def __init__(self, total_iters: DurationLike | None = None, power: float = 1.0, **kwargs: Any) -> None:
+        _checks.non_negative("power", power)
+        super().__init__(
+            torch_schedulers.PolynomialLR, total_iters=total_iters, power=power, lengths=("total_iters",), **kwargs
+        )
+
+    @override
+    def _default_interval(self, kwargs: dict[str, Any]) -> Interval:
+        return _step_unless_epoch_count(kwargs["total_iters"])
+
+
+class CosineAnnealingLR(LRSchedulerCallback):
+    """Anneal the learning rate along a half cosine to ``eta_min`` over ``T_max`` (the whole run if omitted).
+
+    With ``T_max`` omitted or given as a duration string the schedule steps per optimizer step; with an int
+    ``T_max`` it counts epochs, as in torch.
+
+    Example::
+
+        >>> callback = CosineAnnealingLR(eta_min=1e-6)  # one half cosine over the whole run
+    """
+
+    _whole_training = ("T_max",)
+
+    def __init__(self, T_max: DurationLike | None = None, eta_min: float = 0.0, **kwargs: Any) -> None:  # noqa: N803
+        _checks.non_negative("eta_min", eta_min)
+        super().__init__(torch_schedulers.CosineAnnealingLR, T_max=T_max, eta_min=eta_min, lengths=("T_max",), **kwargs)
+
+    @override
+    def _default_interval(self, kwargs: dict[str, Any]) -> Interval:
+        return _step_unless_epoch_count(kwargs["T_max"])
+
+
+class CosineAnnealingWarmRestarts(LRSchedulerCallback):
+    """Cosine annealing restarted every ``T_0`` epochs, each cycle ``T_mult`` times longer than the last.
+
+    ``T_0`` always counts whole epochs (a duration string resolves to the nearest whole epoch). With the default
+    ``interval="epoch"`` the rate changes once per epoch; with ``interval="step"`` it changes after every
+    optimizer step, by the fractional epoch ``steps / steps_per_epoch``, as torch's documentation shows.
+
+    Example::
+
+        >>> callback = CosineAnnealingWarmRestarts(T_0=2, T_mult=2, interval="step")
+    """
+
+    def __init__(self, T_0: DurationLike, T_mult: int = 1, eta_min: float = 0.0, **kwargs: Any) -> None:  # noqa: N803
+        _checks.integer("T_mult", T_mult, 1, "Use T_mult=1 for cycles of equal length.")
+        _checks.non_negative("eta_min", eta_min)
+        super().__init__(
+            torch_schedulers.CosineAnnealingWarmRestarts,
+            T_0=T_0,
+            T_mult=T_mult,
+            eta_min=eta_min,
+            lengths=("T_0",),
+            **kwargs,
+        )
+
+    @override
+    def _length_unit(self) -> Interval:
+        return "epoch"
+
+    @override
+    def _step_scheduler(self) -> None:
+        assert self._scheduler is not None and self._length is not None
+        if self.interval == "epoch":
+            self._scheduler.step()
+        else:
+            self._scheduler.step(self._steps / self._length.per_epoch(name="interval", value="step"))
+
+
+class CyclicLR(LRSchedulerCallback):
+    """Cycle the learning rate between ``base_lr`` and ``max_lr`` (per optimizer step by default).
+
+    With ``cycle_momentum=True`` (the default) momentum, or Adam's beta1, cycles inversely and is logged too.
+
+    Example::
+
+        >>> callback = CyclicLR(base_lr=1e-4, max_lr=1e-2, step_size_up="1ep", cycle_momentum=False)
+    """
+
+    def __init__(
+        self,
+        base_lr: FloatOrList,
+        max_lr: FloatOrList,
+        step_size_up: DurationLike = 2000,
+        step_size_down: DurationLike | None = None,
+        mode: Literal["triangular", "triangular2", "exp_range"] = "triangular",
+        gamma: float = 1.0,
+        scale_fn: Callable[[float], float] | None = None,
+        scale_mode: Literal["cycle", "iterations"] = "cycle",
+        cycle_momentum: bool = True,
+        base_momentum: FloatOrList = 0.8,
+        max_momentum: FloatOrList = 0.9,
+        **kwargs: Any,
+    ) -> None:
+        _checks.positive("base_lr", base_lr)
+        _checks.positive("max_lr", max_lr)
+        _checks.one_of("mode", mode, ("triangular", "triangular2", "exp_range"))
+        _checks.one_of("scale_mode", scale_mode, ("cycle", "iterations"))
+        _checks.positive("gamma", gamma)
+        _checks.boolean("cycle_momentum", cycle_momentum)
+        _checks.non_negative("base_momentum", base_momentum)
+        _checks.non_negative("max_momentum", max_momentum)
+        if scale_fn is not None and not callable(scale_fn):
+            raise TypeError(f"Expected argument `scale_fn` to be a function or None, but got {scale_fn!r}.")
+        super().__init__(
+            torch_schedulers.CyclicLR,
+            base_lr=base_lr,
+            max_lr=max_lr,
+            step_size_up=step_size_up,
+            step_size_down=step_size_down,
+            mode=mode,
+            gamma=gamma,
+            scale_fn=scale_fn,
+            scale_mode=scale_mode,
+            cycle_momentum=cycle_momentum,
+            base_momentum=base_momentum,
+            max_momentum=max_momentum,
+            lengths=("step_size_up",) if step_size_down is None else ("step_size_up", "step_size_down"),
+            **kwargs,
+        )
+        self._cycles_momentum = cycle_momentum
+
+    @override
+    def _default_interval(self, kwargs: dict[str, Any]) -> Interval:
+        return "step"
+
+
+class OneCycleLR(LRSchedulerCallback):
+    """The 1cycle policy: warm up to ``max_lr``, then anneal far below the start (per optimizer step).
+
+    ``total_steps`` defaults to every optimizer step of the run; torch's ``epochs`` + ``steps_per_epoch`` form
+    also works, with ``steps_per_epoch`` taken from the Trainer when omitted. Momentum (or beta1) cycles
+    inversely and is logged when ``cycle_momentum=True``.
+
+    Example::
+
+        >>> callback = OneCycleLR(max_lr=3e-4)
+    """
+
+    _whole_training = ("total_steps",)
+
+    def __init__(
+        self,
+        max_lr: FloatOrList,
+        total_steps: DurationLike | None = None,
+        epochs: int | None = None,
+        steps_per_epoch: int | None = None,
+        pct_start: float = 0.3,
+        anneal_strategy: Literal["cos", "linear"] = "cos",
+        cycle_momentum: bool = True,
+        base_momentum: FloatOrList = 0.85,
+        max_momentum: FloatOrList = 0.95,
+        div_factor: float = 25.0,
+        final_div_factor: float = 1e4,
+        three_phase: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        _checks.positive("max_lr", max_lr)
+        _checks.in_range("pct_start", pct_start, 0, 1, closed_low=False, closed_high=False)
+        _checks.one_of("anneal_strategy", anneal_strategy, ("cos", "linear"))
+        _checks.boolean("cycle_momentum", cycle_momentum)
+        _checks.boolean("three_phase", three_phase)
+        _checks.positive("div_factor", div_factor)
+        _checks.positive("final_div_factor", final_div_factor)
+        _checks.non_negative("base_momentum", base_momentum)
+        _checks.non_negative("max_momentum", max_momentum)
+        for key, value in (("epochs", epochs), ("steps_per_epoch", steps_per_epoch)):
+            if value is not None:
+                _checks.integer(key, value, 1)
+        if total_steps is not None and epochs is not None:
+            raise ValueError(
+                f"Got both `total_steps`={total_steps!r} and `epochs`={epochs!r}. Give one of them, or neither"
+                " to cover the whole training."
+            )
+        if steps_per_epoch is not None and epochs is None:
+            raise ValueError(
+                f"Argument `steps_per_epoch`={steps_per_epoch!r} needs `epochs` too. Give `epochs`, or drop both"
+                " to cover the whole training."
+            )
+        super().__init__(
+            torch_schedulers.OneCycleLR,
+            max_lr=max_lr,
+            total_steps=total_steps,
+            epochs=epochs,
+            steps_per_epoch=steps_per_epoch,
+            pct_start=pct_start,
+            anneal_strategy=anneal_strategy,
+            cycle_momentum=cycle_momentum,
+            base_momentum=base_momentum,
+            max_momentum=max_momentum,
+            div_factor=div_factor,
+            final_div_factor=final_div_factor,
+            three_phase=three_phase,
+            lengths=("total_steps",) if epochs is None else (),
+            **kwargs,
+        )
+        self._cycles_momentum = cycle_momentum
+        self._warned_exhausted = False
+
+    @override
+    def _default_interval(self, kwargs: dict[str, Any]) -> Interval:
+        return "step"
+
+    @override
+    def _resolve_lengths(self, length: TrainingLength) -> dict[str, Any]:
+        resolved = super()._resolve_lengths(length)
+        if self._kwargs["epochs"] is not None and self._kwargs["steps_per_epoch"] is None:
+            per_epoch = 1 if self.interval == "epoch" else length.per_epoch(name="epochs", value="")
+            resolved["steps_per_epoch"] = int(per_epoch)
+        return resolved
+
+    @override
+    def _step_scheduler(self) -> None:
+        scheduler = self._scheduler
+        assert isinstance(scheduler, torch_schedulers.OneCycleLR)
+        if scheduler.last_epoch < scheduler.total_steps:
+            scheduler.step()
+        elif not self._warned_exhausted:
+            self._warned_exhausted = True
+            rank_zero_warn(
+                f"OneCycleLR reached its end after {scheduler.total_steps} {self.interval}s but training goes on;"
+                " the learning rate stays at its final value. Leave `total_steps`/`epochs` unset to cover the"
+                " whole run."
+            )
