@@ -1,0 +1,81 @@
+"""Learning-rate logging, read back with TensorBoard's own event reader."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+import lightning_lrsched as lrs
+from tests.helpers import LRRecorder, TinyModel, make_loader, trainer
+
+
+def scalars(log_dir: str) -> dict[str, list[tuple[int, float]]]:
+    events = EventAccumulator(log_dir, size_guidance={"scalars": 0})
+    events.Reload()
+    return {tag: [(e.step, e.value) for e in events.Scalars(tag)] for tag in events.Tags()["scalars"]}
+
+
+def fit_logged(tmp_path: Path, schedule: lrs.LRSchedulerCallback, **kwargs: Any) -> tuple[dict, LRRecorder, Any]:
+    recorder = LRRecorder()
+    logger = TensorBoardLogger(tmp_path, name="run")
+    model = kwargs.pop("model", None) or TinyModel()
+    run = trainer(tmp_path, max_epochs=2, logger=logger, callbacks=[schedule, recorder], **kwargs)
+    run.fit(model, make_loader())
+    return scalars(logger.log_dir), recorder, run
+
+
+def test_one_lr_point_per_optimizer_step_with_lr_monitor_names(tmp_path) -> None:
+    logged, recorder, _ = fit_logged(tmp_path, lrs.OneCycleLR(max_lr=[1.0, 0.1]), log_every_n_steps=1)
+    for group, tag in enumerate(["lr-SGD/pg1", "lr-SGD/pg2"]):
+        assert [step for step, _ in logged[tag]] == list(range(20))
+        assert [value for _, value in logged[tag]] == pytest.approx([lrs_[group] for lrs_ in recorder.lrs], rel=1e-6)
+    momentum = [value for _, value in logged["lr-SGD/pg1-momentum"]]
+    assert len(momentum) == 20 and min(momentum) == pytest.approx(0.85) and max(momentum) == pytest.approx(0.95)
+
+
+def test_logging_follows_log_every_n_steps(tmp_path) -> None:
+    logged, _, _ = fit_logged(tmp_path, lrs.CosineAnnealingLR(), log_every_n_steps=5)
+    assert [step for step, _ in logged["lr-SGD/pg1"]] == [0, 5, 10, 15]
+    assert "lr-SGD/pg1-momentum" not in logged  # cosine does not cycle momentum
+
+
+class NamedGroupsAdamW(TinyModel):
+    def configure_optimizers(self) -> Any:
+        import torch
+
+        return torch.optim.AdamW(
+            [
+                {"params": self.hidden.parameters(), "lr": 1e-3, "name": "encoder"},
+                {"params": self.out.parameters(), "lr": 1e-2, "name": "head"},
+            ]
+        )
+
+
+def test_named_param_groups_and_adam_beta1(tmp_path) -> None:
+    schedule = lrs.CyclicLR(1e-4, 1e-2, step_size_up=4)
+    logged, _, run = fit_logged(tmp_path, schedule, log_every_n_steps=1, model=NamedGroupsAdamW())
+    assert {"lr-AdamW/encoder", "lr-AdamW/head", "lr-AdamW/encoder-momentum"} <= set(logged)
+    beta1 = [value for _, value in logged["lr-AdamW/encoder-momentum"]]
+    assert min(beta1) == pytest.approx(0.8) and max(beta1) == pytest.approx(0.9)
+    assert "lr-AdamW/encoder" in run.progress_bar_metrics  # current lr in the progress bar
+
+
+def test_custom_name_and_log_lr_off(tmp_path) -> None:
+    logged, _, _ = fit_logged(tmp_path, lrs.StepLR(1, name="schedule"), log_every_n_steps=1)
+    assert "schedule/pg1" in logged and "schedule/pg2" in logged
+    logged_off, _, run = fit_logged(tmp_path / "off", lrs.StepLR(1, log_lr=False), log_every_n_steps=1)
+    assert not any(tag.startswith("lr-") for tag in logged_off)
+    assert not any(key.startswith("lr-") for key in run.progress_bar_metrics)
+
+
+def test_other_loggers_get_the_lr_too(tmp_path) -> None:
+    logger = CSVLogger(tmp_path, name="csv")
+    trainer(tmp_path, max_epochs=1, logger=logger, log_every_n_steps=1, callbacks=[lrs.StepLR(1)]).fit(
+        TinyModel(), make_loader()
+    )
+    header = (Path(logger.log_dir) / "metrics.csv").read_text().splitlines()[0].split(",")
+    assert {"lr-SGD/pg1", "lr-SGD/pg2", "step"} <= set(header)
