@@ -90,8 +90,10 @@ class LRSchedulerCallback(Callback):
             )
         if interval is not None:
             _checks.one_of("interval", interval, ("step", "epoch"))
-        if isinstance(optimizer, bool) or not isinstance(optimizer, (int, str)) or (
-            isinstance(optimizer, int) and optimizer < 0
+        if (
+            isinstance(optimizer, bool)
+            or not isinstance(optimizer, (int, str))
+            or (isinstance(optimizer, int) and optimizer < 0)
         ):
             raise ValueError(
                 f"Expected argument `optimizer` to be an index >= 0 into `trainer.optimizers` or an optimizer"
@@ -361,14 +363,15 @@ class LRSchedulerCallback(Callback):
     def _lr_metrics(self, optimizer: Optimizer) -> dict[str, float]:
         metrics: dict[str, float] = {}
         use_betas = "betas" in optimizer.defaults
-        for tag, group in zip(self._tags, optimizer.param_groups):
+        for tag, group in zip(self._tags, optimizer.param_groups, strict=False):
             metrics[tag] = float(group["lr"])
             if self._cycles_momentum:
                 metrics[f"{tag}-momentum"] = float(group["betas"][0] if use_betas else group.get("momentum", 0.0))
         return metrics
 
     def _should_log(self, trainer: pl.Trainer) -> bool:
-        return trainer.global_step % max(trainer.log_every_n_steps, 1) == 0
+        every = int(getattr(trainer, "log_every_n_steps", 1)) or 1
+        return trainer.global_step % every == 0
 
     def _validate_state(self, state: dict[str, Any]) -> None:
         kind = state.get("type")
@@ -387,7 +390,8 @@ class LRSchedulerCallback(Callback):
             )
 
     def _apply_state(self, state: dict[str, Any]) -> None:
-        assert self._scheduler is not None and self._optimizer is not None
+        assert self._scheduler is not None
+        assert self._optimizer is not None
         if state["interval"] != self._interval:
             raise ValueError(
                 f"The checkpoint's `{type(self).__name__}` stepped per {state['interval']}, but this callback"
@@ -404,7 +408,7 @@ class LRSchedulerCallback(Callback):
         self._steps = state["steps"]
         self._epochs = state["epochs"]
         last_lrs = self._scheduler.get_last_lr()
-        for group, lr in zip(self._optimizer.param_groups, last_lrs):
+        for group, lr in zip(self._optimizer.param_groups, last_lrs, strict=False):
             group["lr"] = lr
 
     def _release(self) -> None:
@@ -422,4 +426,3 @@ def _epoch_finished(trainer: pl.Trainer) -> bool:
 
 def _looks_like_ours(state: Any) -> bool:
     return isinstance(state, dict) and "scheduler" in state and "resolved" in state and "type" in state
-

@@ -9,13 +9,13 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal, Union
+from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
     import lightning.pytorch as pl
 
 Interval = Literal["step", "epoch"]
-DurationLike = Union[int, str]
+DurationLike = int | str
 """What a length parameter accepts: an int in the callback's interval unit, or a string with a unit."""
 
 Unit = Literal["interval", "step", "epoch", "percent"]
@@ -67,7 +67,11 @@ class Duration:
         if isinstance(value, bool) or not isinstance(value, (int, str)):
             raise TypeError(
                 f"Expected argument `{name}` to be {_SYNTAX}, but got {value!r} of type {type(value).__name__}."
-                + (" For a fraction of the training write a percentage, e.g. '10%'." if isinstance(value, float) else "")
+                + (
+                    " For a fraction of the training write a percentage, e.g. '10%'."
+                    if isinstance(value, float)
+                    else ""
+                )
             )
         if isinstance(value, int):
             parsed = cls(float(value), "interval", str(value))
@@ -89,9 +93,7 @@ class Duration:
             kind = "non-negative" if allow_zero else "positive"
             raise ValueError(f"Expected argument `{name}` to be a {kind} length, but got {value!r}.")
         if parsed.unit == "percent" and parsed.value > 100:
-            raise ValueError(
-                f"Expected argument `{name}` to be at most '100%' of the training, but got {value!r}."
-            )
+            raise ValueError(f"Expected argument `{name}` to be at most '100%' of the training, but got {value!r}.")
         return parsed
 
     def resolve(self, name: str, interval: Interval, length: TrainingLength) -> int:

@@ -7,6 +7,7 @@ training" may be omitted. Every callback also takes the keyword arguments of
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
@@ -63,9 +64,7 @@ class StepLR(LRSchedulerCallback):
 
     def __init__(self, step_size: DurationLike, gamma: float = 0.1, **kwargs: Any) -> None:
         _checks.positive("gamma", gamma, "Use e.g. gamma=0.1 to divide the learning rate by 10 at each step.")
-        super().__init__(
-            torch_schedulers.StepLR, step_size=step_size, gamma=gamma, lengths=("step_size",), **kwargs
-        )
+        super().__init__(torch_schedulers.StepLR, step_size=step_size, gamma=gamma, lengths=("step_size",), **kwargs)
 
 
 class MultiStepLR(LRSchedulerCallback):
@@ -91,7 +90,7 @@ class MultiStepLR(LRSchedulerCallback):
     def _resolve_lengths(self, length: TrainingLength) -> dict[str, Any]:
         resolved = super()._resolve_lengths(length)
         points = resolved["milestones"]
-        if any(b <= a for a, b in zip(points, points[1:])):
+        if any(b <= a for a, b in itertools.pairwise(points)):
             raise ValueError(
                 f"Expected argument `milestones` to be increasing, but {self._kwargs['milestones']!r} resolves to"
                 f" {points} {self.interval}s in this run. Sort them, and make each one later than the previous."
@@ -223,11 +222,13 @@ class CosineAnnealingWarmRestarts(LRSchedulerCallback):
 
     @override
     def _step_scheduler(self) -> None:
-        assert self._scheduler is not None and self._length is not None
+        assert self._scheduler is not None
+        assert self._length is not None
         if self.interval == "epoch":
             self._scheduler.step()
         else:
-            self._scheduler.step(self._steps / self._length.per_epoch(name="interval", value="step"))
+            epoch = self._steps / self._length.per_epoch(name="interval", value="step")
+            self._scheduler.step(epoch)  # type: ignore[arg-type]  # this scheduler takes fractional epochs
 
 
 class CyclicLR(LRSchedulerCallback):
@@ -376,9 +377,13 @@ class OneCycleLR(LRSchedulerCallback):
     def _step_scheduler(self) -> None:
         scheduler = self._scheduler
         assert isinstance(scheduler, torch_schedulers.OneCycleLR)
-        if scheduler.last_epoch < scheduler.total_steps:
+        # torch's formula runs past the cycle's end (the rate rises again) if stepped `total_steps` times, and
+        # raises after that. The last value is held instead: the end of the cycle is its lowest rate.
+        if scheduler.last_epoch + 1 < scheduler.total_steps:
             scheduler.step()
-        elif not self._warned_exhausted:
+            return
+        done = self._steps if self.interval == "step" else self._epochs
+        if done > scheduler.total_steps and not self._warned_exhausted:
             self._warned_exhausted = True
             rank_zero_warn(
                 f"OneCycleLR reached its end after {scheduler.total_steps} {self.interval}s but training goes on;"

@@ -133,4 +133,3 @@ def trainer(tmp_path: Any, **kwargs: Any) -> pl.Trainer:
 
 def steps_per_epoch(batches: int, accumulate: int) -> int:
     return math.ceil(batches / accumulate)
-

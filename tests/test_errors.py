@@ -65,11 +65,26 @@ class Unsized(IterableDataset):
 
 
 FIT_START: list[tuple[str, Any, dict[str, Any], str]] = [
-    ("unbounded", lambda: lrs.CosineAnnealingLR(), {"max_epochs": -1}, r"omitted `T_max` needs the length .* Set `max_steps`"),
+    (
+        "unbounded",
+        lambda: lrs.CosineAnnealingLR(),
+        {"max_epochs": -1},
+        r"omitted `T_max` needs the length .* Set `max_steps`",
+    ),
     ("unbounded-pct", lambda: lrs.StepLR("10%"), {"max_epochs": -1}, r"`step_size`='10%' needs the length"),
     ("index", lambda: lrs.StepLR(1, optimizer=3), {}, r"`StepLR\(optimizer=3\)` is out of range: .* 1 optimizer"),
-    ("name", lambda: lrs.StepLR(1, optimizer="Adam"), {}, r"optimizer='Adam'\)` matches no optimizer .*\(0: SGD\). Use the optimizer's index"),
-    ("order", lambda: lrs.MultiStepLR(["75%", "25%"]), {}, r"`milestones` to be increasing, .* resolves to \[2, 1\] epochs"),
+    (
+        "name",
+        lambda: lrs.StepLR(1, optimizer="Adam"),
+        {},
+        r"optimizer='Adam'\)` matches no optimizer .*\(0: SGD\). Use the optimizer's index",
+    ),
+    (
+        "order",
+        lambda: lrs.MultiStepLR(["75%", "25%"]),
+        {},
+        r"`milestones` to be increasing, .* resolves to \[2, 1\] epochs",
+    ),
     ("zero", lambda: lrs.StepLR("1 steps"), {}, r"`step_size`='1 steps' is 0\.1 epochs .* rounds to 0"),
 ]
 

@@ -34,7 +34,9 @@ def test_one_lr_point_per_optimizer_step_with_lr_monitor_names(tmp_path) -> None
         assert [step for step, _ in logged[tag]] == list(range(20))
         assert [value for _, value in logged[tag]] == pytest.approx([lrs_[group] for lrs_ in recorder.lrs], rel=1e-6)
     momentum = [value for _, value in logged["lr-SGD/pg1-momentum"]]
-    assert len(momentum) == 20 and min(momentum) == pytest.approx(0.85) and max(momentum) == pytest.approx(0.95)
+    assert len(momentum) == 20
+    assert min(momentum) == pytest.approx(0.85)
+    assert max(momentum) == pytest.approx(0.95)
 
 
 def test_logging_follows_log_every_n_steps(tmp_path) -> None:
@@ -60,13 +62,15 @@ def test_named_param_groups_and_adam_beta1(tmp_path) -> None:
     logged, _, run = fit_logged(tmp_path, schedule, log_every_n_steps=1, model=NamedGroupsAdamW())
     assert {"lr-AdamW/encoder", "lr-AdamW/head", "lr-AdamW/encoder-momentum"} <= set(logged)
     beta1 = [value for _, value in logged["lr-AdamW/encoder-momentum"]]
-    assert min(beta1) == pytest.approx(0.8) and max(beta1) == pytest.approx(0.9)
+    assert min(beta1) == pytest.approx(0.8)
+    assert max(beta1) == pytest.approx(0.9)
     assert "lr-AdamW/encoder" in run.progress_bar_metrics  # current lr in the progress bar
 
 
 def test_custom_name_and_log_lr_off(tmp_path) -> None:
     logged, _, _ = fit_logged(tmp_path, lrs.StepLR(1, name="schedule"), log_every_n_steps=1)
-    assert "schedule/pg1" in logged and "schedule/pg2" in logged
+    assert "schedule/pg1" in logged
+    assert "schedule/pg2" in logged
     logged_off, _, run = fit_logged(tmp_path / "off", lrs.StepLR(1, log_lr=False), log_every_n_steps=1)
     assert not any(tag.startswith("lr-") for tag in logged_off)
     assert not any(key.startswith("lr-") for key in run.progress_bar_metrics)

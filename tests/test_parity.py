@@ -36,7 +36,13 @@ CASES: list[tuple[str, Callable[[], lrs.LRSchedulerCallback], Callable[[Any], ts
     ("MultiplicativeLR", lambda: lrs.MultiplicativeLR(ninety), lambda o: ts.MultiplicativeLR(o, ninety), "epoch", None),
     ("StepLR", lambda: lrs.StepLR(2, gamma=0.5), lambda o: ts.StepLR(o, 2, 0.5), "epoch", None),
     ("StepLR-1ep", lambda: lrs.StepLR("1ep", interval="step"), lambda o: ts.StepLR(o, PER_EPOCH), "step", None),
-    ("MultiStepLR", lambda: lrs.MultiStepLR([1, 3], gamma=0.3), lambda o: ts.MultiStepLR(o, [1, 3], 0.3), "epoch", None),
+    (
+        "MultiStepLR",
+        lambda: lrs.MultiStepLR([1, 3], gamma=0.3),
+        lambda o: ts.MultiStepLR(o, [1, 3], 0.3),
+        "epoch",
+        None,
+    ),
     (
         "MultiStepLR-pct",
         lambda: lrs.MultiStepLR(["25%", "75%"], interval="step"),

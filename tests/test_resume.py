@@ -84,5 +84,6 @@ def test_every_type_checkpoints_load_with_weights_only(tmp_path, label, callback
     run_.fit(TinyModel(), make_loader())
     state = torch.load(checkpoint.last_model_path, weights_only=True)["callbacks"][schedule.state_key]
     assert state["type"] == type(schedule).__name__
-    assert state["steps"] == 20 and state["epochs"] == 2
+    assert state["steps"] == 20
+    assert state["epochs"] == 2
     assert state["scheduler"]["last_epoch"] == schedule.scheduler.last_epoch  # type: ignore[union-attr]

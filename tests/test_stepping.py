@@ -79,10 +79,11 @@ def test_amp_step_skipped_on_inf_gradients_does_not_advance_the_schedule(tmp_pat
     assert len(recorder.attempts) == 20
     assert {i for i, ran in enumerate(recorder.ran) if not ran} == SKIPPED
     real_steps = 0
-    for lrs_, ran in zip(recorder.attempts, recorder.ran):
+    for lrs_, ran in zip(recorder.attempts, recorder.ran, strict=False):
         assert lrs_ == [0.1 * 0.5**real_steps, 0.01 * 0.5**real_steps]
         real_steps += ran
-    assert schedule.scheduler is not None and schedule.scheduler.last_epoch == real_steps
+    assert schedule.scheduler is not None
+    assert schedule.scheduler.last_epoch == real_steps
 
 
 class StateAtValidation(Callback):
@@ -107,4 +108,5 @@ def test_epoch_schedule_steps_before_end_of_epoch_validation(tmp_path) -> None:
 def test_epoch_schedule_does_not_step_when_max_steps_ends_mid_epoch(tmp_path) -> None:
     schedule = lrs.StepLR(1, gamma=0.5)
     trainer(tmp_path, max_steps=15, callbacks=[schedule]).fit(TinyModel(), make_loader())
-    assert schedule.scheduler is not None and schedule.scheduler.last_epoch == 1
+    assert schedule.scheduler is not None
+    assert schedule.scheduler.last_epoch == 1

@@ -1,0 +1,92 @@
+"""Every callback is configurable from LightningCLI: YAML and `--trainer.callbacks+=...`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import lightning.pytorch as pl
+import pytest
+from lightning.pytorch.cli import LightningCLI
+
+import lightning_lrsched as lrs
+from tests.helpers import TinyModel, make_loader
+
+
+class TinyData(pl.LightningDataModule):
+    def train_dataloader(self) -> Any:
+        return make_loader()
+
+
+@pytest.fixture(autouse=True)
+def _no_pytest_argv(monkeypatch) -> None:
+    monkeypatch.setattr("sys.argv", ["train.py"])  # LightningCLI reads `args`, not pytest's own arguments
+
+
+def cli(args: list[str]) -> LightningCLI:
+    return LightningCLI(TinyModel, TinyData, args=args, save_config_callback=None)
+
+
+def common(tmp_path: Any) -> list[str]:
+    return [
+        "fit",
+        f"--trainer.default_root_dir={tmp_path}",
+        "--trainer.max_epochs=2",
+        "--trainer.logger=false",
+        "--trainer.enable_progress_bar=false",
+        "--trainer.enable_checkpointing=false",
+        "--trainer.accelerator=cpu",
+    ]
+
+
+def test_callback_from_yaml(tmp_path) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        """
+trainer:
+  callbacks:
+    - class_path: lightning_lrsched.OneCycleLR
+      init_args:
+        max_lr: 0.5
+        pct_start: 0.25
+        interval: step
+        name: schedule
+"""
+    )
+    run = cli([*common(tmp_path), f"--config={config}"])
+    (schedule,) = [c for c in run.trainer.callbacks if isinstance(c, lrs.OneCycleLR)]
+    assert schedule.resolved_lengths == {"total_steps": 20}
+    assert schedule.scheduler is not None
+    assert schedule.scheduler.last_epoch == 19
+    assert schedule.scheduler.get_last_lr()[0] == pytest.approx(0.5 / 25 / 1e4)
+
+
+def test_callback_from_command_line_with_duration(tmp_path) -> None:
+    run = cli([*common(tmp_path), "--trainer.callbacks+=lightning_lrsched.StepLR", "--trainer.callbacks.step_size=1ep",
+               "--trainer.callbacks.gamma=0.5", "--trainer.callbacks.interval=step"])  # fmt: skip
+    (schedule,) = [c for c in run.trainer.callbacks if isinstance(c, lrs.StepLR)]
+    assert schedule.interval == "step"
+    assert schedule.resolved_lengths == {"step_size": 10}
+    assert schedule.scheduler is not None
+    assert schedule.scheduler.get_last_lr() == [0.1 * 0.25, 0.01 * 0.25]
+
+
+@pytest.mark.parametrize(
+    ("name", "args"),
+    [
+        ("StepLR", {"step_size": 2}),
+        ("MultiStepLR", {"milestones": ["50%", 3]}),
+        ("ConstantLR", {"factor": 0.5}),
+        ("LinearLR", {"start_factor": 0.5, "total_iters": "1ep"}),
+        ("ExponentialLR", {"gamma": 0.9}),
+        ("PolynomialLR", {"power": 2.0}),
+        ("CosineAnnealingLR", {"eta_min": 0.001}),
+        ("CosineAnnealingWarmRestarts", {"T_0": 1}),
+        ("CyclicLR", {"base_lr": 0.01, "max_lr": 0.1}),
+        ("OneCycleLR", {"max_lr": 0.1}),
+    ],
+)
+def test_every_yaml_configurable_type_parses(tmp_path, name, args) -> None:
+    values = [f"--trainer.callbacks.{key}={value}" for key, value in args.items()]
+    run = cli([*common(tmp_path), f"--trainer.callbacks+=lightning_lrsched.{name}", *values])
+    (schedule,) = [c for c in run.trainer.callbacks if type(c).__name__ == name]
+    assert schedule.scheduler is not None
