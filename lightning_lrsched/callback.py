@@ -125,6 +125,7 @@ class LRSchedulerCallback(Callback):
         self._resolved: dict[str, Any] = {}
         self._handles: list[RemovableHandle] = []
         self._tags: list[str] = []
+        self._show_progress = False
         self._steps = 0
         self._epochs = 0
         self._pending_state: dict[str, Any] | None = None
@@ -166,6 +167,7 @@ class LRSchedulerCallback(Callback):
             self._apply_state(self._pending_state)
             self._pending_state = None
         self._tags = self._lr_tags(trainer, self._optimizer)
+        self._show_progress = self._log_lr and trainer.progress_bar_callback is not None
         self._handles = [
             self._optimizer.register_step_pre_hook(self._before_optimizer_step),
             self._optimizer.register_step_post_hook(self._after_optimizer_step),
@@ -179,8 +181,8 @@ class LRSchedulerCallback(Callback):
             self._epochs += 1
             if self._interval == "epoch":
                 self._step_scheduler()
-        if self._log_lr and self._tags and self._optimizer is not None and self._should_log(trainer):
-            pl_module.log(self._tags[0], self._optimizer.param_groups[0]["lr"], prog_bar=True, logger=False)
+        if self._show_progress and self._optimizer is not None:
+            self._show_in_progress_bar(trainer, pl_module, self._optimizer.param_groups[0]["lr"])
 
     @override
     def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
@@ -368,6 +370,15 @@ class LRSchedulerCallback(Callback):
             if self._cycles_momentum:
                 metrics[f"{tag}-momentum"] = float(group["betas"][0] if use_betas else group.get("momentum", 0.0))
         return metrics
+
+    def _show_in_progress_bar(self, trainer: pl.Trainer, pl_module: pl.LightningModule, lr: float) -> None:
+        # `LightningModule.log` costs more per call than the whole schedule step; the progress bar only reads this
+        # dict, so the value is written there directly (with `log` as the fallback should the dict move).
+        shown = getattr(trainer._logger_connector, "_progress_bar_metrics", None)
+        if isinstance(shown, dict):
+            shown[self._tags[0]] = lr
+        else:
+            pl_module.log(self._tags[0], lr, prog_bar=True, logger=False)
 
     def _should_log(self, trainer: pl.Trainer) -> bool:
         every = int(getattr(trainer, "log_every_n_steps", 1)) or 1

@@ -59,19 +59,24 @@ class NamedGroupsAdamW(TinyModel):
 
 def test_named_param_groups_and_adam_beta1(tmp_path) -> None:
     schedule = lrs.CyclicLR(1e-4, 1e-2, step_size_up=4)
-    logged, _, run = fit_logged(tmp_path, schedule, log_every_n_steps=1, model=NamedGroupsAdamW())
+    logged, recorder, run = fit_logged(
+        tmp_path, schedule, log_every_n_steps=1, model=NamedGroupsAdamW(), enable_progress_bar=True
+    )
     assert {"lr-AdamW/encoder", "lr-AdamW/head", "lr-AdamW/encoder-momentum"} <= set(logged)
     beta1 = [value for _, value in logged["lr-AdamW/encoder-momentum"]]
     assert min(beta1) == pytest.approx(0.8)
     assert max(beta1) == pytest.approx(0.9)
-    assert "lr-AdamW/encoder" in run.progress_bar_metrics  # current lr in the progress bar
+    # the current lr (after the last step) in the progress bar
+    assert run.progress_bar_metrics["lr-AdamW/encoder"] == run.optimizers[0].param_groups[0]["lr"]
+    assert run.progress_bar_metrics["lr-AdamW/encoder"] != recorder.lrs[-1][0]
 
 
 def test_custom_name_and_log_lr_off(tmp_path) -> None:
     logged, _, _ = fit_logged(tmp_path, lrs.StepLR(1, name="schedule"), log_every_n_steps=1)
     assert "schedule/pg1" in logged
     assert "schedule/pg2" in logged
-    logged_off, _, run = fit_logged(tmp_path / "off", lrs.StepLR(1, log_lr=False), log_every_n_steps=1)
+    off = lrs.StepLR(1, log_lr=False)
+    logged_off, _, run = fit_logged(tmp_path / "off", off, log_every_n_steps=1, enable_progress_bar=True)
     assert not any(tag.startswith("lr-") for tag in logged_off)
     assert not any(key.startswith("lr-") for key in run.progress_bar_metrics)
 

@@ -1,0 +1,103 @@
+"""Fit wall time: OneCycleLR through this package's callback vs Lightning's native scheduler + LearningRateMonitor.
+
+Same model, data, logger (TensorBoard) and logging cadence on both sides; runs alternate so that drift in the
+machine's speed hits both equally. Prints the median time of each side and the median of the paired ratios.
+
+    python benchmarks/overhead.py --runs 7 --epochs 3 --log-every 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+import warnings
+from typing import Any
+
+import lightning.pytorch as pl
+import torch
+from lightning.pytorch.callbacks import LearningRateMonitor
+from lightning.pytorch.loggers import TensorBoardLogger
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+from lightning_lrsched import OneCycleLR
+
+MAX_LR = 0.05
+
+
+class Model(pl.LightningModule):
+    def __init__(self, native: bool) -> None:
+        super().__init__()
+        self.native = native
+        self.net = nn.Sequential(nn.Linear(32, 64), nn.ReLU(), nn.Linear(64, 2))
+
+    def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
+        x, y = batch
+        loss = nn.functional.cross_entropy(self.net(x), y)
+        self.log("train_loss", loss)
+        return loss
+
+    def configure_optimizers(self) -> Any:
+        optimizer = torch.optim.SGD(self.parameters(), lr=MAX_LR, momentum=0.9)
+        if not self.native:
+            return optimizer
+        total = int(self.trainer.estimated_stepping_batches)
+        scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, MAX_LR, total_steps=total)
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+
+
+def loader() -> DataLoader[Any]:
+    generator = torch.Generator().manual_seed(0)
+    x = torch.randn(2048, 32, generator=generator)
+    y = (x[:, 0] > 0).long()
+    return DataLoader(TensorDataset(x, y), batch_size=32, shuffle=False)
+
+
+def fit_seconds(native: bool, epochs: int, log_every: int, root: str) -> float:
+    torch.manual_seed(0)
+    callback = LearningRateMonitor(logging_interval="step", log_momentum=True) if native else OneCycleLR(MAX_LR)
+    trainer = pl.Trainer(
+        max_epochs=epochs,
+        accelerator="cpu",
+        devices=1,
+        logger=TensorBoardLogger(root, name="native" if native else "callback"),
+        log_every_n_steps=log_every,
+        callbacks=[callback],
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+    )
+    data = loader()
+    start = time.perf_counter()
+    trainer.fit(Model(native), data)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--log-every", type=int, default=1)
+    args = parser.parse_args()
+    warnings.filterwarnings("ignore")
+    torch.set_num_threads(1)
+    native, ours = [], []
+    with tempfile.TemporaryDirectory() as root:
+        fit_seconds(True, 1, args.log_every, root)  # warm-up: imports, first-call costs
+        fit_seconds(False, 1, args.log_every, root)
+        for run in range(args.runs):
+            order = (True, False) if run % 2 == 0 else (False, True)
+            for is_native in order:
+                (native if is_native else ours).append(fit_seconds(is_native, args.epochs, args.log_every, root))
+    ratios = [o / n for o, n in zip(ours, native, strict=True)]
+    steps = args.epochs * 64
+    print(f"OneCycleLR, {steps} optimizer steps, log_every_n_steps={args.log_every}, {args.runs} runs per side")
+    print(f"native scheduler + LearningRateMonitor: median {statistics.median(native):.3f} s")
+    print(f"lightning_lrsched.OneCycleLR callback:  median {statistics.median(ours):.3f} s")
+    print(f"median ratio callback / native: {statistics.median(ratios):.3f} (target <= 1.02)")
+
+
+if __name__ == "__main__":
+    main()
