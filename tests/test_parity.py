@@ -138,3 +138,27 @@ def test_every_torch_scheduler_type_is_covered() -> None:
     }  # fmt: skip
     assert expected <= wrapped
     assert all(hasattr(ts, name) and hasattr(lrs, name) for name in expected)
+
+
+RESOLUTION = [
+    ("max_steps", {"max_epochs": 10, "max_steps": 7}, lambda: lrs.OneCycleLR(0.1), {"total_steps": 7}),
+    ("limit", {"max_epochs": 3, "limit_train_batches": 4}, lambda: lrs.CosineAnnealingLR(), {"T_max": 6}),
+    (
+        "limit-ep",
+        {"max_epochs": 3, "limit_train_batches": 4},
+        lambda: lrs.StepLR("1ep", interval="step"),
+        {"step_size": 2},
+    ),
+    ("pct-epochs", {"max_epochs": 8}, lambda: lrs.MultiStepLR(["50%", "75%"]), {"milestones": [4, 6]}),
+    ("steps-in-epochs", {"max_epochs": 8}, lambda: lrs.StepLR("8 steps"), {"step_size": 2}),
+    ("cawr-epochs", {"max_epochs": 8}, lambda: lrs.CosineAnnealingWarmRestarts("2ep", interval="step"), {"T_0": 2}),
+    ("onecycle-epochs", {"max_epochs": 2}, lambda: lrs.OneCycleLR(0.1, epochs=2), {"steps_per_epoch": 4}),
+]
+
+
+@pytest.mark.parametrize(("label", "options", "callback", "expected"), RESOLUTION, ids=[r[0] for r in RESOLUTION])
+def test_lengths_resolve_against_the_trainer(tmp_path, label, options, callback, expected) -> None:
+    schedule = callback()
+    run = trainer(tmp_path, accumulate_grad_batches=ACCUMULATE, callbacks=[schedule], **options)
+    run.fit(TinyModel(), make_loader())
+    assert schedule.resolved_lengths == expected
