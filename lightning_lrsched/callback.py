@@ -15,7 +15,7 @@ from torch.utils.hooks import RemovableHandle
 from typing_extensions import override
 
 from lightning_lrsched import _checks
-from lightning_lrsched.duration import Duration, Interval, TrainingLength
+from lightning_lrsched.duration import Duration, DurationLike, Interval, TrainingLength
 
 SchedulerFactory = Callable[..., LRScheduler]
 """A scheduler class or function, called as ``factory(optimizer, **kwargs)``."""
@@ -48,6 +48,12 @@ class LRSchedulerCallback(Callback):
         scheduler: a scheduler class or function, called as ``scheduler(optimizer, **scheduler_kwargs)``.
         interval: ``"step"`` or ``"epoch"``; by default ``"step"`` for transformers' schedules and ``"epoch"``
             otherwise (the subclasses choose per type).
+        warmup: a linear warmup prefix of this many optimizer steps (a duration such as ``"10%"`` or
+            ``"1ep"``; an int counts optimizer steps whatever the interval). Step s of the warmup uses
+            ``lr0 * (f + (1 - f) * s / warmup)``, with lr0 the schedule's own first value and f
+            ``warmup_start_factor``; the schedule then starts at its own step 0, and lengths that cover the whole
+            training cover what is left after the warmup.
+        warmup_start_factor: the fraction of lr0 the warmup starts from, in [0, 1).
         optimizer: which optimizer of ``trainer.optimizers`` to schedule: an index, or the optimizer's class
             name (``"AdamW"``) when that is unique.
         log_lr: log the learning rate (and momentum where the schedule cycles it) and show it in the progress
@@ -77,6 +83,8 @@ class LRSchedulerCallback(Callback):
         scheduler: SchedulerFactory,
         *,
         interval: Interval | None = None,
+        warmup: DurationLike | None = None,
+        warmup_start_factor: float = 0.0,
         optimizer: int | str = 0,
         log_lr: bool = True,
         name: str | None = None,
@@ -100,6 +108,7 @@ class LRSchedulerCallback(Callback):
                 f" class name such as 'AdamW', but got {optimizer!r}."
             )
         _checks.boolean("log_lr", log_lr)
+        _checks.in_range("warmup_start_factor", warmup_start_factor, 0, 1, closed_low=True, closed_high=False)
         if name is not None and (not isinstance(name, str) or not name):
             raise ValueError(f"Expected argument `name` to be a non-empty string or None, but got {name!r}.")
         missing = [length for length in lengths if length not in scheduler_kwargs]
@@ -117,6 +126,9 @@ class LRSchedulerCallback(Callback):
         self._kwargs = dict(scheduler_kwargs)
         self._cycles_momentum = False
         self._durations = {key: self._parse_length(key, scheduler_kwargs[key]) for key in self._lengths}
+        self._warmup = None if warmup is None else Duration.parse("warmup", warmup, allow_zero=True)
+        self._warmup_start_factor = float(warmup_start_factor)
+        self._warmup_steps = 0
 
         self._scheduler: LRScheduler | None = None
         self._optimizer: Optimizer | None = None
@@ -128,6 +140,7 @@ class LRSchedulerCallback(Callback):
         self._show_progress = False
         self._steps = 0
         self._epochs = 0
+        self._epoch_start_steps = 0
         self._pending_state: dict[str, Any] | None = None
 
     # ------------------------------------------------------------------ public properties
@@ -160,12 +173,15 @@ class LRSchedulerCallback(Callback):
         self._optimizer = self._select_optimizer(trainer)
         self._check_conflicts(trainer)
         self._length = TrainingLength.from_trainer(trainer)
+        self._warmup_steps = self._resolve_warmup(self._length)
         self._resolved = self._resolve_lengths(self._length)
         self._scheduler = self._build_scheduler(self._optimizer)
-        self._steps = self._epochs = 0
+        self._steps = self._epochs = self._epoch_start_steps = 0
         if self._pending_state is not None:
             self._apply_state(self._pending_state)
             self._pending_state = None
+        else:
+            self._sync_warmup_lr()
         self._tags = self._lr_tags(trainer, self._optimizer)
         self._show_progress = self._log_lr and trainer.progress_bar_callback is not None
         self._handles = [
@@ -179,8 +195,10 @@ class LRSchedulerCallback(Callback):
     ) -> None:
         if _epoch_finished(trainer):
             self._epochs += 1
-            if self._interval == "epoch":
+            # an epoch counts for the schedule when at least one of its steps came after the warmup
+            if self._interval == "epoch" and self._steps > max(self._warmup_steps, self._epoch_start_steps):
                 self._step_scheduler()
+            self._epoch_start_steps = self._steps
         if self._show_progress and self._optimizer is not None:
             self._show_in_progress_bar(trainer, pl_module, self._optimizer.param_groups[0]["lr"])
 
@@ -220,6 +238,8 @@ class LRSchedulerCallback(Callback):
             "interval": self._interval,
             "steps": self._steps,
             "epochs": self._epochs,
+            "epoch_start_steps": self._epoch_start_steps,
+            "warmup_steps": self._warmup_steps,
             "resolved": copy.deepcopy(self._resolved),
             "scheduler": copy.deepcopy(self._scheduler.state_dict()),
         }
@@ -245,7 +265,9 @@ class LRSchedulerCallback(Callback):
 
     def _after_optimizer_step(self, optimizer: Optimizer, args: Any, kwargs: Any) -> None:
         self._steps += 1
-        if self._interval == "step":
+        if self._steps <= self._warmup_steps:
+            self._sync_warmup_lr()
+        elif self._interval == "step":
             self._step_scheduler()
 
     # ------------------------------------------------------------------ extension points
@@ -286,12 +308,46 @@ class LRSchedulerCallback(Callback):
             return [Duration.parse(f"{key}[{i}]", item) for i, item in enumerate(value)]
         return Duration.parse(key, value)
 
+    @property
+    def schedule_steps(self) -> int:
+        """Optimizer steps taken since the warmup ended: the step count of the wrapped schedule itself."""
+        return max(self._steps - self._warmup_steps, 0)
+
+    def _resolve_warmup(self, length: TrainingLength) -> int:
+        if self._warmup is None:
+            return 0
+        steps = self._warmup.resolve("warmup", "step", length)
+        total = length.total_steps
+        if steps >= total:
+            raise ValueError(
+                f"`warmup`={self._warmup.text!r} is {steps} optimizer steps, but the whole training is {total:g}"
+                " steps, so the schedule would never start. Use a shorter warmup, e.g. warmup='5%'."
+            )
+        if steps > total / 4:
+            rank_zero_warn(
+                f"`warmup`={self._warmup.text!r} is {steps} of the training's {total:g} optimizer steps (more than"
+                " a quarter): the model trains at a reduced learning rate for much of the run. Warmups of 1-10%"
+                " are usual."
+            )
+        return steps
+
+    def _sync_warmup_lr(self) -> None:
+        """During the warmup, set each group's lr to the warmup fraction of the schedule's first value."""
+        if self._steps > self._warmup_steps or self._warmup_steps == 0:
+            return
+        assert self._scheduler is not None
+        assert self._optimizer is not None
+        start = self._warmup_start_factor
+        factor = start + (1 - start) * self._steps / self._warmup_steps
+        for group, lr in zip(self._optimizer.param_groups, self._scheduler.get_last_lr(), strict=True):
+            group["lr"] = lr * factor
+
     def _resolve_lengths(self, length: TrainingLength) -> dict[str, Any]:
         unit = self._length_unit()
         resolved: dict[str, Any] = {}
         for key, duration in self._durations.items():
             if duration is None:
-                resolved[key] = length.total(unit, name=key)
+                resolved[key] = length.remaining(unit, self._warmup_steps, name=key)
             elif isinstance(duration, list):
                 resolved[key] = [d.resolve(f"{key}[{i}]", unit, length) for i, d in enumerate(duration)]
             else:
@@ -418,9 +474,11 @@ class LRSchedulerCallback(Callback):
         self._scheduler.load_state_dict(copy.deepcopy(state["scheduler"]))
         self._steps = state["steps"]
         self._epochs = state["epochs"]
-        last_lrs = self._scheduler.get_last_lr()
-        for group, lr in zip(self._optimizer.param_groups, last_lrs, strict=False):
+        self._epoch_start_steps = state.get("epoch_start_steps", self._steps)
+        self._warmup_steps = state.get("warmup_steps", self._warmup_steps)
+        for group, lr in zip(self._optimizer.param_groups, self._scheduler.get_last_lr(), strict=True):
             group["lr"] = lr
+        self._sync_warmup_lr()
 
     def _release(self) -> None:
         for handle in self._handles:

@@ -167,6 +167,18 @@ class TrainingLength:
             return int(self.total_steps)
         return math.ceil(self.total_steps / self.per_epoch(name=name, value=value or "the whole training"))
 
+    def remaining(self, interval: Interval, warmup_steps: int, *, name: str = "") -> int:
+        """What is left of the run after a warmup of ``warmup_steps`` optimizer steps, in ``interval`` units.
+
+        In epochs, an epoch counts when at least one of its steps comes after the warmup.
+        """
+        total = self.total(interval, name=name)
+        if not warmup_steps:
+            return total
+        if interval == "step":
+            return total - warmup_steps
+        return total - math.floor(warmup_steps / self.per_epoch(name="warmup", value=f"{warmup_steps} steps"))
+
     def per_epoch(self, *, name: str = "", value: str = "") -> float:
         """Optimizer steps per epoch.
 

@@ -227,7 +227,7 @@ class CosineAnnealingWarmRestarts(LRSchedulerCallback):
         if self.interval == "epoch":
             self._scheduler.step()
         else:
-            epoch = self._steps / self._length.per_epoch(name="interval", value="step")
+            epoch = self.schedule_steps / self._length.per_epoch(name="interval", value="step")
             self._scheduler.step(epoch)  # type: ignore[arg-type]  # this scheduler takes fractional epochs
 
 
@@ -382,7 +382,7 @@ class OneCycleLR(LRSchedulerCallback):
         if scheduler.last_epoch + 1 < scheduler.total_steps:
             scheduler.step()
             return
-        done = self._steps if self.interval == "step" else self._epochs
+        done = self.schedule_steps if self.interval == "step" else self._epochs
         if done > scheduler.total_steps and not self._warned_exhausted:
             self._warned_exhausted = True
             rank_zero_warn(
