@@ -9,6 +9,7 @@ Example::
 
 from lightning_lrsched.callback import LRSchedulerCallback
 from lightning_lrsched.duration import Duration, DurationLike, TrainingLength
+from lightning_lrsched.plateau import ReduceLROnPlateau
 from lightning_lrsched.schedules import (
     ConstantLR,
     CosineAnnealingLR,
@@ -41,6 +42,7 @@ __all__ = [
     "MultiplicativeLR",
     "OneCycleLR",
     "PolynomialLR",
+    "ReduceLROnPlateau",
     "StepLR",
     "TrainingLength",
 ]

@@ -35,18 +35,26 @@ def run(
 ) -> tuple[LRRecorder, lrs.LRSchedulerCallback]:
     recorder, callback = LRRecorder(), schedule()
     extra = kwargs.pop("callbacks", [])
+    model = kwargs.pop("model", TinyModel)()
     run_ = trainer(tmp_path, max_epochs=4, callbacks=[callback, recorder, *extra], **kwargs)
-    run_.fit(TinyModel(), make_loader(), make_loader(9) if validate else None, ckpt_path=kwargs.get("ckpt"))
+    run_.fit(model, make_loader(), make_loader(9) if validate else None)
     return recorder, callback
 
 
 def resumed_trace(tmp_path: Path, schedule: Callable[[], lrs.LRSchedulerCallback], stop: StopAt, *, validate: bool,
-                  checkpoint: ModelCheckpoint) -> tuple[list[tuple[int, list[float]]], Path]:  # fmt: skip
-    first, _ = run(tmp_path / "a", schedule, validate=validate, callbacks=[stop, checkpoint], enable_checkpointing=True)
+                  checkpoint: ModelCheckpoint, model: type = TinyModel) -> tuple[list[tuple[int, list[float]]], Path]:  # fmt: skip
+    first, _ = run(
+        tmp_path / "a",
+        schedule,
+        validate=validate,
+        callbacks=[stop, checkpoint],
+        enable_checkpointing=True,
+        model=model,
+    )
     path = Path(checkpoint.last_model_path)
     recorder, second = LRRecorder(), schedule()
     resumed = trainer(tmp_path / "b", max_epochs=4, callbacks=[second, recorder])
-    resumed.fit(TinyModel(), make_loader(), make_loader(9) if validate else None, ckpt_path=path, weights_only=True)
+    resumed.fit(model(), make_loader(), make_loader(9) if validate else None, ckpt_path=path, weights_only=True)
     return first.trace + recorder.trace, path
 
 
@@ -87,3 +95,37 @@ def test_every_type_checkpoints_load_with_weights_only(tmp_path, label, callback
     assert state["steps"] == 20
     assert state["epochs"] == 2
     assert state["scheduler"]["last_epoch"] == schedule.scheduler.last_epoch  # type: ignore[union-attr]
+
+
+def test_resume_in_the_middle_of_warmup(tmp_path) -> None:
+    def schedule() -> lrs.LRSchedulerCallback:
+        return lrs.CosineAnnealingLR(warmup=8, warmup_start_factor=0.1)
+
+    straight, _ = run(tmp_path / "straight", schedule, validate=False)
+    checkpoint = ModelCheckpoint(dirpath=tmp_path / "ckpt", every_n_train_steps=5, save_last=True, save_top_k=0)
+    trace, path = resumed_trace(tmp_path, schedule, StopAt(step=5), validate=False, checkpoint=checkpoint)
+    assert torch.load(path, weights_only=True)["global_step"] == 5  # 5 of 8 warmup steps done
+    assert trace == straight.trace
+
+
+class EpochScripted(TinyModel):
+    """Logs val_loss from a fixed sequence indexed by epoch, so a resumed run logs the same values."""
+
+    def validation_step(self, batch: Any, batch_idx: int) -> None:
+        self.log("val_loss", torch.tensor([1.0, 1.1, 1.2, 1.3, 1.4][self.current_epoch]))
+
+
+def test_resume_in_the_middle_of_a_plateau_patience_window(tmp_path) -> None:
+    def schedule() -> lrs.LRSchedulerCallback:
+        return lrs.ReduceLROnPlateau(patience=1, factor=0.5)
+
+    straight, plain = run(tmp_path / "straight", schedule, validate=True, model=EpochScripted)
+    checkpoint = ModelCheckpoint(dirpath=tmp_path / "ckpt", save_last=True, save_top_k=0)
+    trace, path = resumed_trace(
+        tmp_path, schedule, StopAt(epoch=1), validate=True, checkpoint=checkpoint, model=EpochScripted
+    )
+    state = torch.load(path, weights_only=True)["callbacks"][plain.state_key]
+    assert state["scheduler"]["num_bad_epochs"] == 1  # 1.1 after the best 1.0: inside the patience window
+    assert trace == straight.trace
+    lrs_by_epoch = [lrs_[0] for step, lrs_ in straight.trace if step % 10 == 0]
+    assert lrs_by_epoch == [0.1, 0.1, 0.1, 0.05]  # reduced after the 2nd bad validation
