@@ -22,13 +22,14 @@ SANITY_VALUE = -100.0  # would be the best value ever if the sanity check were c
 class ScriptedModel(TinyModel):
     """Logs `val_loss` = VALUES[k] in its k-th real validation run (sanity check runs log SANITY_VALUE)."""
 
-    def __init__(self, key: str = "val_loss", per_rank_offset: float = 0.0) -> None:
+    def __init__(self, key: str = "val_loss", rank1_values: list[float] | None = None) -> None:
         super().__init__()
-        self.key, self.offset, self.runs = key, per_rank_offset, 0
+        self.key, self.rank1_values, self.runs = key, rank1_values, 0
 
     def validation_step(self, batch: Any, batch_idx: int) -> None:
-        value = SANITY_VALUE if self.trainer.sanity_checking else VALUES[self.runs]
-        self.log(self.key, torch.tensor(value + self.offset * self.global_rank))
+        values = self.rank1_values if self.rank1_values and self.global_rank == 1 else VALUES
+        value = SANITY_VALUE if self.trainer.sanity_checking else values[self.runs]
+        self.log(self.key, torch.tensor(value))
 
     def on_validation_epoch_end(self) -> None:
         if not self.trainer.sanity_checking:
