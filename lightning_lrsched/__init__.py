@@ -8,6 +8,7 @@ Example::
 """
 
 from lightning_lrsched.callback import LRSchedulerCallback
+from lightning_lrsched.composite import ChainedScheduler, SequentialLR
 from lightning_lrsched.duration import Duration, DurationLike, TrainingLength
 from lightning_lrsched.plateau import ReduceLROnPlateau
 from lightning_lrsched.schedules import (
@@ -28,6 +29,7 @@ from lightning_lrsched.schedules import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "ChainedScheduler",
     "ConstantLR",
     "CosineAnnealingLR",
     "CosineAnnealingWarmRestarts",
@@ -43,6 +45,7 @@ __all__ = [
     "OneCycleLR",
     "PolynomialLR",
     "ReduceLROnPlateau",
+    "SequentialLR",
     "StepLR",
     "TrainingLength",
 ]

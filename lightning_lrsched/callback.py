@@ -169,20 +169,11 @@ class LRSchedulerCallback(Callback):
 
     @override
     def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        self._trainer = trainer
-        self._optimizer = self._select_optimizer(trainer)
+        optimizer = self._select_optimizer(trainer)
+        self._optimizer = optimizer
         self._check_conflicts(trainer)
-        self._length = TrainingLength.from_trainer(trainer)
-        self._warmup_steps = self._resolve_warmup(self._length)
-        self._resolved = self._resolve_lengths(self._length)
-        self._scheduler = self._build_scheduler(self._optimizer)
-        self._steps = self._epochs = self._epoch_start_steps = 0
-        if self._pending_state is not None:
-            self._apply_state(self._pending_state)
-            self._pending_state = None
-        else:
-            self._sync_warmup_lr()
-        self._tags = self._lr_tags(trainer, self._optimizer)
+        self._start(trainer, optimizer, TrainingLength.from_trainer(trainer))
+        self._tags = self._lr_tags(trainer, optimizer)
         self._show_progress = self._log_lr and trainer.progress_bar_callback is not None
         self._handles = [
             self._optimizer.register_step_pre_hook(self._before_optimizer_step),
@@ -241,7 +232,8 @@ class LRSchedulerCallback(Callback):
             "epoch_start_steps": self._epoch_start_steps,
             "warmup_steps": self._warmup_steps,
             "resolved": copy.deepcopy(self._resolved),
-            "scheduler": copy.deepcopy(self._scheduler.state_dict()),
+            "lrs": [float(group["lr"]) for group in self._optimizer.param_groups] if self._optimizer else [],
+            "scheduler": self._scheduler_state(),
         }
 
     @override
@@ -253,6 +245,24 @@ class LRSchedulerCallback(Callback):
             self._pending_state = copy.deepcopy(state_dict)
         else:
             self._apply_state(state_dict)
+
+    def _start(self, trainer: pl.Trainer, optimizer: Optimizer, length: TrainingLength) -> None:
+        """Resolve the lengths against ``length``, build the scheduler on ``optimizer`` and restore saved state.
+
+        Composite schedules call this to start a child over its own phase of the training.
+        """
+        self._trainer = trainer
+        self._optimizer = optimizer
+        self._length = length
+        self._warmup_steps = self._resolve_warmup(length)
+        self._resolved = self._resolve_lengths(length)
+        self._scheduler = self._build_scheduler(optimizer)
+        self._steps = self._epochs = self._epoch_start_steps = 0
+        if self._pending_state is not None:
+            self._apply_state(self._pending_state)
+            self._pending_state = None
+        else:
+            self._sync_warmup_lr()
 
     # ------------------------------------------------------------------ optimizer hooks
 
@@ -471,14 +481,23 @@ class LRSchedulerCallback(Callback):
                 " Start a new fit (without `ckpt_path`) to plan a new schedule."
             )
         self._resolved = copy.deepcopy(state["resolved"])
-        self._scheduler.load_state_dict(copy.deepcopy(state["scheduler"]))
         self._steps = state["steps"]
         self._epochs = state["epochs"]
         self._epoch_start_steps = state.get("epoch_start_steps", self._steps)
         self._warmup_steps = state.get("warmup_steps", self._warmup_steps)
-        for group, lr in zip(self._optimizer.param_groups, self._scheduler.get_last_lr(), strict=True):
+        self._load_scheduler_state(state["scheduler"])
+        assert self._scheduler is not None
+        lrs = state.get("lrs") or self._scheduler.get_last_lr()
+        for group, lr in zip(self._optimizer.param_groups, lrs, strict=True):
             group["lr"] = lr
-        self._sync_warmup_lr()
+
+    def _scheduler_state(self) -> dict[str, Any]:
+        assert self._scheduler is not None
+        return copy.deepcopy(self._scheduler.state_dict())
+
+    def _load_scheduler_state(self, state: dict[str, Any]) -> None:
+        assert self._scheduler is not None
+        self._scheduler.load_state_dict(copy.deepcopy(state))
 
     def _release(self) -> None:
         for handle in self._handles:

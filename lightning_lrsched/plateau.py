@@ -265,9 +265,9 @@ class ReduceLROnPlateau(LRSchedulerCallback):
         tag = f"{self._tags[0]}-plateau" if self._tags else "lr-plateau"
         for logger in trainer.loggers:
             logger.log_metrics({f"{tag}_reductions": float(len(self.reductions))}, step=trainer.global_step)
-            experiment = getattr(logger, "experiment", None)
-            if hasattr(experiment, "add_text"):
-                experiment.add_text(tag, text, global_step=trainer.global_step)
+            add_text = getattr(getattr(logger, "experiment", None), "add_text", None)
+            if callable(add_text):  # TensorBoard (and loggers like it) get the explanation as text too
+                add_text(tag, text, global_step=trainer.global_step)
 
     def _warn_once(self, key: str, message: str) -> None:
         if key not in self._warned:

@@ -41,8 +41,15 @@ def run(
     return recorder, callback
 
 
-def resumed_trace(tmp_path: Path, schedule: Callable[[], lrs.LRSchedulerCallback], stop: StopAt, *, validate: bool,
-                  checkpoint: ModelCheckpoint, model: type = TinyModel) -> tuple[list[tuple[int, list[float]]], Path]:  # fmt: skip
+def resumed_trace(
+    tmp_path: Path,
+    schedule: Callable[[], lrs.LRSchedulerCallback],
+    stop: StopAt,
+    *,
+    validate: bool,
+    checkpoint: ModelCheckpoint,
+    model: type = TinyModel,
+) -> tuple[list[tuple[int, list[float]]], Path]:
     first, _ = run(
         tmp_path / "a",
         schedule,

@@ -1,4 +1,4 @@
-"""Warmup is a prefix: lr0 * (f + (1 - f) * s / W) for the first W optimizer steps, then the schedule from its step 0."""
+"""Warmup is a prefix: lr0 * (f + (1 - f) * s / W) for the first W optimizer steps, then the schedule at its step 0."""
 
 from __future__ import annotations
 
