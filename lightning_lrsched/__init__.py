@@ -10,6 +10,7 @@ Example::
 from lightning_lrsched.callback import LRSchedulerCallback
 from lightning_lrsched.composite import ChainedScheduler, SequentialLR
 from lightning_lrsched.duration import Duration, DurationLike, TrainingLength
+from lightning_lrsched.names import SCHEDULE_NAMES, schedule_from_name
 from lightning_lrsched.plateau import ReduceLROnPlateau
 from lightning_lrsched.schedules import (
     ConstantLR,
@@ -17,6 +18,7 @@ from lightning_lrsched.schedules import (
     CosineAnnealingWarmRestarts,
     CyclicLR,
     ExponentialLR,
+    InverseSqrtLR,
     LambdaLR,
     LinearLR,
     MultiplicativeLR,
@@ -24,6 +26,7 @@ from lightning_lrsched.schedules import (
     OneCycleLR,
     PolynomialLR,
     StepLR,
+    WarmupStableDecayLR,
 )
 
 __version__ = "0.1.0"
@@ -37,6 +40,7 @@ __all__ = [
     "Duration",
     "DurationLike",
     "ExponentialLR",
+    "InverseSqrtLR",
     "LRSchedulerCallback",
     "LambdaLR",
     "LinearLR",
@@ -46,6 +50,9 @@ __all__ = [
     "PolynomialLR",
     "ReduceLROnPlateau",
     "SequentialLR",
+    "SCHEDULE_NAMES",
     "StepLR",
     "TrainingLength",
+    "WarmupStableDecayLR",
+    "schedule_from_name",
 ]

@@ -8,10 +8,12 @@ training" may be omitted. Every callback also takes the keyword arguments of
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
 from lightning.pytorch.utilities import rank_zero_warn
+from torch.optim import Optimizer
 from torch.optim import lr_scheduler as torch_schedulers
 from typing_extensions import override
 
@@ -390,3 +392,130 @@ class OneCycleLR(LRSchedulerCallback):
                 " the learning rate stays at its final value. Leave `total_steps`/`epochs` unset to cover the"
                 " whole run."
             )
+
+
+class _InverseSqrtSchedule(torch_schedulers.LRScheduler):
+    """lr = base * sqrt(timescale / (step + timescale)): 1 at step 0, then decaying as 1/sqrt(step)."""
+
+    def __init__(self, optimizer: Optimizer, timescale: int, last_epoch: int = -1) -> None:
+        self.timescale = timescale
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:  # type: ignore[override]
+        factor = 1.0 / math.sqrt((self.last_epoch + self.timescale) / self.timescale)
+        return [float(base) * factor for base in self.base_lrs]
+
+
+class InverseSqrtLR(LRSchedulerCallback):
+    """Inverse square-root decay, the Transformer paper's schedule: ``lr0 * sqrt(timescale / (step + timescale))``.
+
+    Usually combined with ``warmup``; ``timescale`` defaults to the warmup length (10,000 steps without one),
+    which gives transformers' ``get_inverse_sqrt_schedule``.
+
+    Example::
+
+        >>> callback = InverseSqrtLR(warmup="5%")
+    """
+
+    def __init__(self, timescale: DurationLike | None = None, **kwargs: Any) -> None:
+        super().__init__(
+            _InverseSqrtSchedule, timescale=timescale, lengths=("timescale",) if timescale is not None else (), **kwargs
+        )
+
+    @override
+    def _default_interval(self, kwargs: dict[str, Any]) -> Interval:
+        return "step"
+
+    @override
+    def _resolve_lengths(self, length: TrainingLength) -> dict[str, Any]:
+        resolved = super()._resolve_lengths(length)
+        if self._kwargs["timescale"] is None:
+            resolved["timescale"] = self._warmup_steps or 10_000
+        return resolved
+
+
+DecayType = Literal["linear", "cosine", "1-sqrt"]
+
+
+class _WarmupStableDecaySchedule(torch_schedulers.LRScheduler):
+    """Constant for ``total_steps - decay`` steps, then down to ``min_lr_ratio`` over ``decay`` steps."""
+
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        decay: int,
+        total_steps: int,
+        decay_type: DecayType,
+        min_lr_ratio: float,
+        last_epoch: int = -1,
+    ) -> None:
+        self.decay, self.stable = decay, total_steps - decay
+        self.decay_type, self.min_lr_ratio = decay_type, min_lr_ratio
+        super().__init__(optimizer, last_epoch)
+
+    def _factor(self, step: int) -> float:
+        if step < self.stable:
+            return 1.0
+        if step >= self.stable + self.decay:
+            return self.min_lr_ratio
+        progress = (step - self.stable) / self.decay
+        if self.decay_type == "linear":
+            shape = 1.0 - progress
+        elif self.decay_type == "cosine":
+            shape = 0.5 * (1.0 + math.cos(math.pi * progress))
+        else:
+            shape = 1.0 - math.sqrt(progress)
+        return max(0.0, shape * (1.0 - self.min_lr_ratio) + self.min_lr_ratio)
+
+    def get_lr(self) -> list[float]:  # type: ignore[override]
+        factor = self._factor(self.last_epoch)
+        return [float(base) * factor for base in self.base_lrs]
+
+
+class WarmupStableDecayLR(LRSchedulerCallback):
+    """Warmup, a long constant phase, then a decay over the last ``decay`` of the run (the "WSD" schedule).
+
+    The decay is ``"linear"``, ``"cosine"`` (half cosine) or ``"1-sqrt"``, down to ``min_lr_ratio`` times the
+    initial rate. With ``warmup`` and ``warmup_start_factor=min_lr_ratio`` this is transformers'
+    ``get_wsd_schedule``.
+
+    Example::
+
+        >>> callback = WarmupStableDecayLR(warmup="5%", decay="20%", decay_type="1-sqrt")
+    """
+
+    _whole_training = ("total_steps",)
+
+    def __init__(
+        self,
+        decay: DurationLike = "10%",
+        decay_type: DecayType = "cosine",
+        min_lr_ratio: float = 0.0,
+        total_steps: DurationLike | None = None,
+        **kwargs: Any,
+    ) -> None:
+        _checks.one_of("decay_type", decay_type, ("linear", "cosine", "1-sqrt"))
+        _checks.in_range("min_lr_ratio", min_lr_ratio, 0, 1, closed_low=True, closed_high=True)
+        super().__init__(
+            _WarmupStableDecaySchedule,
+            decay=decay,
+            total_steps=total_steps,
+            decay_type=decay_type,
+            min_lr_ratio=min_lr_ratio,
+            lengths=("decay", "total_steps"),
+            **kwargs,
+        )
+
+    @override
+    def _default_interval(self, kwargs: dict[str, Any]) -> Interval:
+        return "step"
+
+    @override
+    def _resolve_lengths(self, length: TrainingLength) -> dict[str, Any]:
+        resolved = super()._resolve_lengths(length)
+        if resolved["decay"] > resolved["total_steps"]:
+            raise ValueError(
+                f"`decay`={self._kwargs['decay']!r} is {resolved['decay']} {self.interval}s, longer than the"
+                f" {resolved['total_steps']} left after the warmup. Use a shorter decay, e.g. decay='10%'."
+            )
+        return resolved
