@@ -215,7 +215,7 @@ class ChainedScheduler(_Composite):
     """
 
     def __init__(self, schedulers: Sequence[LRSchedulerCallback], **kwargs: Any) -> None:
-        super().__init__(schedulers, **kwargs)
+        super().__init__(schedulers, lengths=(), **kwargs)
 
     @override
     def _running(self) -> list[LRSchedulerCallback]:

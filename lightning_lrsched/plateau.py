@@ -100,7 +100,7 @@ class ReduceLROnPlateau(LRSchedulerCallback):
         _checks.non_negative("min_lr", min_lr)
         _checks.non_negative("eps", eps)
         _checks.boolean("strict", strict)
-        if "interval" in kwargs:
+        if kwargs.get("interval") is not None:
             raise ValueError(
                 f"`ReduceLROnPlateau` steps once per validation run, so `interval`={kwargs['interval']!r} does not"
                 " apply. Control how often validation runs with the Trainer's `val_check_interval` and"
@@ -116,6 +116,8 @@ class ReduceLROnPlateau(LRSchedulerCallback):
             cooldown=cooldown,
             min_lr=min_lr,
             eps=eps,
+            interval=kwargs.pop("interval", None) or "epoch",
+            lengths=(),
             **kwargs,
         )
         self.monitor = monitor

@@ -40,7 +40,7 @@ class LambdaLR(LRSchedulerCallback):
 
     def __init__(self, lr_lambda: LrLambda | list[LrLambda], **kwargs: Any) -> None:
         _checks.callable_or_list("lr_lambda", lr_lambda)
-        super().__init__(torch_schedulers.LambdaLR, lr_lambda=lr_lambda, **kwargs)
+        super().__init__(torch_schedulers.LambdaLR, lr_lambda=lr_lambda, lengths=(), **kwargs)
 
 
 class MultiplicativeLR(LRSchedulerCallback):
@@ -53,7 +53,7 @@ class MultiplicativeLR(LRSchedulerCallback):
 
     def __init__(self, lr_lambda: LrLambda | list[LrLambda], **kwargs: Any) -> None:
         _checks.callable_or_list("lr_lambda", lr_lambda)
-        super().__init__(torch_schedulers.MultiplicativeLR, lr_lambda=lr_lambda, **kwargs)
+        super().__init__(torch_schedulers.MultiplicativeLR, lr_lambda=lr_lambda, lengths=(), **kwargs)
 
 
 class StepLR(LRSchedulerCallback):
@@ -148,7 +148,7 @@ class ExponentialLR(LRSchedulerCallback):
 
     def __init__(self, gamma: float, **kwargs: Any) -> None:
         _checks.positive("gamma", gamma, "Use e.g. gamma=0.9 to lose 10% of the learning rate per epoch.")
-        super().__init__(torch_schedulers.ExponentialLR, gamma=gamma, **kwargs)
+        super().__init__(torch_schedulers.ExponentialLR, gamma=gamma, lengths=(), **kwargs)
 
 
 class PolynomialLR(LRSchedulerCallback):

@@ -6,6 +6,7 @@ from typing import Any
 
 import lightning.pytorch as pl
 import pytest
+import torch
 from lightning.pytorch.cli import LightningCLI
 
 import lightning_lrsched as lrs
@@ -83,6 +84,9 @@ def test_callback_from_command_line_with_duration(tmp_path) -> None:
         ("CosineAnnealingWarmRestarts", {"T_0": 1}),
         ("CyclicLR", {"base_lr": 0.01, "max_lr": 0.1}),
         ("OneCycleLR", {"max_lr": 0.1}),
+        ("ReduceLROnPlateau", {"monitor": "val_f1", "patience": 2}),
+        ("InverseSqrtLR", {"warmup": "10%"}),
+        ("WarmupStableDecayLR", {"decay": "20%", "decay_type": "1-sqrt", "warmup": 2}),
     ],
 )
 def test_every_yaml_configurable_type_parses(tmp_path, name, args) -> None:
@@ -90,3 +94,24 @@ def test_every_yaml_configurable_type_parses(tmp_path, name, args) -> None:
     run = cli([*common(tmp_path), f"--trainer.callbacks+=lightning_lrsched.{name}", *values])
     (schedule,) = [c for c in run.trainer.callbacks if type(c).__name__ == name]
     assert schedule.scheduler is not None
+
+
+def test_sequential_from_yaml(tmp_path) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        """
+trainer:
+  callbacks:
+    - class_path: lightning_lrsched.SequentialLR
+      init_args:
+        milestones: ["25%"]
+        schedulers:
+          - class_path: lightning_lrsched.LinearLR
+            init_args: {start_factor: 0.1, end_factor: 1.0, total_iters: "100%", interval: step}
+          - class_path: lightning_lrsched.CosineAnnealingLR
+"""
+    )
+    run = cli([*common(tmp_path), f"--config={config}"])
+    (schedule,) = [c for c in run.trainer.callbacks if isinstance(c, lrs.SequentialLR)]
+    assert schedule.resolved_lengths == {"milestones": [5]}
+    assert isinstance(schedule.scheduler, torch.optim.lr_scheduler.CosineAnnealingLR)

@@ -155,3 +155,11 @@ def test_reductions_are_logged_as_events(tmp_path) -> None:
 def test_interval_is_rejected() -> None:
     with pytest.raises(ValueError, match=r"steps once per validation run, so `interval`='step' does not apply"):
         lrs.ReduceLROnPlateau(interval="step")
+
+
+def test_validations_inside_warmup_are_not_counted(tmp_path) -> None:
+    schedule, probe = lrs.ReduceLROnPlateau(patience=1, factor=0.5, warmup=15), LrAfterValidation()
+    trainer(tmp_path, max_epochs=6, callbacks=[schedule, probe]).fit(ScriptedModel(), make_loader(), make_loader(6))
+    assert [value for _, value in schedule.history] == pytest.approx(VALUES[1:6])  # validation 0 ran at step 10
+    assert probe.lrs[0] == pytest.approx(0.1 * 10 / 15)  # still warming up
+    assert probe.lrs[1:] == by_hand(VALUES[1:6], patience=1, factor=0.5)
