@@ -30,6 +30,12 @@ def _step_unless_epoch_count(value: Any) -> Interval:
     return "epoch" if isinstance(value, int) and not isinstance(value, bool) else "step"
 
 
+def _check_momentum(cycle_momentum: Any, base_momentum: Any, max_momentum: Any) -> None:
+    _checks.boolean("cycle_momentum", cycle_momentum)
+    _checks.non_negative("base_momentum", base_momentum)
+    _checks.non_negative("max_momentum", max_momentum)
+
+
 class LambdaLR(LRSchedulerCallback):
     """Multiply the initial learning rate by ``lr_lambda(n)`` after n intervals (epoch by default).
 
@@ -263,9 +269,7 @@ class CyclicLR(LRSchedulerCallback):
         _checks.one_of("mode", mode, ("triangular", "triangular2", "exp_range"))
         _checks.one_of("scale_mode", scale_mode, ("cycle", "iterations"))
         _checks.positive("gamma", gamma)
-        _checks.boolean("cycle_momentum", cycle_momentum)
-        _checks.non_negative("base_momentum", base_momentum)
-        _checks.non_negative("max_momentum", max_momentum)
+        _check_momentum(cycle_momentum, base_momentum, max_momentum)
         if scale_fn is not None and not callable(scale_fn):
             raise TypeError(f"Expected argument `scale_fn` to be a function or None, but got {scale_fn!r}.")
         super().__init__(
@@ -324,12 +328,10 @@ class OneCycleLR(LRSchedulerCallback):
         _checks.positive("max_lr", max_lr)
         _checks.in_range("pct_start", pct_start, 0, 1, closed_low=False, closed_high=False)
         _checks.one_of("anneal_strategy", anneal_strategy, ("cos", "linear"))
-        _checks.boolean("cycle_momentum", cycle_momentum)
+        _check_momentum(cycle_momentum, base_momentum, max_momentum)
         _checks.boolean("three_phase", three_phase)
         _checks.positive("div_factor", div_factor)
         _checks.positive("final_div_factor", final_div_factor)
-        _checks.non_negative("base_momentum", base_momentum)
-        _checks.non_negative("max_momentum", max_momentum)
         for key, value in (("epochs", epochs), ("steps_per_epoch", steps_per_epoch)):
             if value is not None:
                 _checks.integer(key, value, 1)

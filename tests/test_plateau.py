@@ -163,3 +163,26 @@ def test_validations_inside_warmup_are_not_counted(tmp_path) -> None:
     assert [value for _, value in schedule.history] == pytest.approx(VALUES[1:6])  # validation 0 ran at step 10
     assert probe.lrs[0] == pytest.approx(0.1 * 10 / 15)  # still warming up
     assert probe.lrs[1:] == by_hand(VALUES[1:6], patience=1, factor=0.5)
+
+
+def test_lightning_native_wiring_counts_stale_values_and_this_package_does_not(tmp_path) -> None:
+    """The reason the package owns plateau stepping, shown on Lightning's own wiring."""
+
+    class Native(ScriptedModel):
+        def configure_optimizers(self) -> Any:
+            optimizer = make_optimizer([*self.hidden.parameters(), *self.out.parameters()])
+            scheduler = ts.ReduceLROnPlateau(optimizer, patience=1, factor=0.5)
+            config = {"scheduler": scheduler, "monitor": "val_loss", "strict": False}
+            return {"optimizer": optimizer, "lr_scheduler": config}
+
+    native = trainer(tmp_path / "native", max_epochs=8, check_val_every_n_epoch=2)
+    with pytest.warns(RuntimeWarning, match="not available but strict is set to `False`"):
+        native.fit(Native(), make_loader(), make_loader(6))
+    native_steps = native.lr_scheduler_configs[0].scheduler.last_epoch
+    ours = lrs.ReduceLROnPlateau(patience=1, factor=0.5)
+    trainer(tmp_path / "ours", max_epochs=8, check_val_every_n_epoch=2, callbacks=[ours]).fit(
+        ScriptedModel(), make_loader(), make_loader(6)
+    )
+    assert native_steps == 7  # epochs 1..7 each step on the last value seen (4 validations, 3 repeated)
+    assert ours.scheduler is not None
+    assert ours.scheduler.last_epoch == 4  # one step per validation run
