@@ -10,6 +10,8 @@ Example::
 from lightning_lrsched.callback import LRSchedulerCallback
 from lightning_lrsched.composite import ChainedScheduler, SequentialLR
 from lightning_lrsched.duration import Duration, DurationLike, TrainingLength
+from lightning_lrsched.metrics import ClassificationMetrics
+from lightning_lrsched.module import ClassifierModule
 from lightning_lrsched.names import SCHEDULE_NAMES, schedule_from_name
 from lightning_lrsched.plateau import ReduceLROnPlateau
 from lightning_lrsched.schedules import (
@@ -33,6 +35,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ChainedScheduler",
+    "ClassificationMetrics",
+    "ClassifierModule",
     "ConstantLR",
     "CosineAnnealingLR",
     "CosineAnnealingWarmRestarts",
