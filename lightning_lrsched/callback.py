@@ -14,7 +14,7 @@ from torch.optim.lr_scheduler import LRScheduler
 from torch.utils.hooks import RemovableHandle
 from typing_extensions import override
 
-from lightning_lrsched import _checks
+from lightning_lrsched import _checks, tensorboard
 from lightning_lrsched.duration import Duration, DurationLike, Interval, TrainingLength
 
 SchedulerFactory = Callable[..., LRScheduler]
@@ -143,6 +143,15 @@ class LRSchedulerCallback(Callback):
         self._epoch_start_steps = 0
         self._pending_state: dict[str, Any] | None = None
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Copies and pickles hold the configuration only, never a run's trainer, optimizer or scheduler."""
+        state = self.__dict__.copy()
+        for key in ("_scheduler", "_optimizer", "_trainer", "_length"):
+            state[key] = None
+        state.update(_handles=[], _tags=[], _resolved={}, _show_progress=False, _warmup_steps=0)
+        state.update(_steps=0, _epochs=0, _epoch_start_steps=0)
+        return state
+
     # ------------------------------------------------------------------ public properties
 
     @property
@@ -175,6 +184,8 @@ class LRSchedulerCallback(Callback):
         self._start(trainer, optimizer, TrainingLength.from_trainer(trainer))
         self._tags = self._lr_tags(trainer, optimizer)
         self._show_progress = self._log_lr and trainer.progress_bar_callback is not None
+        if self._log_lr and trainer.is_global_zero:
+            tensorboard.log_plan(trainer, self)
         self._handles = [
             self._optimizer.register_step_pre_hook(self._before_optimizer_step),
             self._optimizer.register_step_post_hook(self._after_optimizer_step),

@@ -106,6 +106,35 @@ class ClassifierModule(pl.LightningModule):
         """Logs ``test_loss``, ``test_acc`` and ``test_f1``."""
         self._step(batch, "test")
 
+    def on_fit_start(self) -> None:
+        """Start the record of the best validation results of this fit."""
+        self.best: dict[str, float] = {}
+
+    def on_validation_epoch_end(self) -> None:
+        """Track best val_acc/val_f1 and the last val_loss for the hparams summary."""
+        if self.trainer.sanity_checking or self.trainer.state.fn != "fit":
+            return
+        metrics = self.trainer.callback_metrics
+        for key, better in (("val_acc", max), ("val_f1", max)):
+            if key in metrics:
+                value = float(metrics[key])
+                self.best[f"hp/best_{key}"] = better(value, self.best.get(f"hp/best_{key}", value))
+        if "val_loss" in metrics:
+            self.best["hp/final_val_loss"] = float(metrics["val_loss"])
+
+    def on_fit_end(self) -> None:
+        """Write the hyperparameters with real results: best val_acc/F1 and the final val_loss.
+
+        ``hp_metric``, which Lightning's TensorBoard logger starts as a placeholder, becomes the best ``val_acc``.
+        """
+        if not getattr(self, "best", None):
+            return
+        results = dict(self.best)
+        if "hp/best_val_acc" in results:
+            results["hp_metric"] = results["hp/best_val_acc"]
+        for logger in self.trainer.loggers:
+            logger.log_hyperparams(dict(self.hparams), metrics=results)
+
     def configure_optimizers(self) -> torch.optim.Optimizer:
         """AdamW over named param groups (no weight decay on biases and norms; optional layer-wise decay)."""
         return torch.optim.AdamW(self.param_groups(), lr=self.hparams["lr"])

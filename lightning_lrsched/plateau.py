@@ -131,6 +131,12 @@ class ReduceLROnPlateau(LRSchedulerCallback):
         self.reductions: list[dict[str, Any]] = []
         """One entry per reduction: step, epoch, old and new lrs, and the values since the best one."""
 
+    @override
+    def __getstate__(self) -> dict[str, Any]:
+        state = super().__getstate__()
+        state.update(history=[], reductions=[], _snapshot=None, _warned=set())
+        return state
+
     @property
     def _watches_training(self) -> bool:
         return self.monitor.lower().startswith("train")

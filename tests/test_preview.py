@@ -1,0 +1,181 @@
+"""preview() equals a real Trainer run; the CLI writes PNG and CSV; TensorBoard gets the plan and the layout."""
+
+from __future__ import annotations
+
+import csv
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+from lightning.pytorch.loggers import TensorBoardLogger
+from matplotlib.figure import Figure
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+import lightning_lrsched as lrs
+from lightning_lrsched.__main__ import main
+from lightning_lrsched.preview import plot_schedule, preview
+from tests.helpers import GROUP_LRS, LRRecorder, TinyModel, make_loader, trainer
+from tests.test_plateau import VALUES, ScriptedModel
+
+CASES = [
+    ("onecycle", lambda: lrs.OneCycleLR([1.0, 0.1])),
+    ("cosine-warmup", lambda: lrs.CosineAnnealingLR(warmup="10%", warmup_start_factor=0.1)),
+    ("step-epoch", lambda: lrs.StepLR(1, 0.5, warmup=3)),
+    ("warm-restarts", lambda: lrs.CosineAnnealingWarmRestarts(1, T_mult=2, interval="step")),
+    ("wsd", lambda: lrs.WarmupStableDecayLR(decay="30%", warmup=4)),
+    (
+        "sequential",
+        lambda: lrs.SequentialLR(
+            [lrs.LinearLR(0.1, 1.0, "100%", interval="step"), lrs.ExponentialLR(0.7)], milestones=["1ep"]
+        ),
+    ),
+]
+
+
+@pytest.mark.parametrize(("label", "make"), CASES, ids=[c[0] for c in CASES])
+def test_preview_equals_a_trainer_run(tmp_path, label, make) -> None:
+    recorder = LRRecorder()
+    trainer(tmp_path, max_epochs=4, callbacks=[make(), recorder]).fit(TinyModel(), make_loader())
+    assert preview(make(), epochs=4, steps_per_epoch=10, lr=list(GROUP_LRS)) == recorder.lrs
+
+
+def test_preview_of_plateau_with_a_metric_sequence(tmp_path) -> None:
+    def make() -> lrs.LRSchedulerCallback:
+        return lrs.ReduceLROnPlateau(patience=1, factor=0.5, warmup=5)
+
+    recorder = LRRecorder()
+    trainer(tmp_path, max_epochs=8, callbacks=[make(), recorder]).fit(ScriptedModel(), make_loader(), make_loader(6))
+    assert preview(make(), epochs=8, steps_per_epoch=10, lr=list(GROUP_LRS), metrics=VALUES[:8]) == recorder.lrs
+
+
+def test_preview_leaves_the_callback_untouched_and_plots() -> None:
+    schedule = lrs.OneCycleLR(0.1)
+    preview(schedule, epochs=2, steps_per_epoch=5)
+    assert schedule.scheduler is None
+    figure = plot_schedule(schedule, epochs=2, steps_per_epoch=5, lr=[0.1, 0.01])
+    assert isinstance(figure, Figure)
+    (axis,) = figure.axes
+    curves = [line for line in axis.get_lines() if line.get_label().startswith("param group")]
+    assert len(curves) == 2
+    assert max(curves[0].get_ydata()) == pytest.approx(0.1)
+
+
+def test_preview_errors() -> None:
+    with pytest.raises(TypeError, match=r"`schedule` to be a lightning_lrsched callback .*`schedule_from_name"):
+        preview("cosine", epochs=1, steps_per_epoch=1)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"`epochs` to be an int >= 1, but got 0"):
+        preview(lrs.StepLR(1), epochs=0, steps_per_epoch=1)
+
+
+def test_cli_preview_writes_png_and_csv(tmp_path, capsys) -> None:
+    out = tmp_path / "plan" / "cosine"
+    main(["preview", "cosine", "--epochs", "3", "--steps-per-epoch", "20", "--lr", "5e-5,1e-4",
+          "--set", "warmup=10%", "--set", "eta_min=1e-7", "--out", str(out)])  # fmt: skip
+    rows = list(csv.DictReader((tmp_path / "plan" / "cosine.csv").open()))
+    expected = preview(lrs.CosineAnnealingLR(warmup="10%", eta_min=1e-7), epochs=3, steps_per_epoch=20, lr=[5e-5, 1e-4])
+    assert [[float(r["lr_pg1"]), float(r["lr_pg2"])] for r in rows] == expected
+    assert (tmp_path / "plan" / "cosine.png").read_bytes()[:4] == b"\x89PNG"
+    assert "60 optimizer steps" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["preview", "cosin", "--epochs", "1", "--steps-per-epoch", "1"])
+    assert "Did you mean 'cosine'" in capsys.readouterr().err
+
+
+def fit_with_tensorboard(tmp_path: Path) -> str:
+    logger = TensorBoardLogger(tmp_path, name="tb")
+    module = lrs.ClassifierModule(torch.nn.Linear(4, 2), num_classes=2, lr=0.05)
+
+    class Pairs(torch.utils.data.Dataset):
+        def __len__(self) -> int:
+            return 30
+
+        def __getitem__(self, i: int) -> Any:
+            x = torch.randn(4, generator=torch.Generator().manual_seed(i))
+            return x, int(x.sum() > 0)
+
+    loader = torch.utils.data.DataLoader(Pairs(), batch_size=5)
+    trainer(tmp_path, max_epochs=2, logger=logger, log_every_n_steps=1,
+            callbacks=[lrs.CosineAnnealingLR(warmup=2)]).fit(module, loader, loader)  # fmt: skip
+    return logger.log_dir
+
+
+def test_plan_figure_text_and_layout_in_tensorboard(tmp_path) -> None:
+    log_dir = fit_with_tensorboard(tmp_path)
+    events = EventAccumulator(log_dir, size_guidance={"images": 0, "tensors": 0})
+    events.Reload()
+    tags = events.Tags()
+    assert "lr-AdamW/decay-plan" in tags["images"]
+    card = events.Tensors("lr-AdamW/decay-plan/text_summary")[0].tensor_proto.string_val[0].decode()
+    assert "stepped per step" in card
+    assert "total optimizer steps: 12" in card
+    assert "warmup steps: 2" in card
+    assert "T_max: 10" in card
+    layout = events.Tensors("custom_scalars__config__")
+    assert layout, "custom scalars layout missing"
+
+
+def test_cli_plot_reads_event_files(tmp_path, capsys) -> None:
+    log_dir = fit_with_tensorboard(tmp_path)
+    out = tmp_path / "curves.png"
+    main(["plot", str(Path(log_dir).parent), "--out", str(out)])
+    assert out.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_tensorboard_server_lists_the_tags(tmp_path) -> None:
+    log_dir = fit_with_tensorboard(tmp_path)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tensorboard.main",
+            "--logdir",
+            str(Path(log_dir).parent),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--reload_interval",
+            "0",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        tags: dict[str, Any] = {}
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/data/plugin/scalars/tags", timeout=5) as reply:
+                    import json
+
+                    tags = json.load(reply)
+                if tags:
+                    break
+            except OSError:
+                pass
+            time.sleep(0.5)
+        (run,) = tags.values()
+        assert {"lr-AdamW/decay", "lr-AdamW/no_decay", "train_loss_step", "val_loss", "val_acc", "val_f1"} <= set(run)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_hparams_hold_the_real_best_results(tmp_path) -> None:
+    log_dir = fit_with_tensorboard(tmp_path)
+    events = EventAccumulator(log_dir, size_guidance={"scalars": 0})
+    events.Reload()
+    val_acc = [e.value for e in events.Scalars("val_acc")]
+    assert events.Scalars("hp/best_val_acc")[-1].value == pytest.approx(max(val_acc))
+    assert events.Scalars("hp_metric")[-1].value == pytest.approx(max(val_acc))  # not the -1 placeholder
+    assert events.Scalars("hp/final_val_loss")[-1].value == pytest.approx(events.Scalars("val_loss")[-1].value)
+    assert "hp/best_val_f1" in events.Tags()["scalars"]
