@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -133,7 +134,10 @@ class ClassifierModule(pl.LightningModule):
         if "hp/best_val_acc" in results:
             results["hp_metric"] = results["hp/best_val_acc"]
         for logger in self.trainer.loggers:
-            logger.log_hyperparams(dict(self.hparams), metrics=results)
+            if "metrics" in inspect.signature(logger.log_hyperparams).parameters:  # TensorBoard: the HParams tab
+                logger.log_hyperparams(dict(self.hparams), metrics=results)
+            else:
+                logger.log_metrics(results, step=self.trainer.global_step)
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
         """AdamW over named param groups (no weight decay on biases and norms; optional layer-wise decay)."""

@@ -179,3 +179,29 @@ def test_hparams_hold_the_real_best_results(tmp_path) -> None:
     assert events.Scalars("hp_metric")[-1].value == pytest.approx(max(val_acc))  # not the -1 placeholder
     assert events.Scalars("hp/final_val_loss")[-1].value == pytest.approx(events.Scalars("val_loss")[-1].value)
     assert "hp/best_val_f1" in events.Tags()["scalars"]
+
+
+def test_missing_optional_packages_name_what_to_install(monkeypatch, tmp_path) -> None:
+    from lightning_lrsched import tensorboard
+    from lightning_lrsched.preview import new_figure
+
+    monkeypatch.setitem(sys.modules, "tensorboard.backend.event_processing.event_accumulator", None)
+    with pytest.raises(ModuleNotFoundError, match=r"`pip install tensorboard`"):
+        tensorboard.read_scalars(tmp_path)
+    monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
+    with pytest.raises(ModuleNotFoundError, match=r"`pip install matplotlib`"):
+        new_figure((3, 3))
+
+
+def test_csv_logger_alone_still_gets_every_scalar(tmp_path) -> None:
+    from lightning.pytorch.loggers import CSVLogger
+
+    logger = CSVLogger(tmp_path, name="csv")
+    module = lrs.ClassifierModule(torch.nn.Linear(4, 2), num_classes=2, lr=0.05)
+    data = torch.utils.data.TensorDataset(torch.randn(20, 4), torch.randint(0, 2, (20,)))
+    loader = torch.utils.data.DataLoader(data, batch_size=5)
+    trainer(tmp_path, max_epochs=1, logger=logger, log_every_n_steps=1, callbacks=[lrs.CosineAnnealingLR()]).fit(
+        module, loader, loader
+    )
+    header = (Path(logger.log_dir) / "metrics.csv").read_text().splitlines()[0].split(",")
+    assert {"lr-AdamW/decay", "train_loss_step", "val_loss", "val_acc", "val_f1"} <= set(header)
