@@ -14,6 +14,7 @@ from lightning_lrsched.metrics import ClassificationMetrics
 from lightning_lrsched.module import ClassifierModule
 from lightning_lrsched.names import SCHEDULE_NAMES, schedule_from_name
 from lightning_lrsched.plateau import ReduceLROnPlateau
+from lightning_lrsched.preview import plot_schedule, preview
 from lightning_lrsched.schedules import (
     ConstantLR,
     CosineAnnealingLR,
@@ -58,5 +59,7 @@ __all__ = [
     "StepLR",
     "TrainingLength",
     "WarmupStableDecayLR",
+    "plot_schedule",
+    "preview",
     "schedule_from_name",
 ]

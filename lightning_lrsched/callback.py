@@ -337,7 +337,12 @@ class LRSchedulerCallback(Callback):
     def _resolve_warmup(self, length: TrainingLength) -> int:
         if self._warmup is None:
             return 0
-        steps = self._warmup.resolve("warmup", "step", length)
+        steps = self._warmup.resolve("warmup", "step", length, allow_zero=True)
+        if steps == 0 and self._warmup.value > 0:
+            rank_zero_warn(
+                f"`warmup`={self._warmup.text!r} is less than one optimizer step in this run of"
+                f" {length.total_steps:g} steps, so training starts without warmup. Give it in steps, e.g. warmup=1."
+            )
         total = length.total_steps
         if steps >= total:
             raise ValueError(

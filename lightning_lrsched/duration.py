@@ -96,13 +96,14 @@ class Duration:
             raise ValueError(f"Expected argument `{name}` to be at most '100%' of the training, but got {value!r}.")
         return parsed
 
-    def resolve(self, name: str, interval: Interval, length: TrainingLength) -> int:
+    def resolve(self, name: str, interval: Interval, length: TrainingLength, *, allow_zero: bool = False) -> int:
         """Return this length as a whole number of ``interval`` units.
 
         Args:
             name: the parameter name, used in error messages.
             interval: the unit the schedule steps in.
             length: the training's length, read from the Trainer.
+            allow_zero: return 0 for a length that rounds to 0 instead of raising.
 
         Raises:
             ValueError: if the length needs a bound the Trainer does not have, or rounds to zero although it
@@ -119,7 +120,7 @@ class Duration:
             per_epoch = length.per_epoch(name=name, value=self.text)
             units = self.value * per_epoch if self.unit == "epoch" else self.value / per_epoch
         resolved = math.floor(units + 0.5)
-        if resolved == 0 and self.value > 0:
+        if resolved == 0 and self.value > 0 and not allow_zero:
             raise ValueError(
                 f"Argument `{name}`={self.text!r} is {units:.3g} {interval}s in this run, which rounds to 0."
                 f" Give a longer length, or use `interval='step'` for lengths shorter than an epoch."

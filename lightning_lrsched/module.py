@@ -67,7 +67,7 @@ class ClassifierModule(pl.LightningModule):
             _checks.in_range("layer_decay", layer_decay, 0, 1, closed_low=False, closed_high=True)
         _checks.in_range("label_smoothing", label_smoothing, 0, 1, closed_low=True, closed_high=False)
         self.save_hyperparameters(ignore=["model"])
-        self.model = model
+        self.model = model.train()  # `from_pretrained` returns models in eval mode, which would disable dropout
         self.metrics = ClassificationMetrics(num_classes, average)
 
     def forward(self, batch: Any) -> Tensor:

@@ -32,3 +32,37 @@ def test_quickstart_trains_and_logs_the_schedule(tmp_path) -> None:
     assert lr.index(max(lr)) == 26
     assert max(lr) == pytest.approx(1e-2, rel=1e-6)
     assert {"lr-AdamW-momentum", "train_loss", "val_loss", "val_acc"} <= set(logged)
+
+
+def test_bert_sentiment_end_to_end_on_the_offline_model_and_data(tmp_path, monkeypatch, capsys) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    bert = load("bert_sentiment")
+    tiny = ["--train-size", "24", "--val-size", "9", "--test-size", "9", "--epochs", "1", "--batch-size", "8"]
+    result = bert.main([*tiny, "--max-length", "16", "--warmup", "0", "--logdir", str(tmp_path)])
+    logged = scalars(result["log_dir"])
+    assert {"lr-AdamW/decay", "lr-AdamW/no_decay", "train_loss_step", "val_loss", "val_acc", "val_f1"} <= set(logged)
+    assert len(logged["lr-AdamW/decay"]) == 3  # 24 examples / batch 8: one point per optimizer step
+    assert Path(result["checkpoint"]).is_file()
+    assert sum(map(sum, result["confusion"])) == 9
+    out = capsys.readouterr().out
+    assert "test accuracy" in out
+    assert "tensorboard --logdir" in out
+
+
+def test_bert_sentiment_hub_model_offline_gives_a_clear_message(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    bert = load("bert_sentiment")
+    with pytest.raises(SystemExit, match=r"(?s)could not load model 'bert-base-uncased'.*Omit --model"):
+        bert.main(["--model", "bert-base-uncased", "--train-size", "8", "--val-size", "4", "--test-size", "4",
+                   "--logdir", str(tmp_path)])  # fmt: skip
+
+
+def test_compare_schedules_table_and_png(tmp_path, capsys) -> None:
+    results = load("compare_schedules").main(
+        ["--epochs", "2", "--limit", "300", "--target", "0.5", "--logdir", str(tmp_path)]
+    )
+    assert [r["schedule"] for r in results] == ["fixed", "step", "cosine", "onecycle", "plateau"]
+    out = capsys.readouterr().out
+    assert "| schedule | best val acc | final val loss | epochs to 50% | wall time |" in out
+    assert (tmp_path / "compare" / "comparison.png").read_bytes()[:4] == b"\x89PNG"
+    assert all(0.0 <= r["best_val_acc"] <= 1.0 for r in results)

@@ -102,3 +102,12 @@ def test_long_warmup_warns_and_whole_run_warmup_fails(tmp_path) -> None:
         run.fit(TinyModel(), make_loader())
     with pytest.raises(ValueError, match=r"`warmup_start_factor` to be in the \[0, 1\) range, but got 1\.0"):
         lrs.StepLR(1, warmup=3, warmup_start_factor=1.0)
+
+
+def test_warmup_shorter_than_a_step_warns_and_is_skipped(tmp_path) -> None:
+    schedule, recorder = lrs.CosineAnnealingLR(warmup="1%"), LRRecorder()
+    with pytest.warns(UserWarning, match=r"`warmup`='1%' is less than one optimizer step in this run of 16 steps"):
+        trainer(tmp_path, max_epochs=EPOCHS, accumulate_grad_batches=ACCUMULATE, callbacks=[schedule, recorder]).fit(
+            TinyModel(), make_loader()
+        )
+    assert recorder.lrs == reference_with_warmup(lambda o: ts.CosineAnnealingLR(o, TOTAL), 0, 0.0, "step")

