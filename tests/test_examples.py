@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -66,3 +67,10 @@ def test_compare_schedules_table_and_png(tmp_path, capsys) -> None:
     assert "| schedule | best val acc | final val loss | epochs to 50% | wall time |" in out
     assert (tmp_path / "compare" / "comparison.png").read_bytes()[:4] == b"\x89PNG"
     assert all(0.0 <= r["best_val_acc"] <= 1.0 for r in results)
+
+
+def test_bert_sentiment_hub_dataset_without_the_package_says_what_to_install(tmp_path, monkeypatch) -> None:
+    monkeypatch.setitem(sys.modules, "datasets", None)  # as if `datasets` were not installed
+    bert = load("bert_sentiment")
+    with pytest.raises(SystemExit, match=r"--dataset sst2 needs the `datasets` package: pip install datasets"):
+        bert.main(["--dataset", "sst2", "--logdir", str(tmp_path)])
