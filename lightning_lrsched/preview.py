@@ -147,6 +147,7 @@ def plot_schedule(
     """
     trace = preview(schedule, epochs=epochs, steps_per_epoch=steps_per_epoch, lr=lr, metrics=metrics)
     figure = new_figure(figsize=(7, 3.5))
+    figure.subplots_adjust(left=0.12, right=0.97, bottom=0.15, top=0.9)
     axis = figure.add_subplot()
     for group in range(len(trace[0])):
         axis.plot(range(len(trace)), [step[group] for step in trace], label=f"param group {group + 1}")
@@ -178,4 +179,4 @@ def new_figure(figsize: tuple[float, float]) -> Figure:
         raise ModuleNotFoundError(
             "Plotting needs matplotlib: `pip install matplotlib` (or `pip install lightning-lrsched[plot]`)."
         ) from error
-    return Figure(figsize=figsize, layout="constrained")
+    return Figure(figsize=figsize)

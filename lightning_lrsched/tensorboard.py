@@ -114,6 +114,7 @@ def plot_runs(paths: Sequence[str | Path]) -> Figure:
         ("accuracy / F1", lambda tag: tag.split("_")[-1] in ("acc", "f1") and not tag.startswith("test")),
     ]
     figure = new_figure(figsize=(13, 3.8))
+    figure.subplots_adjust(left=0.05, right=0.99, bottom=0.14, top=0.9, wspace=0.22)
     axes = figure.subplots(1, len(panels))
     prefix = _common_parent(runs)
     for run in runs:

@@ -205,3 +205,16 @@ def test_csv_logger_alone_still_gets_every_scalar(tmp_path) -> None:
     )
     header = (Path(logger.log_dir) / "metrics.csv").read_text().splitlines()[0].split(",")
     assert {"lr-AdamW/decay", "train_loss_step", "val_loss", "val_acc", "val_f1"} <= set(header)
+
+
+def test_plan_false_writes_no_plan(tmp_path) -> None:
+    logger = TensorBoardLogger(tmp_path, name="noplan")
+    trainer(tmp_path, max_epochs=1, logger=logger, callbacks=[lrs.StepLR(1, plan=False)]).fit(
+        TinyModel(), make_loader()
+    )
+    events = EventAccumulator(logger.log_dir, size_guidance={"images": 0, "tensors": 0})
+    events.Reload()
+    assert not events.Tags()["images"]
+    assert "lr-SGD/pg1" in events.Tags()["scalars"]
+    with pytest.raises(TypeError, match=r"`plan` to be True or False, but got 'no'"):
+        lrs.StepLR(1, plan="no")
