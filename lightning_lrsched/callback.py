@@ -79,6 +79,8 @@ class LRSchedulerCallback(Callback):
 
     _whole_training: ClassVar[tuple[str, ...]] = ()
     """Length arguments that default to the whole training when omitted (None)."""
+    _step_by_default: ClassVar[bool] = False
+    """Schedules that step per optimizer step unless ``interval`` says otherwise (cyclic, 1cycle, ...)."""
 
     def __init__(
         self,
@@ -301,7 +303,7 @@ class LRSchedulerCallback(Callback):
     def _default_interval(self, kwargs: dict[str, Any]) -> Interval:
         """The interval used when ``interval`` is not given."""
         module = getattr(self._factory, "__module__", "") or ""
-        return "step" if module.split(".")[0] == "transformers" else "epoch"
+        return "step" if self._step_by_default or module.split(".")[0] == "transformers" else "epoch"
 
     def _length_unit(self) -> Interval:
         """The unit lengths resolve to (the interval, unless a schedule counts in epochs regardless)."""

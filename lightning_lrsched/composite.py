@@ -13,7 +13,7 @@ from torch.optim.lr_scheduler import LRScheduler
 from typing_extensions import override
 
 from lightning_lrsched.callback import LRSchedulerCallback
-from lightning_lrsched.duration import DurationLike, Interval, TrainingLength
+from lightning_lrsched.duration import DurationLike, TrainingLength
 
 
 def _no_factory(optimizer: Optimizer) -> LRScheduler:  # pragma: no cover - composites build their children
@@ -53,9 +53,7 @@ class _Composite(LRSchedulerCallback):
     def _running(self) -> list[LRSchedulerCallback]:
         raise NotImplementedError
 
-    @override
-    def _default_interval(self, kwargs: dict[str, Any]) -> Interval:
-        return "step"  # the composite counts optimizer steps; each child keeps its own interval
+    _step_by_default = True  # the composite counts optimizer steps; each child keeps its own interval
 
     @override
     def _after_optimizer_step(self, optimizer: Optimizer, args: Any, kwargs: Any) -> None:

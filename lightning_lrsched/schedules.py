@@ -249,6 +249,8 @@ class CyclicLR(LRSchedulerCallback):
         >>> callback = CyclicLR(base_lr=1e-4, max_lr=1e-2, step_size_up="1ep", cycle_momentum=False)
     """
 
+    _step_by_default = True
+
     def __init__(
         self,
         base_lr: FloatOrList,
@@ -290,10 +292,6 @@ class CyclicLR(LRSchedulerCallback):
         )
         self._cycles_momentum = cycle_momentum
 
-    @override
-    def _default_interval(self, kwargs: dict[str, Any]) -> Interval:
-        return "step"
-
 
 class OneCycleLR(LRSchedulerCallback):
     """The 1cycle policy: warm up to ``max_lr``, then anneal far below the start (per optimizer step).
@@ -306,6 +304,8 @@ class OneCycleLR(LRSchedulerCallback):
 
         >>> callback = OneCycleLR(max_lr=3e-4)
     """
+
+    _step_by_default = True
 
     _whole_training = ("total_steps",)
 
@@ -366,10 +366,6 @@ class OneCycleLR(LRSchedulerCallback):
         self._warned_exhausted = False
 
     @override
-    def _default_interval(self, kwargs: dict[str, Any]) -> Interval:
-        return "step"
-
-    @override
     def _resolve_lengths(self, length: TrainingLength) -> dict[str, Any]:
         resolved = super()._resolve_lengths(length)
         if self._kwargs["epochs"] is not None and self._kwargs["steps_per_epoch"] is None:
@@ -419,14 +415,12 @@ class InverseSqrtLR(LRSchedulerCallback):
         >>> callback = InverseSqrtLR(warmup="5%")
     """
 
+    _step_by_default = True
+
     def __init__(self, timescale: DurationLike | None = None, **kwargs: Any) -> None:
         super().__init__(
             _InverseSqrtSchedule, timescale=timescale, lengths=("timescale",) if timescale is not None else (), **kwargs
         )
-
-    @override
-    def _default_interval(self, kwargs: dict[str, Any]) -> Interval:
-        return "step"
 
     @override
     def _resolve_lengths(self, length: TrainingLength) -> dict[str, Any]:
@@ -486,6 +480,8 @@ class WarmupStableDecayLR(LRSchedulerCallback):
         >>> callback = WarmupStableDecayLR(warmup="5%", decay="20%", decay_type="1-sqrt")
     """
 
+    _step_by_default = True
+
     _whole_training = ("total_steps",)
 
     def __init__(
@@ -507,10 +503,6 @@ class WarmupStableDecayLR(LRSchedulerCallback):
             lengths=("decay", "total_steps"),
             **kwargs,
         )
-
-    @override
-    def _default_interval(self, kwargs: dict[str, Any]) -> Interval:
-        return "step"
 
     @override
     def _resolve_lengths(self, length: TrainingLength) -> dict[str, Any]:
