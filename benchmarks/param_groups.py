@@ -1,0 +1,54 @@
+"""Learning-rate logging cost per optimizer step as the number of param groups grows (layer-wise decay).
+
+Times the callback's own work per step (its optimizer pre/post hooks: logging every group's lr to TensorBoard,
+then the scheduler step) for 1 to 200 param groups, with log_every_n_steps=1.
+
+    python benchmarks/param_groups.py
+"""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+import time
+from types import SimpleNamespace
+from typing import Any
+
+import torch
+from lightning.pytorch.loggers import TensorBoardLogger
+
+from lightning_lrsched import CosineAnnealingLR
+
+
+def per_step_microseconds(groups: int, steps: int, root: str) -> float:
+    params = [{"params": [torch.nn.Parameter(torch.zeros(()))], "lr": 1e-3} for _ in range(groups)]
+    optimizer = torch.optim.AdamW(params)
+    logger = TensorBoardLogger(root, name=f"groups{groups}")
+    callback = CosineAnnealingLR(plan=False)
+    trainer: Any = SimpleNamespace(
+        optimizers=[optimizer], lr_scheduler_configs=[], callbacks=[callback], estimated_stepping_batches=steps,
+        num_training_batches=steps, accumulate_grad_batches=1, progress_bar_callback=None, loggers=[logger],
+        log_every_n_steps=1, global_step=0, is_global_zero=True,
+    )  # fmt: skip
+    callback.on_fit_start(trainer, None)  # type: ignore[arg-type]
+    optimizer._opt_called = True  # type: ignore[attr-defined]
+    start = time.perf_counter()
+    for step in range(steps):
+        trainer.global_step = step
+        callback._before_optimizer_step(optimizer, (), {})
+        callback._after_optimizer_step(optimizer, (), {})
+    seconds = time.perf_counter() - start
+    logger.finalize("success")
+    return seconds / steps * 1e6
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as root:
+        for groups in (1, 10, 50, 200):
+            times = [per_step_microseconds(groups, 300, root) for _ in range(3)]
+            median = statistics.median(times)
+            print(f"{groups:>4} param groups: {median:8.1f} us per step, {median / groups:6.1f} us per group")
+
+
+if __name__ == "__main__":
+    main()
