@@ -11,13 +11,12 @@ from __future__ import annotations
 import statistics
 import tempfile
 import time
-from types import SimpleNamespace
-from typing import Any
 
 import torch
 from lightning.pytorch.loggers import TensorBoardLogger
 
 from lightning_lrsched import CosineAnnealingLR
+from lightning_lrsched.preview import _PreviewTrainer
 
 
 def per_step_microseconds(groups: int, steps: int, root: str) -> float:
@@ -25,11 +24,8 @@ def per_step_microseconds(groups: int, steps: int, root: str) -> float:
     optimizer = torch.optim.AdamW(params)
     logger = TensorBoardLogger(root, name=f"groups{groups}")
     callback = CosineAnnealingLR(plan=False)
-    trainer: Any = SimpleNamespace(
-        optimizers=[optimizer], lr_scheduler_configs=[], callbacks=[callback], estimated_stepping_batches=steps,
-        num_training_batches=steps, accumulate_grad_batches=1, progress_bar_callback=None, loggers=[logger],
-        log_every_n_steps=1, global_step=0, is_global_zero=True,
-    )  # fmt: skip
+    trainer = _PreviewTrainer(optimizer, callback, epochs=1, steps=steps)  # the Trainer attributes a callback reads
+    trainer.loggers = [logger]
     callback.on_fit_start(trainer, None)  # type: ignore[arg-type]
     optimizer._opt_called = True  # type: ignore[attr-defined]
     start = time.perf_counter()

@@ -228,8 +228,8 @@ class LRSchedulerCallback(Callback):
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict[str, Any]
     ) -> None:
         states = checkpoint.get("callbacks") or {}
-        if self.state_key not in states and any(_looks_like_ours(state) for state in states.values()):
-            found = [key for key, state in states.items() if _looks_like_ours(state)]
+        found = [key for key, state in states.items() if _looks_like_ours(state)]
+        if found and self.state_key not in states:
             raise ValueError(
                 f"The checkpoint holds learning-rate schedule state under {found}, but none for this"
                 f" `{type(self).__name__}` (state key {self.state_key!r}). Resume with the same schedule"
