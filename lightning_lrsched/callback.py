@@ -287,9 +287,7 @@ class LRSchedulerCallback(Callback):
     def _before_optimizer_step(self, optimizer: Optimizer, args: Any, kwargs: Any) -> None:
         trainer = self._trainer
         if self._log_lr and trainer is not None and trainer.loggers and self._should_log(trainer):
-            metrics = self._lr_metrics(optimizer)
-            for logger in trainer.loggers:
-                logger.log_metrics(metrics, step=trainer.global_step)
+            tensorboard.log_scalars(trainer.loggers, self._lr_metrics(optimizer), trainer.global_step)
 
     def _after_optimizer_step(self, optimizer: Optimizer, args: Any, kwargs: Any) -> None:
         self._steps += 1

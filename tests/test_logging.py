@@ -88,3 +88,34 @@ def test_other_loggers_get_the_lr_too(tmp_path) -> None:
     )
     header = (Path(logger.log_dir) / "metrics.csv").read_text().splitlines()[0].split(",")
     assert {"lr-SGD/pg1", "lr-SGD/pg2", "step"} <= set(header)
+
+
+class ManyGroups(TinyModel):
+    """Layer-wise decay style: every parameter tensor in its own named group with its own lr."""
+
+    def configure_optimizers(self) -> Any:
+        import torch
+
+        groups = [
+            {"params": [param], "lr": 0.1 * 0.5**i, "name": f"layer{i}"} for i, param in enumerate(self.parameters())
+        ]
+        return torch.optim.SGD(groups, lr=0.1)
+
+
+def test_many_groups_are_written_as_one_event_per_step_and_read_back_tag_by_tag(tmp_path) -> None:
+    logged, recorder, _ = fit_logged(tmp_path, lrs.CosineAnnealingLR(), log_every_n_steps=1, model=ManyGroups())
+    for group in range(4):
+        points = logged[f"lr-SGD/layer{group}"]
+        assert [step for step, _ in points] == list(range(20))
+        assert [value for _, value in points] == pytest.approx([lrs_[group] for lrs_ in recorder.lrs], rel=1e-6)
+    events = EventAccumulator(str(next(tmp_path.glob("run/version_0"))), size_guidance={"scalars": 0})
+    events.Reload()
+    assert events.Scalars("lr-SGD/layer0")[3].wall_time == events.Scalars("lr-SGD/layer3")[3].wall_time
+
+
+def test_a_prefixed_tensorboard_logger_keeps_its_prefix(tmp_path) -> None:
+    logger = TensorBoardLogger(tmp_path, name="prefixed", prefix="fold1")
+    trainer(tmp_path, max_epochs=1, logger=logger, log_every_n_steps=1, callbacks=[lrs.StepLR(1)]).fit(
+        TinyModel(), make_loader()
+    )
+    assert {"fold1-lr-SGD/pg1", "fold1-lr-SGD/pg2"} <= set(scalars(logger.log_dir))
