@@ -47,6 +47,29 @@ def in_range(
         raise ValueError(f"Expected argument `{name}` to be in the {interval} range, but got {value!r}.{_fix(fix)}")
 
 
+def fractions(name: str, value: Any) -> None:
+    """Raise unless ``value`` (or every item of a list) lies in [0, 1], as momentum and beta1 must."""
+    if any(not 0 <= v <= 1 for v in _numbers(name, value)):
+        raise ValueError(f"Expected argument `{name}` to be in the [0, 1] range, but got {value!r}.")
+
+
+def not_above(low_name: str, low: Any, high_name: str, high: Any) -> None:
+    """Raise unless ``low`` <= ``high`` (item by item where lists, which must then have the same length)."""
+    lows, highs = _numbers(low_name, low), _numbers(high_name, high)
+    if len(lows) > 1 and len(highs) > 1 and len(lows) != len(highs):
+        raise ValueError(
+            f"Arguments `{low_name}` and `{high_name}` give {len(lows)} and {len(highs)} values; give one per"
+            " param group in both, or a single float."
+        )
+    count = max(len(lows), len(highs))
+    pairs = zip(lows * count if len(lows) == 1 else lows, highs * count if len(highs) == 1 else highs, strict=True)
+    if any(a > b for a, b in pairs):
+        raise ValueError(
+            f"Expected argument `{low_name}`={low!r} to be at most `{high_name}`={high!r}. Swap them, or lower"
+            f" `{low_name}`."
+        )
+
+
 def integer(name: str, value: Any, minimum: int, fix: str = "") -> None:
     """Raise unless ``value`` is an int >= ``minimum``."""
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
@@ -68,6 +91,14 @@ def callable_or_list(name: str, value: Any) -> None:
         raise TypeError(
             f"Expected argument `{name}` to be a function of the step count (or a list of them, one per param"
             f" group), but got {value!r}. Example: `{name}=lambda n: 0.95 ** n`."
+        )
+
+
+def names(name: str, value: Any, example: str) -> None:
+    """Raise unless ``value`` is a list or tuple of strings."""
+    if isinstance(value, str) or not isinstance(value, Sequence) or not all(isinstance(v, str) for v in value):
+        raise TypeError(
+            f"Expected argument `{name}` to be a list of argument names, but got {value!r}. Example: `{name}={example}`."
         )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
@@ -79,6 +80,8 @@ class LRSchedulerCallback(Callback):
 
     _whole_training: ClassVar[tuple[str, ...]] = ()
     """Length arguments that default to the whole training when omitted (None)."""
+    _free_lengths: ClassVar[tuple[str, ...]] = ()
+    """Length arguments that may exceed the training (a time constant, not a point the schedule reaches)."""
     _step_by_default: ClassVar[bool] = False
     """Schedules that step per optimizer step unless ``interval`` says otherwise (cyclic, 1cycle, ...)."""
 
@@ -117,6 +120,7 @@ class LRSchedulerCallback(Callback):
         _checks.in_range("warmup_start_factor", warmup_start_factor, 0, 1, closed_low=True, closed_high=False)
         if name is not None and (not isinstance(name, str) or not name):
             raise ValueError(f"Expected argument `name` to be a non-empty string or None, but got {name!r}.")
+        _checks.names("lengths", lengths, example="['step_size']")
         missing = [length for length in lengths if length not in scheduler_kwargs]
         if missing:
             raise ValueError(
@@ -383,7 +387,24 @@ class LRSchedulerCallback(Callback):
                 resolved[key] = [d.resolve(f"{key}[{i}]", unit, length) for i, d in enumerate(duration)]
             else:
                 resolved[key] = duration.resolve(key, unit, length)
+        self._warn_past_the_end(resolved, length, unit)
         return resolved
+
+    def _warn_past_the_end(self, resolved: dict[str, Any], length: TrainingLength, unit: Interval) -> None:
+        """One warning per length that the training never reaches: that part of the schedule would not run."""
+        if not math.isfinite(length.total_steps) or (unit == "epoch" and not math.isfinite(length.steps_per_epoch)):
+            return
+        left = length.remaining(unit, self._warmup_steps)
+        for key, value in resolved.items():
+            longest = max(value) if isinstance(value, list) else value
+            if key in self._free_lengths or not isinstance(longest, int) or longest <= left:
+                continue
+            given = self._kwargs[key]
+            rank_zero_warn(
+                f"`{key}`={given!r} resolves to {longest} {unit}s, but this training has {left} {unit}s"
+                f"{' after the warmup' if self._warmup_steps else ''}: it ends before the schedule gets there."
+                f" Give `{key}` as a share of the run, e.g. '50%', or train longer."
+            )
 
     def _select_optimizer(self, trainer: pl.Trainer) -> Optimizer:
         optimizers = trainer.optimizers

@@ -21,7 +21,11 @@ def _no_factory(optimizer: Optimizer) -> LRScheduler:  # pragma: no cover - comp
 
 
 def _check_children(owner: str, schedulers: Any) -> list[LRSchedulerCallback]:
-    if isinstance(schedulers, LRSchedulerCallback) or not isinstance(schedulers, Sequence) or not schedulers:
+    if (
+        isinstance(schedulers, (LRSchedulerCallback, str))
+        or not isinstance(schedulers, Sequence)
+        or not schedulers
+    ):
         raise ValueError(
             f"Expected argument `schedulers` of `{owner}` to be a non-empty list of lightning_lrsched callbacks,"
             f" but got {schedulers!r}. Example: `schedulers=[LinearLR(0.1, 1.0, '1ep'), CosineAnnealingLR()]`."
@@ -133,11 +137,12 @@ class SequentialLR(_Composite):
     ) -> None:
         if isinstance(milestones, (str, int)) or not isinstance(milestones, Sequence):
             raise ValueError(f"Expected argument `milestones` to be a list of lengths, but got {milestones!r}.")
-        count = len(schedulers) if isinstance(schedulers, Sequence) else 0
+        count = len(_check_children("SequentialLR", schedulers))
         if len(milestones) != count - 1:
             raise ValueError(
-                f"`SequentialLR` needs one milestone fewer than schedules: got {count} schedules and milestones"
-                f" {list(milestones)!r}. Give {max(count - 1, 0)} milestone(s), each where the next schedule starts."
+                f"`SequentialLR` needs one `milestones` entry fewer than `schedulers`: got {count} schedules and"
+                f" milestones {list(milestones)!r}. Give {max(count - 1, 0)} milestone(s), each where the next"
+                " schedule starts."
             )
         super().__init__(
             schedulers, milestones=list(milestones), lengths=("milestones",) if milestones else (), **kwargs

@@ -32,8 +32,9 @@ def _step_unless_epoch_count(value: Any) -> Interval:
 
 def _check_momentum(cycle_momentum: Any, base_momentum: Any, max_momentum: Any) -> None:
     _checks.boolean("cycle_momentum", cycle_momentum)
-    _checks.non_negative("base_momentum", base_momentum)
-    _checks.non_negative("max_momentum", max_momentum)
+    _checks.fractions("base_momentum", base_momentum)
+    _checks.fractions("max_momentum", max_momentum)
+    _checks.not_above("base_momentum", base_momentum, "max_momentum", max_momentum)
 
 
 class LambdaLR(LRSchedulerCallback):
@@ -268,6 +269,7 @@ class CyclicLR(LRSchedulerCallback):
     ) -> None:
         _checks.positive("base_lr", base_lr)
         _checks.positive("max_lr", max_lr)
+        _checks.not_above("base_lr", base_lr, "max_lr", max_lr)
         _checks.one_of("mode", mode, ("triangular", "triangular2", "exp_range"))
         _checks.one_of("scale_mode", scale_mode, ("cycle", "iterations"))
         _checks.positive("gamma", gamma)
@@ -416,6 +418,7 @@ class InverseSqrtLR(LRSchedulerCallback):
     """
 
     _step_by_default = True
+    _free_lengths = ("timescale",)
 
     def __init__(self, timescale: DurationLike | None = None, **kwargs: Any) -> None:
         super().__init__(

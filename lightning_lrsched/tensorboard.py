@@ -54,7 +54,7 @@ def _plain_tensorboard_writer(logger: Logger) -> Any:
     """The file writer of a rank-zero, prefix-free TensorBoardLogger on torch's SummaryWriter, else None."""
     from lightning.pytorch.loggers import TensorBoardLogger
 
-    if not isinstance(logger, TensorBoardLogger) or logger._prefix or rank_zero_only.rank != 0:
+    if not isinstance(logger, TensorBoardLogger) or logger._prefix or getattr(rank_zero_only, "rank", 0) != 0:
         return None
     experiment = logger.experiment
     if type(experiment).__module__ != "torch.utils.tensorboard.writer":  # tensorboardX has its own protos

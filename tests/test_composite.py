@@ -107,7 +107,7 @@ def test_sequential_resume_across_a_milestone(tmp_path) -> None:
 @pytest.mark.parametrize(
     ("make", "error", "message"),
     [
-        (lambda: lrs.SequentialLR([], []), ValueError, r"needs one milestone fewer than schedules: got 0 schedules"),
+        (lambda: lrs.SequentialLR([], []), ValueError, r"`schedulers` of `SequentialLR` to be a non-empty list"),
         (lambda: lrs.SequentialLR([lrs.StepLR(1)], [3]), ValueError, r"got 1 schedules and milestones \[3\]"),
         (lambda: lrs.SequentialLR([lrs.StepLR(1), 3], [3]), TypeError, r"`schedulers\[1\]` of `SequentialLR` to be"),
         (lambda: lrs.ChainedScheduler(lrs.StepLR(1)), ValueError, r"`schedulers` of `ChainedScheduler` to be a non"),

@@ -138,7 +138,7 @@ def test_cyclic_momentum_without_momentum_is_a_clear_error(tmp_path) -> None:
         def configure_optimizers(self) -> Any:
             return torch.optim.Adagrad(self.parameters(), lr=0.1)  # neither momentum nor betas to cycle
 
-    run = trainer(tmp_path, max_epochs=1, callbacks=[lrs.CyclicLR(0.01, 0.1)])
+    run = trainer(tmp_path, max_epochs=1, callbacks=[lrs.CyclicLR(0.01, 0.1, step_size_up=5)])
     with pytest.raises(ValueError, match=r"CyclicLR could not build its scheduler on Adagrad .*momentum"):
         run.fit(Plain(), make_loader())
 

@@ -95,12 +95,12 @@ def test_step_schedule_resumed_mid_epoch_matches_uninterrupted(tmp_path) -> None
 def test_every_type_checkpoints_load_with_weights_only(tmp_path, label, callback) -> None:
     schedule = callback()
     checkpoint = ModelCheckpoint(dirpath=tmp_path, save_last=True, save_top_k=0)
-    run_ = trainer(tmp_path, max_epochs=2, callbacks=[schedule, checkpoint], enable_checkpointing=True)
+    run_ = trainer(tmp_path, max_epochs=3, callbacks=[schedule, checkpoint], enable_checkpointing=True)
     run_.fit(TinyModel(), make_loader())
     state = torch.load(checkpoint.last_model_path, weights_only=True)["callbacks"][schedule.state_key]
     assert state["type"] == type(schedule).__name__
-    assert state["steps"] == 20
-    assert state["epochs"] == 2
+    assert state["steps"] == 30
+    assert state["epochs"] == 3
     assert state["scheduler"]["last_epoch"] == schedule.scheduler.last_epoch  # type: ignore[union-attr]
 
 
