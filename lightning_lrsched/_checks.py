@@ -98,7 +98,8 @@ def names(name: str, value: Any, example: str) -> None:
     """Raise unless ``value`` is a list or tuple of strings."""
     if isinstance(value, str) or not isinstance(value, Sequence) or not all(isinstance(v, str) for v in value):
         raise TypeError(
-            f"Expected argument `{name}` to be a list of argument names, but got {value!r}. Example: `{name}={example}`."
+            f"Expected argument `{name}` to be a list of argument names, but got {value!r}."
+            f" Example: `{name}={example}`."
         )
 
 

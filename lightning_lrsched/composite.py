@@ -21,11 +21,7 @@ def _no_factory(optimizer: Optimizer) -> LRScheduler:  # pragma: no cover - comp
 
 
 def _check_children(owner: str, schedulers: Any) -> list[LRSchedulerCallback]:
-    if (
-        isinstance(schedulers, (LRSchedulerCallback, str))
-        or not isinstance(schedulers, Sequence)
-        or not schedulers
-    ):
+    if isinstance(schedulers, (LRSchedulerCallback, str)) or not isinstance(schedulers, Sequence) or not schedulers:
         raise ValueError(
             f"Expected argument `schedulers` of `{owner}` to be a non-empty list of lightning_lrsched callbacks,"
             f" but got {schedulers!r}. Example: `schedulers=[LinearLR(0.1, 1.0, '1ep'), CosineAnnealingLR()]`."
