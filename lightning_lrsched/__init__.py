@@ -9,6 +9,7 @@ Example::
 
 from lightning_lrsched.callback import LRSchedulerCallback
 from lightning_lrsched.composite import ChainedScheduler, SequentialLR
+from lightning_lrsched.diagnostics import LRDiagnostics
 from lightning_lrsched.duration import Duration, DurationLike, TrainingLength
 from lightning_lrsched.metrics import ClassificationMetrics
 from lightning_lrsched.module import ClassifierModule
@@ -46,6 +47,7 @@ __all__ = [
     "DurationLike",
     "ExponentialLR",
     "InverseSqrtLR",
+    "LRDiagnostics",
     "LRSchedulerCallback",
     "LambdaLR",
     "LinearLR",

@@ -153,6 +153,7 @@ class LRSchedulerCallback(Callback):
         self._epochs = 0
         self._epoch_start_steps = 0
         self._pending_state: dict[str, Any] | None = None
+        self._path: dict[str, Any] = {}
 
     def __getstate__(self) -> dict[str, Any]:
         """Copies and pickles hold the configuration only, never a run's trainer, optimizer or scheduler."""
@@ -160,7 +161,7 @@ class LRSchedulerCallback(Callback):
         for key in ("_scheduler", "_optimizer", "_trainer", "_length"):
             state[key] = None
         state.update(_handles=[], _tags=[], _resolved={}, _show_progress=False, _warmup_steps=0)
-        state.update(_steps=0, _epochs=0, _epoch_start_steps=0)
+        state.update(_steps=0, _epochs=0, _epoch_start_steps=0, _path={})
         return state
 
     # ------------------------------------------------------------------ public properties
@@ -217,7 +218,62 @@ class LRSchedulerCallback(Callback):
 
     @override
     def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if self._log_lr and self._path and trainer.is_global_zero:
+            for experiment in tensorboard.tensorboard_experiments(trainer):
+                experiment.add_text(f"{self._tags[0]}-summary", self.summary()["text"], global_step=trainer.global_step)
         self._release()
+
+    def summary(self) -> dict[str, Any]:
+        """What the schedule did in this fit, in numbers and in words.
+
+        The learning rates are those of the first param group, as used by the optimizer steps (``first``,
+        ``peak`` with its step, ``lowest``, ``last``); ``text`` says the same in a sentence. Resumed fits
+        include the steps before the checkpoint.
+
+        Example::
+
+            >>> from lightning_lrsched import StepLR
+            >>> schedule = StepLR(1)
+            >>> schedule.summary()["text"]
+            'StepLR: no optimizer step yet'
+        """
+        name = type(self).__name__
+        path = dict(self._path)
+        info: dict[str, Any] = {
+            "schedule": name,
+            "interval": self._interval,
+            "optimizer": type(self._optimizer).__name__ if self._optimizer is not None else None,
+            "steps": self._steps,
+            "warmup_steps": self._warmup_steps,
+            "lengths": dict(self._resolved),
+            **path,
+        }
+        info["text"] = f"{name}: {self._describe_path(path)}" if path else f"{name}: no optimizer step yet"
+        return info
+
+    def _describe_path(self, path: dict[str, Any]) -> str:
+        """The lr path in words: start, peak, end, warmup."""
+        first, peak, last, steps = path["first"], path["peak"], path["last"], self._steps
+        unit = f"per {self._interval}"
+        warmup = f", after a {self._warmup_steps}-step warmup" if self._warmup_steps else ""
+        if math.isclose(path["lowest"], peak, rel_tol=1e-9):
+            return f"lr constant at {first:.3g} for {steps} optimizer steps ({unit})"
+        if peak > max(first, last) * (1 + 1e-9):
+            return (
+                f"lr {first:.3g} -> peak {peak:.3g} at step {path['peak_step']} -> {last:.3g} over {steps} optimizer"
+                f" steps ({unit}{warmup})"
+            )
+        return f"lr {first:.3g} -> {last:.3g} over {steps} optimizer steps ({unit}{warmup})"
+
+    def _track_path(self, lr: float, step: int) -> None:
+        path = self._path
+        if not path:
+            path.update(first=lr, peak=lr, peak_step=step, lowest=lr, last=lr)
+            return
+        if lr > path["peak"]:
+            path["peak"], path["peak_step"] = lr, step
+        path["lowest"] = min(path["lowest"], lr)
+        path["last"] = lr
 
     @override
     def on_exception(self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException) -> None:
@@ -255,6 +311,7 @@ class LRSchedulerCallback(Callback):
             "warmup_steps": self._warmup_steps,
             "resolved": copy.deepcopy(self._resolved),
             "lrs": [float(group["lr"]) for group in self._optimizer.param_groups] if self._optimizer else [],
+            "path": dict(self._path),
             "scheduler": self._scheduler_state(),
         }
 
@@ -280,6 +337,7 @@ class LRSchedulerCallback(Callback):
         self._resolved = self._resolve_lengths(length)
         self._scheduler = self._build_scheduler(optimizer)
         self._steps = self._epochs = self._epoch_start_steps = 0
+        self._path = {}
         if self._pending_state is not None:
             self._apply_state(self._pending_state)
             self._pending_state = None
@@ -290,6 +348,7 @@ class LRSchedulerCallback(Callback):
 
     def _before_optimizer_step(self, optimizer: Optimizer, args: Any, kwargs: Any) -> None:
         trainer = self._trainer
+        self._track_path(float(optimizer.param_groups[0]["lr"]), self._steps)
         if self._log_lr and trainer is not None and trainer.loggers and self._should_log(trainer):
             tensorboard.log_scalars(trainer.loggers, self._lr_metrics(optimizer), trainer.global_step)
 
@@ -527,6 +586,7 @@ class LRSchedulerCallback(Callback):
         self._epochs = state["epochs"]
         self._epoch_start_steps = state.get("epoch_start_steps", self._steps)
         self._warmup_steps = state.get("warmup_steps", self._warmup_steps)
+        self._path = dict(state.get("path") or {})
         self._load_scheduler_state(state["scheduler"])
         assert self._scheduler is not None
         lrs = state.get("lrs") or self._scheduler.get_last_lr()

@@ -261,6 +261,8 @@ class ReduceLROnPlateau(LRSchedulerCallback):
             "lr_before": [float(lr) for lr in before],
             "lr_after": [float(lr) for lr in after],
             "recent_values": recent,
+            "best": float(self._scheduler.best) if self._scheduler is not None else None,  # type: ignore[attr-defined]
+            "validations": patience + 1,
         }
         self.reductions.append(event)
         text = (
@@ -277,7 +279,44 @@ class ReduceLROnPlateau(LRSchedulerCallback):
             if callable(add_text):  # TensorBoard (and loggers like it) get the explanation as text too
                 add_text(tag, text, global_step=trainer.global_step)
 
+    @override
+    def _describe_path(self, path: dict[str, Any]) -> str:
+        """The lr path with each reduction's cause, e.g. ``lr 0.1 -> 0.01 in 1 plateau reduction (epoch 6: ...)``."""
+        reductions = self.reductions
+        if not reductions:
+            best = self._best_text()
+            count = len(self.history)
+            return (
+                f"lr stayed at {path['last']:.3g}: no plateau reduction in {count} validations of {self.monitor}{best}"
+            )
+        first = reductions[0]["lr_before"][0]
+        last = reductions[-1]["lr_after"][0]
+        checks = "training epochs" if self._watches_training else "validations"
+        causes = "; ".join(
+            f"epoch {event['epoch']}: {self.monitor} stalled at {_value(event)} for {event.get('validations', '?')}"
+            f" {checks}"
+            for event in reductions
+        )
+        count = len(reductions)
+        return f"lr {first:.3g} -> {last:.3g} in {count} plateau reduction{'s' if count > 1 else ''} ({causes})"
+
+    def _best_text(self) -> str:
+        values = [value for _, value in self.history if math.isfinite(value)]
+        if not values:
+            return ""
+        best = min(values) if self.mode == "min" else max(values)
+        return f" (best {best:.4g}, patience {self._kwargs.get('patience')})"
+
     def _warn_once(self, key: str, message: str) -> None:
         if key not in self._warned:
             self._warned.add(key)
             rank_zero_warn(message)
+
+
+def _value(event: dict[str, Any]) -> str:
+    """The best value a reduction was measured against (older checkpoints: the best of the recent values)."""
+    best = event.get("best")
+    if best is None or not math.isfinite(best):
+        recent = [v for v in event.get("recent_values", []) if math.isfinite(v)]
+        return f"{min(recent):.4g}" if recent else "n/a"
+    return f"{best:.4g}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -102,8 +103,11 @@ def preview(
     callback.on_fit_start(trainer, None)  # type: ignore[arg-type]
     optimizer._opt_called = True  # type: ignore[attr-defined]  # steps are simulated: no optimizer.step() runs
     trace: list[list[float]] = []
+    # the same objects all along: a plateau schedule sees no fresh value (and does not step) in epochs without one
+    unchanged = {key: torch.tensor(math.nan) for key in monitor}
     for epoch in range(epochs):
         trainer.current_epoch = epoch
+        trainer.callback_metrics = unchanged
         callback.on_train_epoch_start(trainer, None)  # type: ignore[arg-type]
         for batch in range(steps_per_epoch):
             trace.append([group["lr"] for group in optimizer.param_groups])

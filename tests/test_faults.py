@@ -8,6 +8,7 @@ CPU (gloo), where both ranks are killed and both ranks' traces are compared.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -29,10 +30,8 @@ def launch(schedule: str, out: Path, *extra: str, devices: int = 1) -> int:
         command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
     )
     output, _ = process.communicate(timeout=300)
-    try:  # a DDP rank that outlived its launcher (after SIGKILL) goes too
+    with contextlib.suppress(ProcessLookupError):  # a DDP rank that outlived its launcher (after SIGKILL) goes too
         os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
     if process.returncode not in (0, -signal.SIGKILL):
         raise AssertionError(f"{command} failed with {process.returncode}:\n{output.decode()[-3000:]}")
     return process.returncode

@@ -218,3 +218,10 @@ def test_plan_false_writes_no_plan(tmp_path) -> None:
     assert "lr-SGD/pg1" in events.Tags()["scalars"]
     with pytest.raises(TypeError, match=r"`plan` to be True or False, but got 'no'"):
         lrs.StepLR(1, plan="no")
+
+
+def test_preview_of_a_plateau_on_a_training_metric(recwarn) -> None:
+    schedule = lrs.ReduceLROnPlateau(monitor="train_loss", patience=0, factor=0.5)
+    trace = lrs.preview(schedule, epochs=4, steps_per_epoch=2, lr=1.0, metrics=[1.0, 1.0])
+    assert [round(group[0], 3) for group in trace] == [1.0, 1.0, 1.0, 1.0, 0.5, 0.5, 0.5, 0.5]
+    assert [round(group[0], 3) for group in lrs.preview(schedule, epochs=2, steps_per_epoch=2, lr=1.0)] == [1.0] * 4
