@@ -24,7 +24,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import TensorBoardLogger
 from torch.utils.data import DataLoader
 
-from lightning_lrsched import ClassifierModule, LRSchedulerCallback, schedule_from_name
+from lightning_lrsched import ClassifierModule, LRDiagnostics, LRSchedulerCallback, schedule_from_name
 
 LABELS = ("negative", "positive")
 
@@ -162,11 +162,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     module = ClassifierModule(model, num_classes=2, lr=args.lr, layer_decay=args.layer_decay)
     logger = TensorBoardLogger(args.logdir, name="bert_sentiment")
     checkpoint = ModelCheckpoint(monitor="val_f1", mode="max", save_top_k=1, filename="best-{epoch}-{val_f1:.3f}")
+    diagnostics = LRDiagnostics()  # prints the lr summary and any findings at fit end; lr_summary.json in the log dir
     trainer = pl.Trainer(
         max_epochs=args.epochs,
         accelerator="auto",
         logger=logger,
-        callbacks=[make_schedule(args), checkpoint],
+        callbacks=[make_schedule(args), checkpoint, diagnostics],
         log_every_n_steps=1,
     )
     start = time.perf_counter()
@@ -181,7 +182,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         print(f"  {name:>8}: {row}")
     print(f"TensorBoard: tensorboard --logdir {logger.log_dir}")
     return {**report, "seconds": seconds, "checkpoint": checkpoint.best_model_path, "log_dir": logger.log_dir,
-            "val": {k: float(v) for k, v in trainer.callback_metrics.items()}}  # fmt: skip
+            "val": {k: float(v) for k, v in trainer.callback_metrics.items()}, "lr_summary": diagnostics.summary}  # fmt: skip
 
 
 def evaluate(module: ClassifierModule, test: Any) -> dict[str, Any]:

@@ -26,6 +26,7 @@ from torch.utils.data import DataLoader, TensorDataset
 from lightning_lrsched import (
     ClassifierModule,
     CosineAnnealingLR,
+    LRDiagnostics,
     LRSchedulerCallback,
     OneCycleLR,
     ReduceLROnPlateau,
@@ -65,11 +66,12 @@ def run(name: str, schedule: LRSchedulerCallback | None, args: argparse.Namespac
     train, val = digits(args.batch_size, args.seed, args.limit)
     model = nn.Sequential(nn.Linear(64, 128), nn.ReLU(), nn.Dropout(0.2), nn.Linear(128, 10))
     logger = TensorBoardLogger(args.logdir, name="compare", version=name)
+    diagnostics = LRDiagnostics(window=20, verbose=False)  # findings per schedule, and lr_summary.json per run
     trainer = pl.Trainer(
         max_epochs=args.epochs,
         accelerator="cpu",
         logger=logger,
-        callbacks=[schedule] if schedule else [],
+        callbacks=[schedule, diagnostics] if schedule else [diagnostics],
         log_every_n_steps=1,
         enable_progress_bar=False,
         enable_model_summary=False,
@@ -87,20 +89,23 @@ def run(name: str, schedule: LRSchedulerCallback | None, args: argparse.Namespac
         "epochs_to_target": reached,
         "seconds": seconds,
         "scalars": scalars,
+        "lr_path": diagnostics.summary["lr_path"][0],
+        "findings": [finding["kind"] for finding in diagnostics.findings],
     }
 
 
 def table(results: list[dict[str, Any]], target: float) -> str:
     lines = [
-        f"| schedule | best val acc | final val loss | epochs to {target:.0%} | wall time |",
-        "|---|---|---|---|---|",
+        f"| schedule | best val acc | final val loss | epochs to {target:.0%} | wall time | findings |",
+        "|---|---|---|---|---|---|",
     ]
     for r in results:
         reached = r["epochs_to_target"] if r["epochs_to_target"] is not None else "not reached"
         lines.append(
             f"| {r['schedule']} | {r['best_val_acc']:.3f} | {r['final_val_loss']:.3f} | {reached} |"
-            f" {r['seconds']:.1f} s |"
+            f" {r['seconds']:.1f} s | {', '.join(r['findings']) or 'none'} |"
         )
+    lines += ["", "What each schedule did:", *(f"- {r['schedule']}: {r['lr_path']}" for r in results)]
     return "\n".join(lines)
 
 

@@ -47,6 +47,9 @@ def test_bert_sentiment_end_to_end_on_the_offline_model_and_data(tmp_path, monke
     assert sum(map(sum, result["confusion"])) == 9
     out = capsys.readouterr().out
     assert "test accuracy" in out
+    assert "Learning-rate summary\n  PolynomialLR: lr " in out  # "linear" is PolynomialLR(power=1)
+    assert Path(result["log_dir"], "lr_summary.json").is_file()
+    assert result["lr_summary"]["findings"] == []
     assert "tensorboard --logdir" in out
 
 
@@ -64,7 +67,9 @@ def test_compare_schedules_table_and_png(tmp_path, capsys) -> None:
     )
     assert [r["schedule"] for r in results] == ["fixed", "step", "cosine", "onecycle", "plateau"]
     out = capsys.readouterr().out
-    assert "| schedule | best val acc | final val loss | epochs to 50% | wall time |" in out
+    assert "| schedule | best val acc | final val loss | epochs to 50% | wall time | findings |" in out
+    assert "- plateau: ReduceLROnPlateau: " in out
+    assert all(isinstance(r["findings"], list) for r in results)
     assert (tmp_path / "compare" / "comparison.png").read_bytes()[:4] == b"\x89PNG"
     assert all(0.0 <= r["best_val_acc"] <= 1.0 for r in results)
 
