@@ -156,16 +156,22 @@ class LRDiagnostics(Callback):
             self._lr_first = lr if self._lr_first is None else self._lr_first
             self._lr_last = lr
             self._lrs.append(lr)
-        if loss is None:
-            return
-        if math.isfinite(loss):
-            self._losses.append(loss)
-            self._interval_losses.append(loss)
-            if self._start_level is None and len(self._losses) == self.window:
-                self._start_level = statistics.median(self._losses)
-        self._check_divergence(trainer, loss, lr)
-        if math.isfinite(loss) and trainer.global_step % self.window == 0 and trainer.global_step >= 2 * self.window:
-            self._check_window(trainer, lr)
+        diverged = False
+        if loss is not None:
+            if math.isfinite(loss):
+                self._losses.append(loss)
+                self._interval_losses.append(loss)
+                if self._start_level is None and len(self._losses) == self.window:
+                    self._start_level = statistics.median(self._losses)
+            diverged = self._check_divergence(trainer, loss, lr)
+            step = trainer.global_step
+            if math.isfinite(loss) and step % self.window == 0 and step >= 2 * self.window:
+                self._check_window(trainer, lr)
+        if self.stop_on_divergence:
+            if trainer.world_size > 1:  # every rank, every step: a rank that diverges stops them all together
+                diverged = trainer.strategy.reduce_boolean_decision(diverged, all=False)
+            if diverged:
+                trainer.should_stop = True
 
     @override
     def on_validation_batch_end(
@@ -222,11 +228,12 @@ class LRDiagnostics(Callback):
 
     # ------------------------------------------------------------------ the checks
 
-    def _check_divergence(self, trainer: pl.Trainer, loss: float, lr: float | None) -> None:
+    def _check_divergence(self, trainer: pl.Trainer, loss: float, lr: float | None) -> bool:
+        """Report a NaN/inf loss or a spike (once); True while either holds."""
         if math.isfinite(loss):
             history = list(self._losses)[:-_SPIKE_STEPS]
             if len(history) < max(8, self.window // 2):
-                return
+                return False
             # the mean of the last few steps, so that one hard batch is not a spike; and above where training
             # started, so that the noise of a small, well-trained loss is not one either
             recent = statistics.fmean(list(self._losses)[-_SPIKE_STEPS:])
@@ -234,7 +241,7 @@ class LRDiagnostics(Callback):
             spread = statistics.median(abs(value - baseline) for value in history)
             start = self._start_level if self._start_level is not None else history[0]
             if not (recent > self.spike_factor * baseline and recent > baseline + 10 * spread and recent > start):
-                return
+                return False
             what = (
                 f"the training loss jumped to {recent:.4g} (mean of the last {_SPIKE_STEPS} steps),"
                 f" {recent / baseline:.1f}x its running median {baseline:.4g}"
@@ -257,8 +264,7 @@ class LRDiagnostics(Callback):
             loss=loss,
             lr_rising=rising,
         )
-        if self.stop_on_divergence:
-            trainer.should_stop = True
+        return True
 
     def _check_window(self, trainer: pl.Trainer, lr: float | None) -> None:
         losses = list(self._losses)[-self.window :]
@@ -482,9 +488,11 @@ class LRDiagnostics(Callback):
 def _training_loss(outputs: Any, trainer: pl.Trainer) -> float | None:
     """The step's training loss: the `loss` the training step returned, else the logged `train_loss`."""
     value = outputs.get("loss") if isinstance(outputs, Mapping) else outputs
-    if not isinstance(value, torch.Tensor) or value.numel() != 1:
-        metrics = trainer.callback_metrics
-        value = metrics.get("train_loss_step", metrics.get("train_loss"))
+    if isinstance(value, torch.Tensor) and value.numel() == 1:
+        # Lightning passes the loss divided by `accumulate_grad_batches` (automatic optimization)
+        return float(value.detach()) * trainer.accumulate_grad_batches
+    metrics = trainer.callback_metrics
+    value = metrics.get("train_loss_step", metrics.get("train_loss"))
     if isinstance(value, torch.Tensor) and value.numel() == 1:
         return float(value.detach())
     return None

@@ -9,7 +9,7 @@ from typing import Any
 from lightning.pytorch.callbacks import Callback
 
 import lightning_lrsched as lrs
-from tests.helpers import make_loader, trainer
+from tests.helpers import TinyModel, make_loader, trainer
 from tests.test_plateau import VALUES, ScriptedModel, by_hand
 
 RANK1 = [2.0 - 0.1 * k for k in range(len(VALUES))]  # keeps improving: alone, rank 1 would never reduce
@@ -46,3 +46,36 @@ def test_plateau_under_ddp_gives_every_rank_the_same_lr(tmp_path) -> None:
     assert alone0 != alone1  # without agreement the ranks would train with different learning rates
     mean = [(a + b) / 2 for a, b in zip(VALUES[:8], RANK1[:8], strict=True)]
     assert rank0 == by_hand(mean, patience=1, factor=0.5)
+
+
+class NanOnRank1(TinyModel):
+    """Rank 1's training loss is NaN at optimizer step 5; rank 0's only becomes NaN a step later."""
+
+    def training_step(self, batch: Any, batch_idx: int) -> Any:
+        loss = super().training_step(batch, batch_idx)
+        if self.global_rank == 1 and self.global_step == 5:
+            loss = loss * float("nan")
+        return loss
+
+
+class DumpSteps(Callback):
+    def __init__(self, folder: str) -> None:
+        self.folder = folder
+
+    def on_fit_end(self, trainer: Any, pl_module: Any) -> None:
+        Path(self.folder, f"steps{trainer.global_rank}.json").write_text(json.dumps(trainer.global_step))
+
+
+def test_stop_on_divergence_stops_every_rank_at_the_same_step(tmp_path) -> None:
+    diagnostics = lrs.LRDiagnostics(window=4, stop_on_divergence=True, verbose=False, summary_file=None)
+    run = trainer(
+        tmp_path,
+        max_epochs=4,
+        devices=2,
+        strategy="ddp_spawn",
+        callbacks=[diagnostics, DumpSteps(str(tmp_path))],
+        deterministic=False,
+    )
+    run.fit(NanOnRank1(), make_loader())  # (the finding's warning is raised in the spawned rank 0)
+    steps = [json.loads((tmp_path / f"steps{rank}.json").read_text()) for rank in (0, 1)]
+    assert steps == [6, 6]  # of 20: both stopped after the step where rank 1 diverged
