@@ -24,6 +24,8 @@ from lightning_lrsched.plateau import ReduceLROnPlateau
 _LABEL_KEYS = ("labels", "label", "targets", "target", "y")
 _SPIKE_STEPS = 3
 """A spike is the mean of this many steps, so that a single hard batch is not one."""
+_BLOW_UP = 100.0
+"""A loss this many times its first value has diverged, however early in training."""
 
 
 class LRDiagnostics(Callback):
@@ -32,8 +34,9 @@ class LRDiagnostics(Callback):
     Works beside any schedule callback of this package, beside a scheduler returned from
     ``configure_optimizers``, or with none. It watches:
 
-    * **divergence**: a NaN/inf training loss, or a spike above a robust running baseline (``spike_factor``
-      times the median of the last ``window`` losses and far outside their spread), reported with the lr at that
+    * **divergence**: a NaN/inf training loss; a loss 100 times its first value (however early); or a spike
+      above a robust running baseline (the mean of 3 steps above ``spike_factor`` times the median of the last
+      ``window`` losses, far outside their spread, and above the first loss). Reported with the lr at that
       moment and whether the lr had just increased (warmup, OneCycle, cyclic). ``stop_on_divergence`` stops
       the training there.
     * **oscillation**: over a window of ``window`` steps, a loss whose relative spread (std / mean) exceeds
@@ -119,9 +122,11 @@ class LRDiagnostics(Callback):
         self.summary: dict[str, Any] = {}
         """The fit-end summary (filled at fit end)."""
         self.summary_path: Path | None = None
+        self._print_pending = False
         self._losses: deque[float] = deque(maxlen=self.window + _SPIKE_STEPS)
         self._lrs: deque[float] = deque(maxlen=self.window)
         self._start_level: float | None = None
+        self._initial_loss: float | None = None
         self._interval_losses: list[float] = []
         self._validations: list[dict[str, Any]] = []
         self._label_counts: Counter[int] = Counter()
@@ -159,6 +164,7 @@ class LRDiagnostics(Callback):
         diverged = False
         if loss is not None:
             if math.isfinite(loss):
+                self._initial_loss = loss if self._initial_loss is None else self._initial_loss
                 self._losses.append(loss)
                 self._interval_losses.append(loss)
                 if self._start_level is None and len(self._losses) == self.window:
@@ -223,29 +229,43 @@ class LRDiagnostics(Callback):
             folder.mkdir(parents=True, exist_ok=True)
             self.summary_path = folder / self.summary_file
             self.summary_path.write_text(json.dumps(self.summary, indent=2, default=float) + "\n")
-        if self.verbose:
-            print(self.summary["text"])
+        self._print_pending = self.verbose
+
+    @override
+    def teardown(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+        if not getattr(self, "_print_pending", False):
+            return
+        self._print_pending = False
+        progress_bar = trainer.progress_bar_callback
+        if progress_bar is not None:
+            # a live rich progress bar redirects stdout (and recurses on it inside Jupyter): let it finish first;
+            # its teardown is idempotent, so Lightning calling it again is harmless
+            progress_bar.teardown(trainer, pl_module, stage)
+        print(self.summary["text"])
 
     # ------------------------------------------------------------------ the checks
 
     def _check_divergence(self, trainer: pl.Trainer, loss: float, lr: float | None) -> bool:
         """Report a NaN/inf loss or a spike (once); True while either holds."""
         if math.isfinite(loss):
-            history = list(self._losses)[:-_SPIKE_STEPS]
-            if len(history) < max(8, self.window // 2):
-                return False
-            # the mean of the last few steps, so that one hard batch is not a spike; and above where training
-            # started, so that the noise of a small, well-trained loss is not one either
+            # the mean of the last few steps, so that one hard batch is not a spike
             recent = statistics.fmean(list(self._losses)[-_SPIKE_STEPS:])
-            baseline = statistics.median(history)
-            spread = statistics.median(abs(value - baseline) for value in history)
-            start = self._start_level if self._start_level is not None else history[0]
-            if not (recent > self.spike_factor * baseline and recent > baseline + 10 * spread and recent > start):
+            initial = self._initial_loss if self._initial_loss is not None else recent
+            history = list(self._losses)[:-_SPIKE_STEPS]
+            if initial > 0 and len(self._losses) >= _SPIKE_STEPS and recent > _BLOW_UP * initial:  # history or not
+                what = f"the training loss rose to {recent:.4g}, {recent / initial:.0f}x its first value {initial:.4g}"
+            elif len(history) >= max(8, self.window // 2):
+                baseline = statistics.median(history)
+                spread = statistics.median(abs(value - baseline) for value in history)
+                # above where training started too, so that the noise of a small, well-trained loss is no spike
+                if not (recent > self.spike_factor * baseline and recent > baseline + 10 * spread and recent > initial):
+                    return False
+                what = (
+                    f"the training loss jumped to {recent:.4g} (mean of the last {_SPIKE_STEPS} steps),"
+                    f" {recent / baseline:.1f}x its running median {baseline:.4g}"
+                )
+            else:
                 return False
-            what = (
-                f"the training loss jumped to {recent:.4g} (mean of the last {_SPIKE_STEPS} steps),"
-                f" {recent / baseline:.1f}x its running median {baseline:.4g}"
-            )
         else:
             what = f"the training loss is {loss}"
         rising, note = self._lr_trend(lr)

@@ -62,6 +62,56 @@ result = bert_sentiment.main([*size, "--epochs", "1" if TINY else "2", "--logdir
 {k: result[k] for k in ("accuracy", "f1", "confusion")}"""
         ),
     ],
+    "diagnostics.ipynb": [
+        new_markdown_cell(
+            "# Diagnose the learning-rate strategy\n\n`LRDiagnostics` reads the loss and metric curves and says when"
+            " the lr strategy is not working: four small runs on scikit-learn's digits, three of them broken on"
+            " purpose."
+        ),
+        new_code_cell(SETUP),
+        new_code_cell(
+            """import warnings
+
+import lightning.pytorch as pl
+import torch
+from sklearn.datasets import load_digits
+from torch import nn
+from torch.utils.data import DataLoader, Subset, TensorDataset
+
+from lightning_lrsched import ClassifierModule, CosineAnnealingLR, LRDiagnostics, OneCycleLR
+
+x, y = load_digits(return_X_y=True)
+data = TensorDataset(torch.tensor(x / 16.0, dtype=torch.float32), torch.tensor(y))
+train, val = torch.utils.data.random_split(data, [1400, 397], generator=torch.Generator().manual_seed(0))
+
+
+def fit(lr, schedule=None, train_size=400 if TINY else 1400, epochs=3 if TINY else 10, hidden=128):
+    pl.seed_everything(0, verbose=False)
+    model = nn.Sequential(nn.Linear(64, hidden), nn.ReLU(), nn.Linear(hidden, 10))
+    diagnostics = LRDiagnostics(window=10, verbose=False, summary_file=None)
+    trainer = pl.Trainer(max_epochs=epochs, accelerator="cpu", callbacks=[c for c in (schedule, diagnostics) if c],
+                         logger=False, enable_checkpointing=False, enable_progress_bar=False,
+                         enable_model_summary=False)
+    module = ClassifierModule(model, num_classes=10, lr=lr, weight_decay=0.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # each finding is also a warning; here they are in the summaries below
+        trainer.fit(module, DataLoader(Subset(train, range(train_size)), 32, shuffle=True), DataLoader(val, 64))
+    return diagnostics"""
+        ),
+        new_code_cell(
+            """runs = {
+    "lr far too high": fit(1e-3, OneCycleLR(max_lr=30.0)),
+    "fixed tiny lr": fit(1e-7),
+    "40 training images, a big model": fit(1e-2, train_size=40, hidden=1024, epochs=12 if TINY else 30),
+    "warmup + cosine at a sensible lr": fit(1e-3 if TINY else 3e-3, CosineAnnealingLR(warmup="10%")),
+}"""
+        ),
+        new_code_cell(
+            """for name, diagnostics in runs.items():
+    print(f"## {name}: {[f['kind'] for f in diagnostics.findings] or 'no finding'}")
+    print(diagnostics.summary["text"], end="\\n\\n")"""
+        ),
+    ],
     "schedules.ipynb": [
         new_markdown_cell(
             "# Preview and compare schedules\n\n`preview` returns the learning rate of every optimizer step exactly"

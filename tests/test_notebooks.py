@@ -14,7 +14,12 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
 
 def test_notebooks_exist() -> None:
-    assert {p.name for p in NOTEBOOKS} == {"quickstart.ipynb", "bert_sentiment.ipynb", "schedules.ipynb"}
+    assert {p.name for p in NOTEBOOKS} == {
+        "quickstart.ipynb",
+        "bert_sentiment.ipynb",
+        "schedules.ipynb",
+        "diagnostics.ipynb",
+    }
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
