@@ -22,6 +22,8 @@ SchedulerFactory = Callable[..., LRScheduler]
 """A scheduler class or function, called as ``factory(optimizer, **kwargs)``."""
 
 _STATE_VERSION = 1
+_FEW_CHANGES = 8
+"""Schedules with at most this many lr changes are described change by change."""
 
 
 class LRSchedulerCallback(Callback):
@@ -263,16 +265,26 @@ class LRSchedulerCallback(Callback):
                 f"lr {first:.3g} -> peak {peak:.3g} at step {path['peak_step']} -> {last:.3g} over {steps} optimizer"
                 f" steps ({unit}{warmup})"
             )
+        changes = path.get("change_steps", [])
+        per_epoch = self._length.steps_per_epoch if self._length is not None else math.inf
+        if 0 < path.get("changes", 0) <= _FEW_CHANGES and math.isfinite(per_epoch) and not self._warmup_steps:
+            epochs = ", ".join(str(int(step // per_epoch)) for step in changes)
+            count = path["changes"]
+            return f"lr {first:.3g} -> {last:.3g} in {count} change{'s' if count > 1 else ''} (from epochs {epochs})"
         return f"lr {first:.3g} -> {last:.3g} over {steps} optimizer steps ({unit}{warmup})"
 
     def _track_path(self, lr: float, step: int) -> None:
         path = self._path
         if not path:
-            path.update(first=lr, peak=lr, peak_step=step, lowest=lr, last=lr)
+            path.update(first=lr, peak=lr, peak_step=step, lowest=lr, last=lr, changes=0, change_steps=[])
             return
         if lr > path["peak"]:
             path["peak"], path["peak_step"] = lr, step
         path["lowest"] = min(path["lowest"], lr)
+        if lr != path["last"]:
+            path["changes"] = path.get("changes", 0) + 1
+            if len(path.setdefault("change_steps", [])) < _FEW_CHANGES:
+                path["change_steps"].append(step)
         path["last"] = lr
 
     @override

@@ -22,7 +22,7 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 import lightning_lrsched as lrs
-from tests.helpers import make_loader, trainer
+from tests.helpers import LRRecorder, TinyModel, make_loader, trainer
 from tests.test_plateau import ScriptedModel
 
 
@@ -270,3 +270,23 @@ def test_the_summary_is_printed_at_fit_end(tmp_path, capsys) -> None:
 def test_bad_arguments(kwargs, message) -> None:
     with pytest.raises((TypeError, ValueError), match=message):
         lrs.LRDiagnostics(**kwargs)
+
+
+def test_schedule_summary_numbers_equal_the_lrs_the_optimizer_used(tmp_path) -> None:
+    schedule, recorder = lrs.OneCycleLR(max_lr=1.0), LRRecorder()
+    trainer(tmp_path, max_epochs=2, callbacks=[schedule, recorder]).fit(TinyModel(), make_loader())
+    used = [group_lrs[0] for group_lrs in recorder.lrs]
+    summary = schedule.summary()
+    assert (summary["first"], summary["last"], summary["lowest"]) == (used[0], used[-1], min(used))
+    assert (summary["peak"], summary["peak_step"]) == (max(used), used.index(max(used)))
+    assert summary["steps"] == len(used) == 20
+    assert (
+        summary["text"]
+        == f"OneCycleLR: lr {used[0]:.3g} -> peak 1 at step 5 -> {used[-1]:.3g} over 20 optimizer steps (per step)"
+    )
+
+
+def test_a_few_changes_are_listed_by_epoch(tmp_path) -> None:
+    schedule = lrs.StepLR(1, gamma=0.5)
+    trainer(tmp_path, max_epochs=3, callbacks=[schedule]).fit(TinyModel(), make_loader())
+    assert schedule.summary()["text"] == "StepLR: lr 0.1 -> 0.025 in 2 changes (from epochs 1, 2)"
