@@ -1,10 +1,10 @@
 """Per-step overhead of each callback kind against Lightning's native scheduler + LearningRateMonitor.
 
 Four kinds: a step schedule (OneCycleLR), an epoch schedule (StepLR), plateau (ReduceLROnPlateau on val_loss)
-and warmup + cosine. The native side returns the same torch scheduler from `configure_optimizers` (warmup +
-cosine as torch's SequentialLR of LinearLR and CosineAnnealingLR) and logs with LearningRateMonitor. Same model,
-data, TensorBoard logger and `log_every_n_steps` on both sides; runs alternate so that drift in the machine's
-speed hits both equally.
+and warmup + cosine; and the step schedule with LRDiagnostics beside it. The native side returns the same torch
+scheduler from `configure_optimizers` (warmup + cosine as torch's SequentialLR of LinearLR and
+CosineAnnealingLR) and logs with LearningRateMonitor. Same model, data, TensorBoard logger and
+`log_every_n_steps` on both sides; runs alternate so that drift in the machine's speed hits both equally.
 
 Per-step time is the training loop's wall time (from `on_train_start` to `on_train_end`, validation included)
 divided by the optimizer steps; the one-time work at fit start (the planned-schedule figure, about 0.1 s) is
@@ -39,7 +39,7 @@ WARMUP = 20  # optimizer steps
 STEPS_PER_EPOCH = 64
 
 NativeFactory = Callable[[torch.optim.Optimizer, int], dict[str, Any]]
-KINDS: dict[str, tuple[Callable[[], lrs.LRSchedulerCallback], NativeFactory]] = {
+KINDS: dict[str, tuple[Callable[[], Callback | list[Callback]], NativeFactory]] = {
     "step: OneCycleLR": (
         lambda: lrs.OneCycleLR(LR),
         lambda opt, total: {"scheduler": ts.OneCycleLR(opt, LR, total_steps=total), "interval": "step"},
@@ -62,6 +62,10 @@ KINDS: dict[str, tuple[Callable[[], lrs.LRSchedulerCallback], NativeFactory]] = 
             ),
             "interval": "step",
         },
+    ),
+    "step + LRDiagnostics": (
+        lambda: [lrs.OneCycleLR(LR), lrs.LRDiagnostics(verbose=False, summary_file=None)],
+        lambda opt, total: {"scheduler": ts.OneCycleLR(opt, LR, total_steps=total), "interval": "step"},
     ),
 }
 
@@ -111,7 +115,8 @@ def fit(kind: str, native: bool, epochs: int, log_every: int, root: str) -> tupl
     """(seconds per optimizer step in the training loop, seconds of the whole fit)."""
     torch.manual_seed(0)
     ours, theirs = KINDS[kind]
-    schedule: Callback = LearningRateMonitor(logging_interval="step") if native else ours()
+    made = [LearningRateMonitor(logging_interval="step")] if native else ours()
+    schedule = made if isinstance(made, list) else [made]
     timer = LoopTimer()
     trainer = pl.Trainer(
         max_epochs=epochs,
@@ -119,7 +124,7 @@ def fit(kind: str, native: bool, epochs: int, log_every: int, root: str) -> tupl
         devices=1,
         logger=TensorBoardLogger(root, name="native" if native else "callback"),
         log_every_n_steps=log_every,
-        callbacks=[schedule, timer],
+        callbacks=[*schedule, timer],
         num_sanity_val_steps=0,
         enable_checkpointing=False,
         enable_progress_bar=False,
@@ -135,6 +140,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=9)
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--log-every", type=int, default=1)
+    parser.add_argument("--only", nargs="*", choices=list(KINDS), default=None, help="some of the kinds")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
     logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)
@@ -144,7 +150,7 @@ def main() -> None:
         f" {args.runs} alternating runs per side; target: median per-step ratio <= 1.02"
     )
     with tempfile.TemporaryDirectory() as root:
-        for kind in KINDS:
+        for kind in args.only or KINDS:
             for native in (True, False):  # warm-up: imports, first-call costs
                 fit(kind, native, 1, args.log_every, root)
             step_ratios, fit_ratios, native_steps = [], [], []

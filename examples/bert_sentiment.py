@@ -181,8 +181,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     for name, row in zip(LABELS, report["confusion"], strict=True):
         print(f"  {name:>8}: {row}")
     print(f"TensorBoard: tensorboard --logdir {logger.log_dir}")
+    validation = {k: float(v) for k, v in trainer.callback_metrics.items()}
     return {**report, "seconds": seconds, "checkpoint": checkpoint.best_model_path, "log_dir": logger.log_dir,
-            "val": {k: float(v) for k, v in trainer.callback_metrics.items()}, "lr_summary": diagnostics.summary}  # fmt: skip
+            "val": validation, "lr_summary": diagnostics.summary}  # fmt: skip
 
 
 def evaluate(module: ClassifierModule, test: Any) -> dict[str, Any]:

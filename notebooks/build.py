@@ -1,6 +1,6 @@
 """Writes the notebooks in this folder from their cell sources (run it after editing a notebook's cells here).
 
-    python notebooks/build.py
+    python notebooks/build.py && ruff check --fix notebooks && ruff format notebooks
 
 Each notebook reads the environment variable LRSCHED_TINY: the tests set it to run them with tiny settings.
 """
@@ -54,7 +54,7 @@ trainer.fit(ClassifierModule(model, num_classes=10, lr=1e-3), DataLoader(train, 
         new_code_cell(
             """import sys
 sys.path.insert(0, "../examples")
-import bert_sentiment  # noqa: E402
+import bert_sentiment
 
 size = ["--train-size", "32", "--val-size", "16", "--test-size", "16", "--max-length", "16", "--batch-size", "8",
         "--warmup", "1"] if TINY else []
@@ -86,6 +86,7 @@ train, val = torch.utils.data.random_split(data, [1400, 397], generator=torch.Ge
 
 
 def fit(lr, schedule=None, train_size=400 if TINY else 1400, epochs=3 if TINY else 10, hidden=128):
+    '''Train on digits with LRDiagnostics beside the schedule; return the diagnostics.'''
     pl.seed_everything(0, verbose=False)
     model = nn.Sequential(nn.Linear(64, hidden), nn.ReLU(), nn.Linear(hidden, 10))
     diagnostics = LRDiagnostics(window=10, verbose=False, summary_file=None)
@@ -139,7 +140,7 @@ plot_schedule(CosineAnnealingLR(warmup="10%"), epochs=3, steps_per_epoch=100, lr
             """import sys
 
 sys.path.insert(0, "../examples")
-import compare_schedules  # noqa: E402
+import compare_schedules
 
 tiny = ["--epochs", "2", "--limit", "300", "--only", "fixed", "cosine"] if TINY else []
 results = compare_schedules.main([*tiny, "--logdir", "runs/notebooks"])"""

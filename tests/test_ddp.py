@@ -15,6 +15,13 @@ from tests.test_plateau import VALUES, ScriptedModel, by_hand
 RANK1 = [2.0 - 0.1 * k for k in range(len(VALUES))]  # keeps improving: alone, rank 1 would never reduce
 
 
+def two_ranks(tmp_path: Path, max_epochs: int, callbacks: list[Callback]) -> Any:
+    """A Trainer of two CPU processes (gloo)."""
+    return trainer(
+        tmp_path, max_epochs=max_epochs, devices=2, strategy="ddp_spawn", callbacks=callbacks, deterministic=False
+    )
+
+
 class DumpLrs(Callback):
     def __init__(self, folder: str) -> None:
         self.folder = folder
@@ -30,14 +37,7 @@ class DumpLrs(Callback):
 
 def test_plateau_under_ddp_gives_every_rank_the_same_lr(tmp_path) -> None:
     schedule = lrs.ReduceLROnPlateau(patience=1, factor=0.5)
-    run = trainer(
-        tmp_path,
-        max_epochs=8,
-        devices=2,
-        strategy="ddp_spawn",
-        callbacks=[schedule, DumpLrs(str(tmp_path))],
-        deterministic=False,
-    )
+    run = two_ranks(tmp_path, max_epochs=8, callbacks=[schedule, DumpLrs(str(tmp_path))])
     run.fit(ScriptedModel(rank1_values=RANK1), make_loader(), make_loader(6))
     rank0 = json.loads((tmp_path / "rank0.json").read_text())
     rank1 = json.loads((tmp_path / "rank1.json").read_text())
@@ -68,14 +68,7 @@ class DumpSteps(Callback):
 
 def test_stop_on_divergence_stops_every_rank_at_the_same_step(tmp_path) -> None:
     diagnostics = lrs.LRDiagnostics(window=4, stop_on_divergence=True, verbose=False, summary_file=None)
-    run = trainer(
-        tmp_path,
-        max_epochs=4,
-        devices=2,
-        strategy="ddp_spawn",
-        callbacks=[diagnostics, DumpSteps(str(tmp_path))],
-        deterministic=False,
-    )
+    run = two_ranks(tmp_path, max_epochs=4, callbacks=[diagnostics, DumpSteps(str(tmp_path))])
     run.fit(NanOnRank1(), make_loader())  # (the finding's warning is raised in the spawned rank 0)
     steps = [json.loads((tmp_path / f"steps{rank}.json").read_text()) for rank in (0, 1)]
     assert steps == [6, 6]  # of 20: both stopped after the step where rank 1 diverged
