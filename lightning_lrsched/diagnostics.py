@@ -296,7 +296,8 @@ class LRDiagnostics(Callback):
         cv = statistics.pstdev(losses) / mean
         progress = (earlier - later) / earlier if earlier > 0 else 0.0
         start = self._start_level or mean
-        diverged = any(finding["kind"] == "divergence" for finding in self.findings)  # that explains it already
+        # after a divergence the loss may bounce, or sit where it started with a broken model: that is explained
+        diverged = any(finding["kind"] == "divergence" for finding in self.findings)
         if cv > self.oscillation_cv and progress < 0.05 and mean > 0.5 * start and not diverged:
             note = self._lr_trend(lr)[1]
             self._report(
@@ -312,7 +313,8 @@ class LRDiagnostics(Callback):
         moved = abs(start - later) / start if start > 0 else 1.0
         warming_up = self._lr_trend(lr)[0]  # a warmup's low lr is not a stall (yet)
         long_enough = trainer.global_step >= 3 * self.window
-        if moved < self.stall_tolerance and cv <= self.oscillation_cv and long_enough and not warming_up:
+        stalled = moved < self.stall_tolerance and cv <= self.oscillation_cv
+        if stalled and long_enough and not warming_up and not diverged:
             peak = max(self._lrs) if self._lrs else None
             decayed = lr is not None and peak is not None and lr < 0.01 * peak
             cause = (

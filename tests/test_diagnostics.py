@@ -159,6 +159,14 @@ def test_an_lr_far_too_high_diverges_while_it_rises(tmp_path) -> None:
     )
 
 
+def test_an_lr_too_high_to_settle_oscillates_before_it_diverges(tmp_path) -> None:
+    diagnostics, warned, run = fit(tmp_path, MLP(0.5), [], train=dataset(512, 0), val=dataset(256, 1), epochs=2)
+    finding = assert_reported_once(diagnostics, warned, run, "oscillation")
+    assert diagnostics.findings[0] is finding  # first the oscillation, then (at step 40) the divergence it leads to
+    assert finding["cv"] > 0.5
+    assert "at lr 0.5. The lr is probably too high: lower the max lr 3x" in finding["message"]
+
+
 def test_stop_on_divergence_stops_at_a_nan_loss(tmp_path) -> None:
     diagnostics, warned, run = fit(
         tmp_path,
