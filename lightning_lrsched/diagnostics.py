@@ -74,8 +74,10 @@ class LRDiagnostics(Callback):
 
         >>> import lightning as L
         >>> from lightning_lrsched import LRDiagnostics, OneCycleLR
-        >>> trainer = L.Trainer(max_epochs=3, callbacks=[OneCycleLR(max_lr=3e-4), LRDiagnostics()], logger=False)
-        >>> # trainer.fit(model, data); then trainer.callbacks[1].summary["findings"]
+        >>> diagnostics = LRDiagnostics()
+        >>> trainer = L.Trainer(max_epochs=3, callbacks=[OneCycleLR(max_lr=3e-4), diagnostics], logger=False)
+        >>> diagnostics.findings  # after trainer.fit(...): each finding as a dict; diagnostics.summary at fit end
+        []
     """
 
     def __init__(

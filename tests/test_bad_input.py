@@ -15,6 +15,7 @@ import math
 from typing import Any
 
 import pytest
+from lightning.pytorch.callbacks import Callback
 from torch.optim import lr_scheduler as ts
 
 import lightning_lrsched as lrs
@@ -25,6 +26,8 @@ CALLBACKS = sorted(
     (obj for obj in PUBLIC if inspect.isclass(obj) and issubclass(obj, lrs.LRSchedulerCallback)),
     key=lambda cls: cls.__name__,
 )
+OTHERS = [lrs.LRDiagnostics]
+"""Public callbacks that are not schedules: no shared schedule arguments."""
 
 REQUIRED: dict[str, dict[str, Any]] = {
     "LRSchedulerCallback": {"scheduler": ts.StepLR, "step_size": 1, "lengths": ["step_size"]},
@@ -56,6 +59,8 @@ ACCEPTED: dict[tuple[str, str], str] = {
     ("name", "word"): "any non-empty string is a valid tag prefix",
     ("lengths", "empty-list"): "no length arguments",
     ("monitor", "word"): "any logged key; a missing one fails after the first validation (test_plateau.py)",
+    ("loss_key", "word"): "any logged key",
+    ("summary_file", "word"): "a file name in the log directory",
 }
 
 
@@ -74,8 +79,8 @@ def shared_parameters() -> list[str]:
 
 MATRIX = [
     (cls, param, label, value)
-    for cls in CALLBACKS
-    for param in dict.fromkeys(parameters(cls) + shared_parameters())
+    for cls in CALLBACKS + OTHERS
+    for param in dict.fromkeys(parameters(cls) + (shared_parameters() if cls in CALLBACKS else []))
     for label, value in BAD_VALUES
     if (param, label) not in ACCEPTED
     and not (cls is lrs.ReduceLROnPlateau and param == "interval")  # refused, tested in test_plateau.py
@@ -88,6 +93,7 @@ def test_the_matrix_covers_every_public_callback_and_parameter() -> None:
     assert ("OneCycleLR", "pct_start") in covered
     assert ("CosineAnnealingLR", "warmup_start_factor") in covered
     assert ("SequentialLR", "schedulers") in covered
+    assert ("LRDiagnostics", "spike_factor") in covered
     assert len(MATRIX) > 600
 
 
@@ -106,9 +112,9 @@ def test_every_bad_argument_is_refused_at_construction_naming_the_parameter(cls,
     assert f"`{param}" in message, f"{cls.__name__}({param}={value!r}) raised without naming it: {message}"
 
 
-@pytest.mark.parametrize("cls", CALLBACKS, ids=[cls.__name__ for cls in CALLBACKS])
+@pytest.mark.parametrize("cls", CALLBACKS + OTHERS, ids=[cls.__name__ for cls in CALLBACKS + OTHERS])
 def test_the_required_arguments_alone_are_valid(cls) -> None:
-    assert isinstance(cls(**REQUIRED.get(cls.__name__, {})), lrs.LRSchedulerCallback)
+    assert isinstance(cls(**REQUIRED.get(cls.__name__, {})), Callback)
 
 
 RELATIONS: list[tuple[Any, str]] = [
