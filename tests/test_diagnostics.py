@@ -24,6 +24,7 @@ from torch.utils.data import DataLoader, TensorDataset
 import lightning_lrsched as lrs
 from tests.helpers import LRRecorder, TinyModel, make_loader, trainer
 from tests.test_plateau import ScriptedModel
+from tests.test_resume import StopAt
 
 
 def dataset(n: int, seed: int, *, labels: str = "signal", majority: float = 0.9) -> TensorDataset:
@@ -298,3 +299,19 @@ def test_a_few_changes_are_listed_by_epoch(tmp_path) -> None:
     schedule = lrs.StepLR(1, gamma=0.5)
     trainer(tmp_path, max_epochs=3, callbacks=[schedule]).fit(TinyModel(), make_loader())
     assert schedule.summary()["text"] == "StepLR: lr 0.1 -> 0.025 in 2 changes (from epochs 1, 2)"
+
+
+def test_the_summary_of_a_resumed_fit_equals_the_uninterrupted_one(tmp_path) -> None:
+    straight = lrs.CosineAnnealingLR(warmup=3)
+    trainer(tmp_path / "a", max_epochs=4, callbacks=[straight]).fit(TinyModel(), make_loader())
+    first, checkpoint = lrs.CosineAnnealingLR(warmup=3), ModelCheckpoint(dirpath=tmp_path / "ckpt", save_last=True)
+    stopped = trainer(
+        tmp_path / "b", max_epochs=4, callbacks=[first, StopAt(epoch=1), checkpoint], enable_checkpointing=True
+    )
+    stopped.fit(TinyModel(), make_loader())
+    resumed = lrs.CosineAnnealingLR(warmup=3)
+    trainer(tmp_path / "c", max_epochs=4, callbacks=[resumed]).fit(
+        TinyModel(), make_loader(), ckpt_path=checkpoint.last_model_path, weights_only=True
+    )
+    assert first.summary()["steps"] == 20
+    assert resumed.summary() == straight.summary()
