@@ -52,7 +52,8 @@ class LRDiagnostics(Callback):
     Each finding is reported once: a rank-zero warning, a TensorBoard text entry ``diagnostics/<kind>`` at its
     step, and the fit-end summary. The summary (the lr path of every schedule callback in words and numbers, the
     best validation result and checkpoint, and the findings) is printed at fit end, kept as :attr:`summary`,
-    and written as JSON to ``<log_dir>/lr_summary.json``.
+    and written as JSON to ``<log_dir>/lr_summary.json``. Under DDP the report is rank zero's, from its own
+    losses; with ``stop_on_divergence`` a divergence on any rank stops every rank at the same step.
 
     Args:
         window: training steps per window for the running baseline, oscillation and stall checks.
