@@ -54,12 +54,15 @@ def _plain_tensorboard_writer(logger: Logger) -> Any:
     """The file writer of a rank-zero, prefix-free TensorBoardLogger on torch's SummaryWriter, else None."""
     from lightning.pytorch.loggers import TensorBoardLogger
 
-    if not isinstance(logger, TensorBoardLogger) or logger._prefix or getattr(rank_zero_only, "rank", 0) != 0:
+    if not isinstance(logger, TensorBoardLogger) or logger._prefix:
+        return None
+    if getattr(rank_zero_only, "rank", 0) != 0:
         return None
     experiment = logger.experiment
     if type(experiment).__module__ != "torch.utils.tensorboard.writer":  # tensorboardX has its own protos
         return None
-    return experiment._get_file_writer()
+    get_writer = getattr(experiment, "_get_file_writer", None)  # private in torch: fall back should it go
+    return get_writer() if callable(get_writer) else None
 
 
 def tensorboard_experiments(trainer: pl.Trainer) -> list[Any]:
