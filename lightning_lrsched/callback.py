@@ -265,10 +265,9 @@ class LRSchedulerCallback(Callback):
                 f"lr {first:.3g} -> peak {peak:.3g} at step {path['peak_step']} -> {last:.3g} over {steps} optimizer"
                 f" steps ({unit}{warmup})"
             )
-        changes = path.get("change_steps", [])
         per_epoch = self._length.steps_per_epoch if self._length is not None else math.inf
-        if 0 < path.get("changes", 0) <= _FEW_CHANGES and math.isfinite(per_epoch) and not self._warmup_steps:
-            epochs = ", ".join(str(int(step // per_epoch)) for step in changes)
+        if 0 < path["changes"] <= _FEW_CHANGES and math.isfinite(per_epoch) and not self._warmup_steps:
+            epochs = ", ".join(str(int(step // per_epoch)) for step in path["change_steps"])
             count = path["changes"]
             return f"lr {first:.3g} -> {last:.3g} in {count} change{'s' if count > 1 else ''} (from epochs {epochs})"
         return f"lr {first:.3g} -> {last:.3g} over {steps} optimizer steps ({unit}{warmup})"
@@ -282,8 +281,8 @@ class LRSchedulerCallback(Callback):
             path["peak"], path["peak_step"] = lr, step
         path["lowest"] = min(path["lowest"], lr)
         if lr != path["last"]:
-            path["changes"] = path.get("changes", 0) + 1
-            if len(path.setdefault("change_steps", [])) < _FEW_CHANGES:
+            path["changes"] += 1
+            if len(path["change_steps"]) < _FEW_CHANGES:
                 path["change_steps"].append(step)
         path["last"] = lr
 
@@ -323,7 +322,7 @@ class LRSchedulerCallback(Callback):
             "warmup_steps": self._warmup_steps,
             "resolved": copy.deepcopy(self._resolved),
             "lrs": [float(group["lr"]) for group in self._optimizer.param_groups] if self._optimizer else [],
-            "path": dict(self._path),
+            "path": copy.deepcopy(self._path),
             "scheduler": self._scheduler_state(),
         }
 
@@ -598,7 +597,7 @@ class LRSchedulerCallback(Callback):
         self._epochs = state["epochs"]
         self._epoch_start_steps = state.get("epoch_start_steps", self._steps)
         self._warmup_steps = state.get("warmup_steps", self._warmup_steps)
-        self._path = dict(state.get("path") or {})
+        self._path = copy.deepcopy(state.get("path") or {})
         self._load_scheduler_state(state["scheduler"])
         assert self._scheduler is not None
         lrs = state.get("lrs") or self._scheduler.get_last_lr()

@@ -236,7 +236,7 @@ class LRDiagnostics(Callback):
 
     @override
     def teardown(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
-        if not getattr(self, "_print_pending", False):
+        if not self._print_pending:
             return
         self._print_pending = False
         progress_bar = trainer.progress_bar_callback
@@ -251,17 +251,20 @@ class LRDiagnostics(Callback):
     def _check_divergence(self, trainer: pl.Trainer, loss: float, lr: float | None) -> bool:
         """Report a NaN/inf loss or a spike (once); True while either holds."""
         if math.isfinite(loss):
+            losses = list(self._losses)
             # the mean of the last few steps, so that one hard batch is not a spike
-            recent = statistics.fmean(list(self._losses)[-_SPIKE_STEPS:])
+            recent = statistics.fmean(losses[-_SPIKE_STEPS:])
             initial = self._initial_loss if self._initial_loss is not None else recent
-            history = list(self._losses)[:-_SPIKE_STEPS]
-            if initial > 0 and len(self._losses) >= _SPIKE_STEPS and recent > _BLOW_UP * initial:  # history or not
+            history = losses[:-_SPIKE_STEPS]
+            if initial > 0 and len(losses) >= _SPIKE_STEPS and recent > _BLOW_UP * initial:  # history or not
                 what = f"the training loss rose to {recent:.4g}, {recent / initial:.0f}x its first value {initial:.4g}"
-            elif len(history) >= max(8, self.window // 2):
+            # a spike is above where training started too, so that the noise of a small, well-trained loss is no
+            # spike; that cheap test comes first, since a healthy run fails it at almost every step and the
+            # medians below sort the window
+            elif recent > initial and len(history) >= max(8, self.window // 2):
                 baseline = statistics.median(history)
                 spread = statistics.median(abs(value - baseline) for value in history)
-                # above where training started too, so that the noise of a small, well-trained loss is no spike
-                if not (recent > self.spike_factor * baseline and recent > baseline + 10 * spread and recent > initial):
+                if not (recent > self.spike_factor * baseline and recent > baseline + 10 * spread):
                     return False
                 what = (
                     f"the training loss jumped to {recent:.4g} (mean of the last {_SPIKE_STEPS} steps),"
@@ -407,8 +410,7 @@ class LRDiagnostics(Callback):
             others = {
                 key: metrics[key]
                 for word in ("f1", "recall")
-                for key in (monitor.replace("accuracy", word).replace("acc", word),)
-                if key in metrics and key != monitor
+                if (key := _swap(monitor, word)) in metrics and key != monitor
             }
             disagree = {key: value for key, value in others.items() if accuracy - value >= 0.15}
             if accuracy > majority + 0.02 and not disagree:
