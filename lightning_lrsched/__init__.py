@@ -32,6 +32,7 @@ from lightning_lrsched.schedules import (
     StepLR,
     WarmupStableDecayLR,
 )
+from lightning_lrsched.timeline import Timeline
 
 __version__ = "0.1.0"
 
@@ -59,6 +60,7 @@ __all__ = [
     "SequentialLR",
     "SCHEDULE_NAMES",
     "StepLR",
+    "Timeline",
     "TrainingLength",
     "WarmupStableDecayLR",
     "plot_schedule",

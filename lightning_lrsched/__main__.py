@@ -62,7 +62,7 @@ def _preview(args: argparse.Namespace) -> None:
 
 
 def _plot(args: argparse.Namespace) -> None:
-    from lightning_lrsched.tensorboard import plot_runs
+    from lightning_lrsched.plotting import plot_runs
 
     figure = plot_runs(args.logdirs)
     out = Path(args.out)

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-import copy
+import dataclasses
 import itertools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-import lightning.pytorch as pl
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler
 from typing_extensions import override
 
 from lightning_lrsched.callback import LRSchedulerCallback
 from lightning_lrsched.duration import DurationLike, TrainingLength
+from lightning_lrsched.schedule import Schedule
+from lightning_lrsched.timeline import Timeline
+from lightning_lrsched.warmup import Warn
 
 
 def _no_factory(optimizer: Optimizer) -> LRScheduler:  # pragma: no cover - composites build their children
@@ -42,74 +44,140 @@ def _check_children(owner: str, schedulers: Any) -> list[LRSchedulerCallback]:
     return list(schedulers)
 
 
+class _CompositeTimeline(Timeline):
+    """A timeline of child timelines: it counts the steps and the warmup, its running children follow.
+
+    The children get the composite's events after its warmup; their lengths are those of their own phase.
+    """
+
+    schedule: _Composite
+
+    def __init__(
+        self, schedule: Schedule, optimizer: Optimizer, length: TrainingLength, *, warn: Warn, attach: bool = False
+    ) -> None:
+        self.children: list[Timeline] = []
+        super().__init__(schedule, optimizer, length, warn=warn, attach=attach)
+
+    def _start(self, child: Schedule, length: TrainingLength, state: Mapping[str, Any] | None) -> Timeline:
+        timeline = child.timeline(self.optimizer, length, warn=lambda message: self.warn(message), attach=self.attach)
+        if state:
+            timeline.load_state_dict(state)
+        return timeline
+
+    @override
+    def _step(self) -> None:
+        super()._step()
+        if self.steps > self.warmup.steps:
+            for child in self.children:
+                child._step()
+
+    @override
+    def _advance(self) -> None:
+        """The children advance themselves, on the events passed on to them."""
+
+    @override
+    def epoch_end(self) -> None:
+        for child in self.children:
+            child.epoch_end()
+        super().epoch_end()
+
+    @override
+    def validation(self, values: Mapping[str, float], *, step: int, epoch: int) -> list[dict[str, Any]]:
+        if self.steps < self.warmup.steps:
+            return []
+        return [event for child in self.children for event in child.validation(values, step=step, epoch=epoch)]
+
+    @override
+    def monitors(self) -> dict[str, bool]:
+        return {monitor: strict for child in self.children for monitor, strict in child.monitors().items()}
+
+
+class _SequentialTimeline(_CompositeTimeline):
+    """One child at a time; each phase starts at its own step 0 from the optimizer's initial rates."""
+
+    phase = 0
+
+    @override
+    def _build(self) -> LRScheduler:
+        return self._enter_phase(0, None)
+
+    @override
+    def _ends(self) -> bool:
+        return self.schedule._children[-1]._ends
+
+    def _phase_length(self, phase: int) -> TrainingLength:
+        bounds = [self.warmup.steps, *self.resolved.get("milestones", []), self.length.total_steps]
+        return dataclasses.replace(self.length, total_steps=bounds[phase + 1] - bounds[phase])
+
+    def _enter_phase(self, phase: int, state: Mapping[str, Any] | None) -> LRScheduler:
+        self.phase = phase
+        for group in self.optimizer.param_groups:  # each phase starts from the initial rates, as in torch
+            group["lr"] = group.get("initial_lr", group["lr"])
+        child = self._start(self.schedule._children[phase], self._phase_length(phase), state)
+        self.children = [child]
+        self.scheduler = child.scheduler
+        return child.scheduler
+
+    @override
+    def _step(self) -> None:
+        milestones = self.resolved.get("milestones", [])
+        if self.phase < len(milestones) and self.steps + 1 >= milestones[self.phase]:
+            self.steps += 1
+            self._enter_phase(self.phase + 1, None)
+            return
+        super()._step()
+
+    @override
+    def _scheduler_state(self) -> dict[str, Any]:
+        return {"phase": self.phase, "child": self.children[0].state_dict()}
+
+    @override
+    def _load_scheduler_state(self, state: Mapping[str, Any]) -> None:
+        self._enter_phase(int(state["phase"]), state["child"])
+
+
+class _ChainedTimeline(_CompositeTimeline):
+    """All children at once, each over the training after the warmup; their factors multiply."""
+
+    @override
+    def _build(self) -> LRScheduler:
+        return self._start_all(None)
+
+    @override
+    def _ends(self) -> bool:
+        return all(child._ends for child in self.schedule._children)
+
+    def _start_all(self, states: Sequence[Mapping[str, Any]] | None) -> LRScheduler:
+        remaining = dataclasses.replace(self.length, total_steps=self.length.total_steps - self.warmup.steps)
+        self.children = [
+            self._start(child, remaining, states[i] if states else None)
+            for i, child in enumerate(self.schedule._children)
+        ]
+        self.scheduler = self.children[-1].scheduler
+        return self.scheduler
+
+    @override
+    def _scheduler_state(self) -> dict[str, Any]:
+        return {"children": [child.state_dict() for child in self.children]}
+
+    @override
+    def _load_scheduler_state(self, state: Mapping[str, Any]) -> None:
+        self._start_all(state["children"])
+
+
 class _Composite(LRSchedulerCallback):
-    """Shared plumbing: forward Lightning's hooks to the children that are running."""
+    """Shared configuration: the child schedules, and the composite counting optimizer steps."""
+
+    _step_by_default = True  # the composite counts optimizer steps; each child keeps its own interval
 
     def __init__(self, schedulers: Sequence[LRSchedulerCallback], **kwargs: Any) -> None:
         self._children = _check_children(type(self).__name__, schedulers)
         super().__init__(_no_factory, **kwargs)
         self._cycles_momentum = any(child._cycles_momentum for child in self._children)
 
-    def _running(self) -> list[LRSchedulerCallback]:
-        raise NotImplementedError
-
-    _step_by_default = True  # the composite counts optimizer steps; each child keeps its own interval
-
     @override
-    def _after_optimizer_step(self, optimizer: Optimizer, args: Any, kwargs: Any) -> None:
-        super()._after_optimizer_step(optimizer, args, kwargs)
-        if self._steps > self._warmup_steps:
-            for child in self._running():
-                child._after_optimizer_step(optimizer, args, kwargs)
-
-    @override
-    def _step_scheduler(self) -> None:
-        """Children step themselves, on the events forwarded to them."""
-
-    @override
-    def on_train_batch_end(
-        self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any, batch_idx: int
-    ) -> None:
-        for child in self._running():
-            child.on_train_batch_end(trainer, pl_module, outputs, batch, batch_idx)
-        super().on_train_batch_end(trainer, pl_module, outputs, batch, batch_idx)
-
-    @override
-    def on_validation_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        for child in self._running():
-            child.on_validation_start(trainer, pl_module)
-
-    @override
-    def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if self._steps >= self._warmup_steps:
-            for child in self._running():
-                child.on_validation_end(trainer, pl_module)
-
-    @override
-    def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        for child in self._running():
-            child.on_train_epoch_start(trainer, pl_module)
-
-    @override
-    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if self._steps >= self._warmup_steps:
-            for child in self._running():
-                child.on_train_epoch_end(trainer, pl_module)
-
-    @override
-    def _release(self) -> None:
-        super()._release()
-        for child in self._children:
-            child._release()
-
-    def _start_child(self, child: LRSchedulerCallback, length: TrainingLength, state: dict[str, Any] | None) -> None:
-        assert self._trainer is not None
-        assert self._optimizer is not None
-        child._scheduler = None  # a fresh start: saved state, if any, is applied by `_start`
-        child._pending_state = None
-        if state:
-            child.load_state_dict(state)
-        child._start(self._trainer, self._optimizer, length)
+    def _scaled_to_run(self) -> bool:
+        return super()._scaled_to_run() or any(child._scaled_to_run() for child in self._children)
 
 
 class SequentialLR(_Composite):
@@ -128,6 +196,8 @@ class SequentialLR(_Composite):
         ... )
     """
 
+    _timeline_class = _SequentialTimeline
+
     def __init__(
         self, schedulers: Sequence[LRSchedulerCallback], milestones: Sequence[DurationLike], **kwargs: Any
     ) -> None:
@@ -143,61 +213,17 @@ class SequentialLR(_Composite):
         super().__init__(
             schedulers, milestones=list(milestones), lengths=("milestones",) if milestones else (), **kwargs
         )
-        self._phase = 0
 
     @override
-    def _running(self) -> list[LRSchedulerCallback]:
-        return [self._children[self._phase]] if self._scheduler is not None else []
-
-    @override
-    def _resolve_lengths(self, length: TrainingLength) -> dict[str, Any]:
-        resolved = super()._resolve_lengths(length)
-        points = [self._warmup_steps, *resolved.get("milestones", [])]
+    def _resolve_lengths(self, length: TrainingLength, warmup_steps: int, warn: Warn) -> dict[str, Any]:
+        resolved = super()._resolve_lengths(length, warmup_steps, warn)
+        points = [warmup_steps, *resolved.get("milestones", [])]
         if any(b <= a for a, b in itertools.pairwise(points)) or points[-1] >= length.total("step", name="milestones"):
             raise ValueError(
                 f"Expected `milestones` {self._kwargs['milestones']!r} to resolve to increasing optimizer steps after"
                 f" the warmup and before the end of training ({length.total_steps:g} steps), but got {points[1:]}."
             )
         return resolved
-
-    def _phase_length(self, phase: int) -> TrainingLength:
-        assert self._length is not None
-        bounds = [self._warmup_steps, *self._resolved.get("milestones", []), self._length.total_steps]
-        return TrainingLength(bounds[phase + 1] - bounds[phase], self._length.steps_per_epoch)
-
-    @override
-    def _build_scheduler(self, optimizer: Optimizer) -> LRScheduler:
-        return self._enter_phase(0, None)
-
-    def _enter_phase(self, phase: int, state: dict[str, Any] | None) -> LRScheduler:
-        assert self._optimizer is not None
-        self._phase = phase
-        for group in self._optimizer.param_groups:  # each phase starts from the initial rates, as in torch
-            group["lr"] = group.get("initial_lr", group["lr"])
-        child = self._children[phase]
-        self._start_child(child, self._phase_length(phase), state)
-        assert child._scheduler is not None
-        self._scheduler = child._scheduler
-        return child._scheduler
-
-    @override
-    def _after_optimizer_step(self, optimizer: Optimizer, args: Any, kwargs: Any) -> None:
-        milestones = self._resolved.get("milestones", [])
-        if self._phase < len(milestones) and self._steps + 1 >= milestones[self._phase]:
-            self._steps += 1
-            self._children[self._phase]._release()
-            self._enter_phase(self._phase + 1, None)
-            return
-        super()._after_optimizer_step(optimizer, args, kwargs)
-
-    @override
-    def _scheduler_state(self) -> dict[str, Any]:
-        return {"phase": self._phase, "child": self._children[self._phase].state_dict()}
-
-    @override
-    def _load_scheduler_state(self, state: dict[str, Any]) -> None:
-        self._children[self._phase]._release()
-        self._enter_phase(int(state["phase"]), copy.deepcopy(state["child"]))
 
 
 class ChainedScheduler(_Composite):
@@ -213,33 +239,7 @@ class ChainedScheduler(_Composite):
         >>> callback = ChainedScheduler([ConstantLR(0.1, total_iters=2), ExponentialLR(0.9)])
     """
 
+    _timeline_class = _ChainedTimeline
+
     def __init__(self, schedulers: Sequence[LRSchedulerCallback], **kwargs: Any) -> None:
         super().__init__(schedulers, lengths=(), **kwargs)
-
-    @override
-    def _running(self) -> list[LRSchedulerCallback]:
-        return self._children if self._scheduler is not None else []
-
-    @override
-    def _build_scheduler(self, optimizer: Optimizer) -> LRScheduler:
-        return self._start_all(None)
-
-    def _start_all(self, states: list[dict[str, Any]] | None) -> LRScheduler:
-        assert self._length is not None
-        remaining = TrainingLength(self._length.total_steps - self._warmup_steps, self._length.steps_per_epoch)
-        for i, child in enumerate(self._children):
-            self._start_child(child, remaining, states[i] if states else None)
-        last = self._children[-1]._scheduler
-        assert last is not None
-        self._scheduler = last
-        return last
-
-    @override
-    def _scheduler_state(self) -> dict[str, Any]:
-        return {"children": [child.state_dict() for child in self._children]}
-
-    @override
-    def _load_scheduler_state(self, state: dict[str, Any]) -> None:
-        for child in self._children:
-            child._release()
-        self._start_all(copy.deepcopy(state["children"]))

@@ -143,13 +143,34 @@ class TrainingLength:
     steps_per_epoch: float
     """Optimizer steps per epoch: ceil(training batches / accumulate_grad_batches); ``inf`` for iterable data."""
 
+    unbounded: str = "this Trainer runs without end (`max_epochs=-1` and `max_steps=-1`)"
+    """Why ``total_steps`` is ``inf``, for error messages."""
+
     @classmethod
     def from_trainer(cls, trainer: pl.Trainer) -> TrainingLength:
-        """Read the run's length from a Trainer that is fitting."""
-        total = float(trainer.estimated_stepping_batches)
+        """Read the real length of a run from a Trainer that is fitting.
+
+        Lightning estimates a run bounded by ``max_steps`` alone without loading the data; the data is set up
+        here then (as Lightning itself does for epoch-bounded runs), so that epoch lengths are known. An
+        iterable dataset without ``max_steps``, or a run bounded only by ``max_time``, has no length in steps.
+        """
+        if trainer.limit_train_batches == 0:  # Lightning skips training and never loads the data
+            return cls(total_steps=0, steps_per_epoch=0)
+        estimate = float(trainer.estimated_stepping_batches)
+        if trainer.train_dataloader is None:
+            trainer.fit_loop.setup_data()
         batches = float(trainer.num_training_batches)
         per_epoch = math.ceil(batches / trainer.accumulate_grad_batches) if math.isfinite(batches) else math.inf
-        return cls(total_steps=total, steps_per_epoch=per_epoch)
+        if estimate >= 0 and math.isfinite(estimate):
+            return cls(total_steps=estimate, steps_per_epoch=per_epoch)
+        if trainer.max_epochs == -1 or trainer.max_epochs is None:
+            why = "this Trainer runs without end (no `max_steps`, and `max_epochs=-1` or only `max_time`)"
+        else:
+            why = (
+                "the training dataloader has no length (an iterable dataset) and the Trainer has no `max_steps`,"
+                f" so the {trainer.max_epochs} epochs have an unknown number of optimizer steps"
+            )
+        return cls(total_steps=math.inf, steps_per_epoch=per_epoch, unbounded=why)
 
     def total(self, interval: Interval, *, name: str = "", value: str = "") -> int:
         """The whole run in ``interval`` units.
@@ -160,8 +181,7 @@ class TrainingLength:
         if not math.isfinite(self.total_steps):
             what = f"`{name}`={value!r}" if value else f"an omitted `{name}`"
             raise ValueError(
-                f"{what} needs the length of the training, but this Trainer runs without end"
-                " (`max_epochs=-1` and `max_steps=-1`). Set `max_steps` or `max_epochs` on the Trainer,"
+                f"{what} needs the length of the training, but {self.unbounded}. Set `max_steps` on the Trainer,"
                 f" or give `{name}` as a fixed length such as '3ep' or 500."
             )
         if interval == "step":

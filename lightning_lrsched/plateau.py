@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import copy
-import difflib
 import math
+from collections.abc import Mapping
 from typing import Any, Literal
 
-import lightning.pytorch as pl
-import torch
-from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
+from torch.optim import Optimizer
 from torch.optim import lr_scheduler as torch_schedulers
 from typing_extensions import override
 
 from lightning_lrsched import _checks
 from lightning_lrsched.callback import LRSchedulerCallback
-from lightning_lrsched.duration import Interval
+from lightning_lrsched.duration import Interval, TrainingLength
+from lightning_lrsched.schedule import Schedule
+from lightning_lrsched.timeline import Timeline
+from lightning_lrsched.warmup import Warn
 
 _MIN_WORDS = ("loss", "error", "err", "mse", "mae", "rmse", "perplexity", "ppl", "nll", "wer", "cer")
 _MAX_WORDS = ("acc", "accuracy", "f1", "precision", "recall", "auroc", "auc", "iou", "dice", "map", "bleu", "r2")
@@ -35,6 +36,104 @@ def infer_mode(monitor: str) -> Literal["min", "max"] | None:
     if any(w in _MAX_WORDS for w in words):
         return "max"
     return None
+
+
+class PlateauTimeline(Timeline):
+    """A plateau schedule's timeline: steps on monitored values only, keeps their history and the reductions.
+
+    Example::
+
+        >>> import torch
+        >>> from lightning_lrsched import TrainingLength
+        >>> optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
+        >>> timeline = ReduceLROnPlateau(patience=0).timeline(optimizer, TrainingLength(4, 2))
+        >>> [len(timeline.validation({"val_loss": v}, step=0, epoch=0)) for v in (1.0, 2.0)]
+        [0, 1]
+    """
+
+    def __init__(
+        self, schedule: Schedule, optimizer: Optimizer, length: TrainingLength, *, warn: Warn, attach: bool = False
+    ) -> None:
+        assert isinstance(schedule, ReduceLROnPlateau)
+        super().__init__(schedule, optimizer, length, warn=warn, attach=attach)
+        self.monitor = schedule.monitor
+        self.mode = schedule.mode
+        self.patience: int = schedule._kwargs["patience"]
+        self.strict = schedule._strict
+        self.history: list[tuple[int, float]] = []
+        """(global step, value) of every validation the schedule counted."""
+        self.reductions: list[dict[str, Any]] = []
+        """One entry per reduction: step, epoch, old and new lrs, and the values since the best one."""
+        if self.watches_training:
+            self.warn_once(
+                "train",
+                f"ReduceLROnPlateau monitors {self.monitor!r}, a training metric: it is read at each training epoch"
+                " end. A validation metric such as 'val_loss' is the usual choice, since training loss keeps"
+                " falling while the model overfits.",
+            )
+
+    @property
+    def watches_training(self) -> bool:
+        """A training metric is read at training epoch ends instead of after validation runs."""
+        return self.monitor.lower().startswith("train")
+
+    @override
+    def monitors(self) -> dict[str, bool]:
+        return {self.monitor: self.strict}
+
+    @override
+    def validation(self, values: Mapping[str, float], *, step: int, epoch: int) -> list[dict[str, Any]]:
+        value = values.get(self.monitor)
+        if value is None or self.steps < self.warmup.steps:  # validations inside the warmup do not count
+            return []
+        scheduler = self.scheduler
+        assert isinstance(scheduler, torch_schedulers.ReduceLROnPlateau)
+        fed = value
+        if not math.isfinite(value):
+            self.warn_once(
+                "nonfinite",
+                f"ReduceLROnPlateau got {self.monitor}={value} at step {step}; a NaN/inf value counts as no"
+                " improvement. Check the model for divergence (an lr that is too high is a common cause).",
+            )
+            fed = float(scheduler.mode_worse)
+        before = [float(lr) for lr in scheduler.get_last_lr()]
+        scheduler.step(fed)
+        self.history.append((step, value))
+        after = [float(lr) for lr in scheduler.get_last_lr()]
+        if after == before:
+            return []
+        event = {
+            "step": step,
+            "epoch": epoch,
+            "lr_before": before,
+            "lr_after": after,
+            "recent_values": [v for _, v in self.history[-(self.patience + 1) :]],
+            "best": float(scheduler.best),
+            "validations": self.patience + 1,
+            "monitor": self.monitor,
+        }
+        self.reductions.append(event)
+        return [event]
+
+    @override
+    def state_dict(self) -> dict[str, Any]:
+        state = super().state_dict()
+        state["plateau"] = {
+            "history": [list(item) for item in self.history],
+            "reductions": copy.deepcopy(self.reductions),
+        }
+        return state
+
+    @override
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        super().load_state_dict(state)
+        plateau = state.get("plateau", {})
+        self.history = [(int(step), float(value)) for step, value in plateau.get("history", [])]
+        self.reductions = copy.deepcopy(list(plateau.get("reductions", [])))
+
+    @override
+    def _advance(self) -> None:
+        """Plateau schedules step on monitored values only (see ``validation``)."""
 
 
 class ReduceLROnPlateau(LRSchedulerCallback):
@@ -68,6 +167,8 @@ class ReduceLROnPlateau(LRSchedulerCallback):
         >>> callback.mode
         'max'
     """
+
+    _timeline_class = PlateauTimeline
 
     def __init__(
         self,
@@ -123,200 +224,24 @@ class ReduceLROnPlateau(LRSchedulerCallback):
         self.monitor = monitor
         self.mode: Literal["min", "max"] = resolved
         self._strict = strict
-        self._key: str | None = None
-        self._snapshot: Any = None
-        self._warned: set[str] = set()
-        self.history: list[tuple[int, float]] = []
-        """(global step, value) of every validation the schedule counted."""
-        self.reductions: list[dict[str, Any]] = []
-        """One entry per reduction: step, epoch, old and new lrs, and the values since the best one."""
-
-    @override
-    def __getstate__(self) -> dict[str, Any]:
-        state = super().__getstate__()
-        state.update(history=[], reductions=[], _snapshot=None, _warned=set())
-        return state
 
     @property
-    def _watches_training(self) -> bool:
+    def watches_training(self) -> bool:
+        """A training metric (``train...``) is read at each training epoch end, not after validation."""
         return self.monitor.lower().startswith("train")
+
+    @property
+    def history(self) -> list[tuple[int, float]]:
+        """(global step, value) of every validation the schedule counted in the current or last fit."""
+        timeline = self._timeline
+        return list(timeline.history) if isinstance(timeline, PlateauTimeline) else []
+
+    @property
+    def reductions(self) -> list[dict[str, Any]]:
+        """One entry per reduction of the current or last fit: step, epoch, old and new lrs, recent values."""
+        timeline = self._timeline
+        return list(timeline.reductions) if isinstance(timeline, PlateauTimeline) else []
 
     @override
     def _default_interval(self, kwargs: dict[str, Any]) -> Interval:
         return "epoch"
-
-    @override
-    def _step_scheduler(self) -> None:
-        """Plateau schedules step on validation results only (see ``_on_result``)."""
-
-    @override
-    def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        super().on_fit_start(trainer, pl_module)
-        if self._watches_training:
-            self._warn_once(
-                "train",
-                f"ReduceLROnPlateau monitors {self.monitor!r}, a training metric: it is read at each training epoch"
-                " end. A validation metric such as 'val_loss' is the usual choice, since training loss keeps"
-                " falling while the model overfits.",
-            )
-
-    @override
-    def on_validation_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if not self._watches_training:
-            self._snapshot = self._current(trainer)
-
-    @override
-    def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if not self._watches_training and self._active(trainer):
-            self._on_result(trainer)
-
-    @override
-    def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if self._watches_training:
-            self._snapshot = self._current(trainer)
-
-    @override
-    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if self._watches_training and self._active(trainer):
-            self._on_result(trainer)
-
-    @override
-    def state_dict(self) -> dict[str, Any]:
-        state = super().state_dict()
-        if self._scheduler is not None:
-            state["plateau"] = {
-                "history": [list(item) for item in self.history],
-                "reductions": copy.deepcopy(self.reductions),
-            }
-        return state
-
-    @override
-    def _apply_state(self, state: dict[str, Any]) -> None:
-        super()._apply_state(state)
-        plateau = state.get("plateau", {})
-        self.history = [(int(step), float(value)) for step, value in plateau.get("history", [])]
-        self.reductions = copy.deepcopy(plateau.get("reductions", []))
-
-    # ------------------------------------------------------------------ helpers
-
-    def _active(self, trainer: pl.Trainer) -> bool:
-        return self._scheduler is not None and not trainer.sanity_checking and self._trainer is trainer
-
-    def _current(self, trainer: pl.Trainer) -> Any:
-        metrics = trainer.callback_metrics
-        return metrics.get(self.monitor, metrics.get(f"{self.monitor}_epoch"))
-
-    def _on_result(self, trainer: pl.Trainer) -> None:
-        value = self._fresh_value(trainer)
-        if value is None or self._steps < self._warmup_steps:
-            return
-        scheduler = self._scheduler
-        assert isinstance(scheduler, torch_schedulers.ReduceLROnPlateau)
-        fed = value
-        if not math.isfinite(value):
-            self._warn_once(
-                "nonfinite",
-                f"ReduceLROnPlateau got {self.monitor}={value} at step {trainer.global_step}; a NaN/inf value counts"
-                " as no improvement. Check the model for divergence (an lr that is too high is a common cause).",
-            )
-            fed = float(scheduler.mode_worse)
-        before = list(scheduler.get_last_lr())
-        scheduler.step(fed)
-        self.history.append((trainer.global_step, value))
-        after = list(scheduler.get_last_lr())
-        if after != before:
-            self._record_reduction(trainer, before, after, scheduler.patience)
-
-    def _fresh_value(self, trainer: pl.Trainer) -> float | None:
-        current = self._current(trainer)
-        if current is None:
-            self._report_missing(trainer)
-            return None
-        if current is self._snapshot:
-            return None  # not logged by this run: never step on a stale value
-        value = torch.as_tensor(current, dtype=torch.float64).detach().cpu()
-        if trainer.world_size > 1:
-            value = trainer.strategy.reduce(value.to(trainer.strategy.root_device), reduce_op="mean").cpu()
-        return float(value)
-
-    def _report_missing(self, trainer: pl.Trainer) -> None:
-        logged = sorted(trainer.callback_metrics)
-        close = difflib.get_close_matches(self.monitor, logged, n=1)
-        hint = f" Did you mean {close[0]!r}?" if close else ""
-        message = (
-            f"ReduceLROnPlateau(monitor={self.monitor!r}) found no such metric after "
-            f"{'the training epoch' if self._watches_training else 'validation'}; the logged metrics are "
-            f"{logged}.{hint} Log it with `self.log({self.monitor!r}, value)` in your LightningModule, or set"
-            " `monitor` to one of those."
-        )
-        if self._strict:
-            raise RuntimeError(message + " (Pass `strict=False` to continue without plateau steps.)")
-        self._warn_once("missing", message)
-
-    def _record_reduction(self, trainer: pl.Trainer, before: list[Any], after: list[Any], patience: int) -> None:
-        recent = [value for _, value in self.history[-(patience + 1) :]]
-        event = {
-            "step": trainer.global_step,
-            "epoch": trainer.current_epoch,
-            "lr_before": [float(lr) for lr in before],
-            "lr_after": [float(lr) for lr in after],
-            "recent_values": recent,
-            "best": float(self._scheduler.best) if self._scheduler is not None else None,  # type: ignore[attr-defined]
-            "validations": patience + 1,
-        }
-        self.reductions.append(event)
-        text = (
-            f"lr {before[0]:.3g} -> {after[0]:.3g} at step {trainer.global_step} (epoch {trainer.current_epoch}):"
-            f" {self.monitor} did not improve for {patience + 1} validations, values {[f'{v:.4g}' for v in recent]}"
-        )
-        rank_zero_info(f"ReduceLROnPlateau: {text}")
-        if not self._log_lr:
-            return
-        tag = f"{self._tags[0]}-plateau" if self._tags else "lr-plateau"
-        for logger in trainer.loggers:
-            logger.log_metrics({f"{tag}_reductions": float(len(self.reductions))}, step=trainer.global_step)
-            add_text = getattr(getattr(logger, "experiment", None), "add_text", None)
-            if callable(add_text):  # TensorBoard (and loggers like it) get the explanation as text too
-                add_text(tag, text, global_step=trainer.global_step)
-
-    @override
-    def _describe_path(self, path: dict[str, Any]) -> str:
-        """The lr path with each reduction's cause, e.g. ``lr 0.1 -> 0.01 in 1 plateau reduction (epoch 6: ...)``."""
-        reductions = self.reductions
-        if not reductions:
-            best = self._best_text()
-            count = len(self.history)
-            return (
-                f"lr stayed at {path['last']:.3g}: no plateau reduction in {count} validations of {self.monitor}{best}"
-            )
-        first = reductions[0]["lr_before"][0]
-        last = reductions[-1]["lr_after"][0]
-        checks = "training epochs" if self._watches_training else "validations"
-        causes = "; ".join(
-            f"epoch {event['epoch']}: {self.monitor} stalled at {_value(event)} for {event.get('validations', '?')}"
-            f" {checks}"
-            for event in reductions
-        )
-        count = len(reductions)
-        return f"lr {first:.3g} -> {last:.3g} in {count} plateau reduction{'s' if count > 1 else ''} ({causes})"
-
-    def _best_text(self) -> str:
-        values = [value for _, value in self.history if math.isfinite(value)]
-        if not values:
-            return ""
-        best = min(values) if self.mode == "min" else max(values)
-        return f" (best {best:.4g}, patience {self._kwargs.get('patience')})"
-
-    def _warn_once(self, key: str, message: str) -> None:
-        if key not in self._warned:
-            self._warned.add(key)
-            rank_zero_warn(message)
-
-
-def _value(event: dict[str, Any]) -> str:
-    """The best value a reduction was measured against (older checkpoints: the best of the recent values)."""
-    best = event.get("best")
-    if best is None or not math.isfinite(best):
-        recent = [v for v in event.get("recent_values", []) if math.isfinite(v)]
-        return f"{min(recent):.4g}" if recent else "n/a"
-    return f"{best:.4g}"

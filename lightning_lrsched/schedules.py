@@ -12,14 +12,16 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
-from lightning.pytorch.utilities import rank_zero_warn
 from torch.optim import Optimizer
 from torch.optim import lr_scheduler as torch_schedulers
+from torch.optim.lr_scheduler import LRScheduler
 from typing_extensions import override
 
 from lightning_lrsched import _checks
 from lightning_lrsched.callback import LRSchedulerCallback
 from lightning_lrsched.duration import DurationLike, Interval, TrainingLength
+from lightning_lrsched.timeline import Timeline
+from lightning_lrsched.warmup import Warn
 
 LrLambda = Callable[[int], float]
 FloatOrList = float | list[float]
@@ -84,6 +86,8 @@ class MultiStepLR(LRSchedulerCallback):
         >>> callback = MultiStepLR(milestones=["50%", "75%"], gamma=0.1)
     """
 
+    _ends = True
+
     def __init__(self, milestones: Sequence[DurationLike], gamma: float = 0.1, **kwargs: Any) -> None:
         if isinstance(milestones, (str, int)) or not isinstance(milestones, Sequence) or not milestones:
             raise ValueError(
@@ -96,8 +100,8 @@ class MultiStepLR(LRSchedulerCallback):
         )
 
     @override
-    def _resolve_lengths(self, length: TrainingLength) -> dict[str, Any]:
-        resolved = super()._resolve_lengths(length)
+    def _resolve_lengths(self, length: TrainingLength, warmup_steps: int, warn: Warn) -> dict[str, Any]:
+        resolved = super()._resolve_lengths(length, warmup_steps, warn)
         points = resolved["milestones"]
         if any(b <= a for a, b in itertools.pairwise(points)):
             raise ValueError(
@@ -115,6 +119,8 @@ class ConstantLR(LRSchedulerCallback):
         >>> callback = ConstantLR(factor=0.5, total_iters="1ep")
     """
 
+    _ends = True
+
     def __init__(self, factor: float = 1.0 / 3, total_iters: DurationLike = 5, **kwargs: Any) -> None:
         _checks.in_range("factor", factor, 0, 1, closed_low=True, closed_high=True)
         super().__init__(
@@ -129,6 +135,8 @@ class LinearLR(LRSchedulerCallback):
 
         >>> callback = LinearLR(start_factor=1.0, end_factor=0.0, total_iters="100%", interval="step")
     """
+
+    _ends = True
 
     def __init__(
         self, start_factor: float = 1.0 / 3, end_factor: float = 1.0, total_iters: DurationLike = 5, **kwargs: Any
@@ -167,6 +175,7 @@ class PolynomialLR(LRSchedulerCallback):
     """
 
     _whole_training = ("total_iters",)
+    _ends = True
 
     def __init__(self, total_iters: DurationLike | None = None, power: float = 1.0, **kwargs: Any) -> None:
         _checks.non_negative("power", power)
@@ -191,6 +200,7 @@ class CosineAnnealingLR(LRSchedulerCallback):
     """
 
     _whole_training = ("T_max",)
+    _ends = True
 
     def __init__(self, T_max: DurationLike | None = None, eta_min: float = 0.0, **kwargs: Any) -> None:  # noqa: N803
         _checks.non_negative("eta_min", eta_min)
@@ -230,14 +240,12 @@ class CosineAnnealingWarmRestarts(LRSchedulerCallback):
         return "epoch"
 
     @override
-    def _step_scheduler(self) -> None:
-        assert self._scheduler is not None
-        assert self._length is not None
+    def _step_scheduler(self, scheduler: LRScheduler, timeline: Timeline) -> None:
         if self.interval == "epoch":
-            self._scheduler.step()
+            scheduler.step()
         else:
-            epoch = self.schedule_steps / self._length.per_epoch(name="interval", value="step")
-            self._scheduler.step(epoch)  # type: ignore[arg-type]  # this scheduler takes fractional epochs
+            epoch = timeline.schedule_steps / timeline.length.per_epoch(name="interval", value="step")
+            scheduler.step(epoch)  # type: ignore[arg-type]  # this scheduler takes fractional epochs
 
 
 class CyclicLR(LRSchedulerCallback):
@@ -310,6 +318,7 @@ class OneCycleLR(LRSchedulerCallback):
     _step_by_default = True
 
     _whole_training = ("total_steps",)
+    _ends = True
 
     def __init__(
         self,
@@ -365,32 +374,30 @@ class OneCycleLR(LRSchedulerCallback):
             **kwargs,
         )
         self._cycles_momentum = cycle_momentum
-        self._warned_exhausted = False
 
     @override
-    def _resolve_lengths(self, length: TrainingLength) -> dict[str, Any]:
-        resolved = super()._resolve_lengths(length)
+    def _resolve_lengths(self, length: TrainingLength, warmup_steps: int, warn: Warn) -> dict[str, Any]:
+        resolved = super()._resolve_lengths(length, warmup_steps, warn)
         if self._kwargs["epochs"] is not None and self._kwargs["steps_per_epoch"] is None:
             per_epoch = 1 if self.interval == "epoch" else length.per_epoch(name="epochs", value="")
             resolved["steps_per_epoch"] = int(per_epoch)
         return resolved
 
     @override
-    def _step_scheduler(self) -> None:
-        scheduler = self._scheduler
+    def _step_scheduler(self, scheduler: LRScheduler, timeline: Timeline) -> None:
         assert isinstance(scheduler, torch_schedulers.OneCycleLR)
         # torch's formula runs past the cycle's end (the rate rises again) if stepped `total_steps` times, and
         # raises after that. The last value is held instead: the end of the cycle is its lowest rate.
         if scheduler.last_epoch + 1 < scheduler.total_steps:
             scheduler.step()
             return
-        done = self.schedule_steps if self.interval == "step" else self._epochs
-        if done > scheduler.total_steps and not self._warned_exhausted:
-            self._warned_exhausted = True
-            rank_zero_warn(
+        done = timeline.schedule_steps if self.interval == "step" else timeline.epochs
+        if done > scheduler.total_steps:
+            timeline.warn_once(
+                "onecycle-end",
                 f"OneCycleLR reached its end after {scheduler.total_steps} {self.interval}s but training goes on;"
                 " the learning rate stays at its final value. Leave `total_steps`/`epochs` unset to cover the"
-                " whole run."
+                " whole run.",
             )
 
 
@@ -426,10 +433,10 @@ class InverseSqrtLR(LRSchedulerCallback):
         )
 
     @override
-    def _resolve_lengths(self, length: TrainingLength) -> dict[str, Any]:
-        resolved = super()._resolve_lengths(length)
+    def _resolve_lengths(self, length: TrainingLength, warmup_steps: int, warn: Warn) -> dict[str, Any]:
+        resolved = super()._resolve_lengths(length, warmup_steps, warn)
         if self._kwargs["timescale"] is None:
-            resolved["timescale"] = self._warmup_steps or 10_000
+            resolved["timescale"] = warmup_steps or 10_000
         return resolved
 
 
@@ -486,6 +493,7 @@ class WarmupStableDecayLR(LRSchedulerCallback):
     _step_by_default = True
 
     _whole_training = ("total_steps",)
+    _ends = True
 
     def __init__(
         self,
@@ -508,8 +516,8 @@ class WarmupStableDecayLR(LRSchedulerCallback):
         )
 
     @override
-    def _resolve_lengths(self, length: TrainingLength) -> dict[str, Any]:
-        resolved = super()._resolve_lengths(length)
+    def _resolve_lengths(self, length: TrainingLength, warmup_steps: int, warn: Warn) -> dict[str, Any]:
+        resolved = super()._resolve_lengths(length, warmup_steps, warn)
         if resolved["decay"] > resolved["total_steps"]:
             raise ValueError(
                 f"`decay`={self._kwargs['decay']!r} is {resolved['decay']} {self.interval}s, longer than the"

@@ -1,9 +1,10 @@
-"""TensorBoard extras: the dashboard layout, the planned schedule at fit start, and curves read back from logs."""
+"""TensorBoard I/O: the dashboard layout, scalars in one event, the plan card, and scalars read back from logs.
+
+This module imports nothing of the package: what to write is decided by the callbacks and ``reporting``.
+"""
 
 from __future__ import annotations
 
-import math
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -11,11 +12,8 @@ from typing import TYPE_CHECKING, Any
 from lightning.pytorch.utilities import rank_zero_only
 
 if TYPE_CHECKING:
-    import lightning.pytorch as pl
     from lightning.pytorch.loggers import Logger
     from matplotlib.figure import Figure
-
-    from lightning_lrsched.callback import LRSchedulerCallback
 
 LAYOUT = {
     "schedule": {
@@ -65,57 +63,20 @@ def _plain_tensorboard_writer(logger: Logger) -> Any:
     return get_writer() if callable(get_writer) else None
 
 
-def tensorboard_experiments(trainer: pl.Trainer) -> list[Any]:
-    """The SummaryWriter of each TensorBoard logger of the Trainer (empty without one)."""
+def tensorboard_experiments(loggers: Sequence[Logger]) -> list[Any]:
+    """The SummaryWriter of each TensorBoard logger among ``loggers`` (empty without one)."""
     from lightning.pytorch.loggers import TensorBoardLogger
 
-    return [logger.experiment for logger in trainer.loggers if isinstance(logger, TensorBoardLogger)]
+    return [logger.experiment for logger in loggers if isinstance(logger, TensorBoardLogger)]
 
 
-def describe_plan(callback: LRSchedulerCallback) -> str:
-    """A text card of what a schedule resolved at fit start: interval, total steps, warmup, lengths."""
-    length = callback._length
-    lines = [
-        f"**{type(callback).__name__}**, stepped per {callback.interval}",
-        "",
-        f"- total optimizer steps: {length.total_steps:g}" if length else "",
-        f"- optimizer steps per epoch: {length.steps_per_epoch:g}" if length else "",
-        f"- warmup steps: {callback._warmup_steps}",
-        *(f"- {key}: {value}" for key, value in callback.resolved_lengths.items()),
-    ]
-    return "\n".join(line for line in lines if line is not None)
-
-
-def log_plan(trainer: pl.Trainer, callback: LRSchedulerCallback) -> None:
-    """At fit start: the layout, a figure of the planned schedule and the text card, on every TensorBoard logger."""
-    experiments = tensorboard_experiments(trainer)
-    if not experiments or callback._length is None or callback._optimizer is None:
-        return
-    text = describe_plan(callback)
-    figure = _planned_figure(callback)
-    tag = callback._tags[0] if callback._tags else "lr"
+def write_plan(experiments: Sequence[Any], tag: str, text: str, figure: Figure | None, step: int) -> None:
+    """At fit start: the layout, the text card of the plan and its figure, on every TensorBoard writer."""
     for experiment in experiments:
         experiment.add_custom_scalars(LAYOUT)
-        experiment.add_text(f"{tag}-plan", text, global_step=trainer.global_step)
+        experiment.add_text(tag, text, global_step=step)
         if figure is not None:
-            experiment.add_figure(f"{tag}-plan", figure, global_step=trainer.global_step, close=False)
-
-
-def _planned_figure(callback: LRSchedulerCallback) -> Figure | None:
-    from lightning_lrsched.preview import plot_schedule
-
-    length, optimizer = callback._length, callback._optimizer
-    assert length is not None
-    assert optimizer is not None
-    if not (math.isfinite(length.total_steps) and math.isfinite(length.steps_per_epoch)):
-        return None  # an unbounded run has no plan to draw
-    per_epoch = int(length.steps_per_epoch)
-    epochs = math.ceil(length.total_steps / per_epoch)
-    rates = [float(group.get("initial_lr", group["lr"])) for group in optimizer.param_groups]
-    try:
-        return plot_schedule(callback, epochs=epochs, steps_per_epoch=per_epoch, lr=rates, title="planned schedule")
-    except ModuleNotFoundError:
-        return None
+            experiment.add_figure(tag, figure, global_step=step, close=False)
 
 
 def read_scalars(logdir: str | Path) -> dict[str, list[tuple[int, float]]]:
@@ -138,38 +99,3 @@ def find_runs(paths: Sequence[str | Path]) -> list[Path]:
             raise ValueError(f"No TensorBoard event files under {str(path)!r}. Point at a log directory of a run.")
         runs += [run for run in found if run not in runs]
     return runs
-
-
-def plot_runs(paths: Sequence[str | Path]) -> Figure:
-    """A Figure with the learning rate, the losses and the accuracy/F1 curves of one or several runs."""
-    from lightning_lrsched.preview import new_figure
-
-    runs = find_runs(paths)
-    panels = [
-        ("learning rate", lambda tag: tag.startswith("lr-") and "momentum" not in tag and "plateau" not in tag),
-        ("loss", lambda tag: tag in ("train_loss_step", "train_loss", "val_loss", "train_loss_epoch")),
-        ("accuracy / F1", lambda tag: tag.split("_")[-1] in ("acc", "f1") and not tag.startswith("test")),
-    ]
-    figure = new_figure(figsize=(13, 3.8))
-    figure.subplots_adjust(left=0.05, right=0.99, bottom=0.14, top=0.9, wspace=0.22)
-    axes = figure.subplots(1, len(panels))
-    prefix = _common_parent(runs)
-    for run in runs:
-        scalars = read_scalars(run)
-        name = str(run.resolve().relative_to(prefix)) if prefix else run.name
-        for axis, (_title, wanted) in zip(axes, panels, strict=True):
-            for tag in sorted(filter(wanted, scalars)):
-                steps, values = zip(*scalars[tag], strict=True)
-                axis.plot(steps, values, label=f"{name}: {tag}" if len(runs) > 1 else tag)
-    for axis, (title, _wanted) in zip(axes, panels, strict=True):
-        axis.set_title(title)
-        axis.set_xlabel("global step")
-        if axis.get_legend_handles_labels()[0]:
-            axis.legend(fontsize=7)
-    return figure
-
-
-def _common_parent(runs: list[Path]) -> Path | None:
-    if len(runs) < 2:
-        return None
-    return Path(os.path.commonpath([str(run.resolve()) for run in runs]))

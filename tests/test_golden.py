@@ -30,5 +30,6 @@ def test_golden_checkpoint_resumes_exactly(tmp_path, name) -> None:
 
 def test_the_plateau_golden_run_reduces() -> None:
     lrs = [group[0] for _, group in TRACES["plateau"]["straight"]]
-    assert lrs[0] == 0.0 and max(lrs) == pytest.approx(0.1)  # a warmup from 0 ...
+    assert lrs[0] == 0.0  # a warmup from 0 ...
+    assert max(lrs) == pytest.approx(0.1)
     assert min(lrs[STOP_STEP:]) < 0.1  # ... and a reduction after the checkpoint

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import itertools
 import json
 import math
-import statistics
 from collections import Counter, deque
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -19,13 +17,11 @@ from typing_extensions import override
 
 from lightning_lrsched import _checks, tensorboard
 from lightning_lrsched.callback import LRSchedulerCallback
+from lightning_lrsched.diagnostics import findings
+from lightning_lrsched.diagnostics.findings import Finding, Window, fmt
 from lightning_lrsched.plateau import ReduceLROnPlateau
 
 _LABEL_KEYS = ("labels", "label", "targets", "target", "y")
-_SPIKE_STEPS = 3
-"""A spike is the mean of this many steps, so that a single hard batch is not one."""
-_BLOW_UP = 100.0
-"""A loss this many times its first value has diverged, however early in training."""
 
 
 class LRDiagnostics(Callback):
@@ -126,12 +122,12 @@ class LRDiagnostics(Callback):
         """The fit-end summary (filled at fit end)."""
         self.summary_path: Path | None = None
         self._print_pending = False
-        self._losses: deque[float] = deque(maxlen=self.window + _SPIKE_STEPS)
-        self._lrs: deque[float] = deque(maxlen=self.window)
-        self._start_level: float | None = None
-        self._initial_loss: float | None = None
-        self._interval_losses: list[float] = []
-        self._validations: list[dict[str, Any]] = []
+        # everything below is bounded, whatever the length of the run
+        self._window = Window(self.window)
+        self._loss_sum, self._loss_count = 0.0, 0  # training losses since the last validation: only their mean
+        self._recent: deque[dict[str, Any]] = deque(maxlen=self.overfit_patience + 1)
+        self._best: dict[tuple[str, str], dict[str, Any]] = {}  # (metric, "min"/"max") -> best validation
+        self._validations = 0
         self._label_counts: Counter[int] = Counter()
         self._labels_readable = True
         self._lr_first: float | None = None
@@ -163,17 +159,17 @@ class LRDiagnostics(Callback):
         if lr is not None:
             self._lr_first = lr if self._lr_first is None else self._lr_first
             self._lr_last = lr
-            self._lrs.append(lr)
+        self._window.add(loss, lr)
         diverged = False
         if loss is not None:
             if math.isfinite(loss):
-                self._initial_loss = loss if self._initial_loss is None else self._initial_loss
-                self._losses.append(loss)
-                self._interval_losses.append(loss)
-                if self._start_level is None and len(self._losses) == self.window:
-                    self._start_level = statistics.median(self._losses)
-            diverged = self._check_divergence(trainer, loss, lr)
+                self._loss_sum += loss
+                self._loss_count += 1
             step = trainer.global_step
+            found = findings.divergence(self._window, step, loss, lr, self.spike_factor, self.stop_on_divergence)
+            diverged = found is not None
+            if found is not None:
+                self._report(trainer, found)
             if math.isfinite(loss) and step % self.window == 0 and step >= 2 * self.window:
                 self._check_window(trainer, lr)
         if self.stop_on_divergence:
@@ -206,26 +202,35 @@ class LRDiagnostics(Callback):
         if trainer.sanity_checking or trainer.state.fn != "fit":
             return
         metrics = {key: float(value) for key, value in trainer.callback_metrics.items() if _is_scalar(value)}
-        train_loss = statistics.fmean(self._interval_losses) if self._interval_losses else None
-        self._interval_losses = []
-        self._validations.append(
-            {
-                "step": trainer.global_step,
-                "epoch": trainer.current_epoch,
-                "val_loss": metrics.get(self.loss_key, metrics.get(f"{self.loss_key}_epoch")),
-                "train_loss": train_loss,
-                "metrics": metrics,
-            }
+        train_loss = self._loss_sum / self._loss_count if self._loss_count else None
+        self._loss_sum, self._loss_count = 0.0, 0
+        self._validations += 1
+        step, epoch = trainer.global_step, trainer.current_epoch
+        val_loss = metrics.get(self.loss_key, metrics.get(f"{self.loss_key}_epoch"))
+        self._recent.append({"step": step, "epoch": epoch, "val_loss": val_loss, "train_loss": train_loss})
+        for key, value in metrics.items():
+            for mode, better in (("min", value.__lt__), ("max", value.__gt__)):
+                best = self._best.get((key, mode))
+                if best is None or better(best["value"]):
+                    self._best[(key, mode)] = {"value": value, "epoch": epoch, "step": step}
+        plateau = any(isinstance(c, ReduceLROnPlateau) for c in trainer.callbacks)  # type: ignore[attr-defined]
+        found = findings.overfitting(
+            self._recent, self.overfit_patience, self.loss_key, self._best_validation(trainer), plateau
         )
-        self._check_overfitting(trainer)
-        self._check_accuracy_on_imbalanced_labels(trainer, metrics)
+        if found is not None:
+            self._report(trainer, found)
+        found = findings.accuracy_on_imbalanced_labels(
+            self._label_counts, _accuracy_monitors(trainer), metrics, self.imbalance_ratio
+        )
+        if found is not None:
+            self._report(trainer, found)
 
     @override
     def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self.summary = self._build_summary(trainer)
         if not trainer.is_global_zero:
             return
-        for experiment in tensorboard.tensorboard_experiments(trainer):
+        for experiment in tensorboard.tensorboard_experiments(trainer.loggers):
             experiment.add_text("diagnostics/summary", _markdown(self.summary["text"]), global_step=trainer.global_step)
         if self.summary_file is not None:
             folder = Path(trainer.log_dir or trainer.default_root_dir)
@@ -248,133 +253,21 @@ class LRDiagnostics(Callback):
 
     # ------------------------------------------------------------------ the checks
 
-    def _check_divergence(self, trainer: pl.Trainer, loss: float, lr: float | None) -> bool:
-        """Report a NaN/inf loss or a spike (once); True while either holds."""
-        if math.isfinite(loss):
-            losses = list(self._losses)
-            # the mean of the last few steps, so that one hard batch is not a spike
-            recent = statistics.fmean(losses[-_SPIKE_STEPS:])
-            initial = self._initial_loss if self._initial_loss is not None else recent
-            history = losses[:-_SPIKE_STEPS]
-            if initial > 0 and len(losses) >= _SPIKE_STEPS and recent > _BLOW_UP * initial:  # history or not
-                what = f"the training loss rose to {recent:.4g}, {recent / initial:.0f}x its first value {initial:.4g}"
-            # a spike is above where training started too, so that the noise of a small, well-trained loss is no
-            # spike; that cheap test comes first, since a healthy run fails it at almost every step and the
-            # medians below sort the window
-            elif recent > initial and len(history) >= max(8, self.window // 2):
-                baseline = statistics.median(history)
-                spread = statistics.median(abs(value - baseline) for value in history)
-                if not (recent > self.spike_factor * baseline and recent > baseline + 10 * spread):
-                    return False
-                what = (
-                    f"the training loss jumped to {recent:.4g} (mean of the last {_SPIKE_STEPS} steps),"
-                    f" {recent / baseline:.1f}x its running median {baseline:.4g}"
-                )
-            else:
-                return False
-        else:
-            what = f"the training loss is {loss}"
-        rising, note = self._lr_trend(lr)
-        fix = (
-            "Lower the peak lr (`max_lr`, or the lr the warmup climbs to) by 3-10x, or lengthen the warmup."
-            if rising
-            else "Lower the lr by 3-10x; gradient clipping (`Trainer(gradient_clip_val=1.0)`) also guards against"
-            " single bad batches."
-        )
-        stopped = " Training was stopped (`stop_on_divergence=True`)." if self.stop_on_divergence else ""
-        self._report(
-            trainer,
-            "divergence",
-            f"Divergence at step {trainer.global_step}: {what}, at lr {_fmt(lr)}{note}. {fix}{stopped}",
-            lr=lr,
-            loss=loss,
-            lr_rising=rising,
-        )
-        return True
-
     def _check_window(self, trainer: pl.Trainer, lr: float | None) -> None:
-        losses = list(self._losses)[-self.window :]
-        half = len(losses) // 2
-        earlier, later = statistics.fmean(losses[:half]), statistics.fmean(losses[half:])
-        mean = statistics.fmean(losses)
-        if mean <= 0:
-            return
-        cv = statistics.pstdev(losses) / mean
-        progress = (earlier - later) / earlier if earlier > 0 else 0.0
-        start = self._start_level or mean
-        # after a divergence the loss may bounce, or sit where it started with a broken model: that is explained
+        step = trainer.global_step
         diverged = any(finding["kind"] == "divergence" for finding in self.findings)
-        if cv > self.oscillation_cv and progress < 0.05 and mean > 0.5 * start and not diverged:
-            note = self._lr_trend(lr)[1]
-            self._report(
-                trainer,
-                "oscillation",
-                f"Oscillation around step {trainer.global_step}: over the last {len(losses)} steps the training loss"
-                f" varies by {cv:.0%} of its mean {mean:.4g} without improving, at lr {_fmt(lr)}{note}. The lr is"
-                " probably too high: lower the max lr 3x, lengthen the warmup, or let a plateau schedule reduce it"
-                " sooner (smaller `patience`). Larger batches also smooth the loss.",
-                lr=lr,
-                cv=cv,
-            )
-        moved = abs(start - later) / start if start > 0 else 1.0
-        warming_up = self._lr_trend(lr)[0]  # a warmup's low lr is not a stall (yet)
-        long_enough = trainer.global_step >= 3 * self.window
-        stalled = moved < self.stall_tolerance and cv <= self.oscillation_cv
-        if stalled and long_enough and not warming_up and not diverged:
-            peak = max(self._lrs) if self._lrs else None
-            decayed = lr is not None and peak is not None and lr < 0.01 * peak
-            cause = (
-                f" The lr has decayed to {_fmt(lr)}, under 1% of its peak {_fmt(peak)}: the schedule ends too early;"
-                " give it a longer length or a higher `eta_min`/final lr."
-                if decayed
-                else " The lr is probably too low to learn: try 10x higher (preview the schedule with"
-                " `lightning_lrsched.preview`), or a short warmup to a higher peak."
-            )
-            self._report(
-                trainer,
-                "stall",
-                f"Stall at step {trainer.global_step}: the training loss is {later:.4g} after starting at {start:.4g}"
-                f" (moved {moved:.1%}), at lr {_fmt(lr)}.{cause}",
-                lr=lr,
-                start_loss=start,
-                loss=later,
-            )
-
-    def _check_overfitting(self, trainer: pl.Trainer) -> None:
-        recent = self._validations[-(self.overfit_patience + 1) :]
-        if len(recent) <= self.overfit_patience:
-            return
-        val = [entry["val_loss"] for entry in recent]
-        train = [entry["train_loss"] for entry in recent]
-        if any(v is None or not math.isfinite(v) for v in val) or any(t is None for t in train):
-            return
-        rising = all(b > a for a, b in itertools.pairwise(val))
-        if not rising or not train[-1] < train[0]:
-            return
-        best = self._best_validation(trainer)
-        where = f"epoch {best['epoch']} (step {best['step']}, {best['monitor']} {best['value']:.4g})"
-        if best.get("checkpoint"):
-            where += f", saved at {best['checkpoint']}"
-        plateau = [c for c in trainer.callbacks if isinstance(c, ReduceLROnPlateau)]  # type: ignore[attr-defined]
-        note = " (the plateau schedule will now reduce it)" if plateau else ""
-        self._report(
-            trainer,
-            "overfitting",
-            f"Overfitting: {self.loss_key} rose {self.overfit_patience} validations in a row"
-            f" ({' -> '.join(f'{v:.4g}' for v in val)}) while the training loss fell"
-            f" ({train[0]:.4g} -> {train[-1]:.4g}). Lowering the lr alone will not fix this{note}. The best model so"
-            f" far is from {where}: keep that checkpoint (`ModelCheckpoint(monitor='{self.loss_key}')`), stop early"
-            f" (`EarlyStopping(monitor='{self.loss_key}')`), or add data, augmentation or regularization (weight"
-            " decay, dropout).",
-            val_losses=val,
-            train_losses=train,
-            best=best,
-        )
+        found = findings.oscillation(self._window, step, lr, self.oscillation_cv, diverged)
+        if found is not None:
+            self._report(trainer, found)
+        if step >= 3 * self.window:
+            found = findings.stall(self._window, step, lr, self.stall_tolerance, self.oscillation_cv, diverged)
+            if found is not None:
+                self._report(trainer, found)
 
     def _check_plateau_monitors(self, trainer: pl.Trainer) -> None:
         # (monitor, whether that schedule has warned about it itself already)
         monitors = [
-            (c.monitor, "train" in c._warned)
+            (c.monitor, c.watches_training)
             for c in trainer.callbacks  # type: ignore[attr-defined]
             if isinstance(c, ReduceLROnPlateau)
         ]
@@ -384,58 +277,14 @@ class LRDiagnostics(Callback):
             if config.reduce_on_plateau and config.monitor is not None
         ]
         for monitor, warned in monitors:
-            if monitor.lower().startswith("train"):
-                self._report(
-                    trainer,
-                    "metric-choice",
-                    f"The plateau schedule watches {monitor!r}, a training metric. Training loss keeps falling while"
-                    " the model overfits, so the lr is reduced late or never when it matters. Watch a validation"
-                    f" metric: `ReduceLROnPlateau(monitor='{self.loss_key}')`.",
-                    warn=not warned,
-                    monitor=monitor,
-                )
-
-    def _check_accuracy_on_imbalanced_labels(self, trainer: pl.Trainer, metrics: dict[str, float]) -> None:
-        counts = self._label_counts
-        if len(counts) < 2:
-            return
-        ratio = max(counts.values()) / min(counts.values())
-        if ratio < self.imbalance_ratio:
-            return
-        majority = max(counts.values()) / sum(counts.values())
-        for monitor, owner in _accuracy_monitors(trainer):
-            accuracy = metrics.get(monitor)
-            if accuracy is None:
-                continue
-            others = {
-                key: metrics[key]
-                for word in ("f1", "recall")
-                if (key := _swap(monitor, word)) in metrics and key != monitor
-            }
-            disagree = {key: value for key, value in others.items() if accuracy - value >= 0.15}
-            if accuracy > majority + 0.02 and not disagree:
-                continue
-            shares = ", ".join(
-                f"class {label}: {count / sum(counts.values()):.0%}" for label, count in counts.most_common()
-            )
-            contrast = "; ".join(f"{key} is {value:.3f}" for key, value in disagree.items())
-            self._report(
-                trainer,
-                "metric-choice",
-                f"{owner} monitors {monitor!r} ({accuracy:.3f}), but the validation labels are imbalanced ({shares}):"
-                f" always predicting the majority class scores {majority:.3f}"
-                f"{'; ' + contrast if contrast else ''}. Accuracy hides a model that ignores the minority class;"
-                f" monitor F1 or recall instead, e.g. `{owner}(monitor='{_swap(monitor, 'f1')}', mode='max')`.",
-                monitor=monitor,
-                accuracy=accuracy,
-                majority_share=majority,
-                others=others,
-            )
-            return
+            found = findings.training_metric_monitor(monitor, self.loss_key)
+            if found is not None:
+                self._report(trainer, found, warn=not warned)
 
     # ------------------------------------------------------------------ reporting
 
-    def _report(self, trainer: pl.Trainer, kind: str, message: str, *, warn: bool = True, **details: Any) -> None:
+    def _report(self, trainer: pl.Trainer, found: Finding, *, warn: bool = True) -> None:
+        kind, message, details = found.kind, found.message, dict(found.details)
         if any(finding["kind"] == kind for finding in self.findings):
             return  # each kind once: no spam
         finding = {
@@ -450,17 +299,8 @@ class LRDiagnostics(Callback):
         if warn:  # (not when a schedule callback has just warned about the same thing)
             rank_zero_warn(f"LRDiagnostics: {message}")
         if trainer.is_global_zero:
-            for experiment in tensorboard.tensorboard_experiments(trainer):
+            for experiment in tensorboard.tensorboard_experiments(trainer.loggers):
                 experiment.add_text(f"diagnostics/{kind}", message, global_step=trainer.global_step)
-
-    def _lr_trend(self, lr: float | None) -> tuple[bool, str]:
-        """Whether the lr rose over the last window, and a note saying so."""
-        if lr is None or not self._lrs:
-            return False, ""
-        low = min(self._lrs)
-        if lr > low * 1.05:
-            return True, f", which had just increased from {_fmt(low)} (warmup, OneCycle or a cyclic schedule)"
-        return False, ""
 
     def _best_validation(self, trainer: pl.Trainer) -> dict[str, Any]:
         checkpoint = next(
@@ -468,12 +308,10 @@ class LRDiagnostics(Callback):
         )
         monitor = checkpoint.monitor if checkpoint is not None and checkpoint.monitor else self.loss_key
         mode = checkpoint.mode if checkpoint is not None and checkpoint.monitor else "min"
-        scored = [entry for entry in self._validations if monitor in entry["metrics"]]
-        if not scored:
+        best = self._best.get((monitor, "min" if mode == "min" else "max"))
+        if best is None:
             return {}
-        pick = min if mode == "min" else max
-        best = pick(scored, key=lambda entry: entry["metrics"][monitor])
-        result = {"monitor": monitor, "value": best["metrics"][monitor], "epoch": best["epoch"], "step": best["step"]}
+        result = {"monitor": monitor, "value": best["value"], "epoch": best["epoch"], "step": best["step"]}
         if checkpoint is not None and checkpoint.best_model_path:
             result["checkpoint"] = checkpoint.best_model_path
         return result
@@ -485,9 +323,9 @@ class LRDiagnostics(Callback):
         elif self._lr_first is None:
             lr_path = ["no optimizer step was taken"]
         elif math.isclose(self._lr_first, self._lr_last or 0.0, rel_tol=1e-9):
-            lr_path = [f"lr constant at {_fmt(self._lr_first)} (no lightning_lrsched schedule)"]
+            lr_path = [f"lr constant at {fmt(self._lr_first)} (no lightning_lrsched schedule)"]
         else:
-            lr_path = [f"lr {_fmt(self._lr_first)} -> {_fmt(self._lr_last)} (no lightning_lrsched schedule)"]
+            lr_path = [f"lr {fmt(self._lr_first)} -> {fmt(self._lr_last)} (no lightning_lrsched schedule)"]
         best = self._best_validation(trainer)
         lines = ["Learning-rate summary", *(f"  {line}" for line in lr_path)]
         if best:
@@ -502,7 +340,7 @@ class LRDiagnostics(Callback):
             "schedules": schedules,
             "lr": {"first": self._lr_first, "last": self._lr_last},
             "best": best,
-            "validations": len(self._validations),
+            "validations": self._validations,
             "steps": trainer.global_step,
             "findings": [dict(finding) for finding in self.findings],
             "text": "\n".join(lines),
@@ -556,16 +394,8 @@ def _words(key: str) -> list[str]:
     return key.lower().replace("/", "_").replace("-", "_").split("_")
 
 
-def _swap(monitor: str, word: str) -> str:
-    return monitor.replace("accuracy", word).replace("acc", word)
-
-
 def _is_scalar(value: Any) -> bool:
     return isinstance(value, (int, float)) or (isinstance(value, torch.Tensor) and value.numel() == 1)
-
-
-def _fmt(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.3g}"
 
 
 def _markdown(text: str) -> str:

@@ -1,0 +1,168 @@
+"""What the schedule callbacks show: lr tags and values, the logging cadence, and the sentences of summaries.
+
+Plain functions of an optimizer or a :class:`~lightning_lrsched.timeline.Timeline`; writing to TensorBoard is
+``tensorboard.py``'s, deciding when is the callback's.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+from torch.optim import Optimizer
+
+from lightning_lrsched.timeline import Timeline
+
+_FEW_CHANGES = 8
+"""Schedules with at most this many lr changes are described change by change."""
+
+
+def lr_tags(optimizers: Sequence[Optimizer], optimizer: Optimizer, name: str | None) -> list[str]:
+    """One tag per param group, as Lightning's ``LearningRateMonitor`` names them.
+
+    Raises:
+        ValueError: when two param groups have the same ``name``.
+    """
+    prefix = name
+    if prefix is None:
+        same_type = [opt for opt in optimizers if type(opt) is type(optimizer)]
+        position = next(i for i, opt in enumerate(same_type) if opt is optimizer)
+        prefix = f"lr-{type(optimizer).__name__}" + (f"-{position}" if position else "")
+    groups = optimizer.param_groups
+    names = [group.get("name") for group in groups]
+    named = [n for n in names if n is not None]
+    if len(named) != len(set(named)):
+        raise ValueError(
+            f"The param groups of {type(optimizer).__name__} have duplicate `name` values {names}; the"
+            " learning-rate tags would collide. Give each group a unique name."
+        )
+    if len(groups) == 1:
+        return [f"{prefix}/{names[0]}" if names[0] else prefix]
+    return [f"{prefix}/{n if n else f'pg{i + 1}'}" for i, n in enumerate(names)]
+
+
+def lr_metrics(tags: Sequence[str], optimizer: Optimizer, momentum: bool) -> dict[str, float]:
+    """The lr of every param group under its tag (and its momentum or beta1 where the schedule cycles it)."""
+    metrics: dict[str, float] = {}
+    use_betas = "betas" in optimizer.defaults
+    for tag, group in zip(tags, optimizer.param_groups, strict=False):
+        metrics[tag] = float(group["lr"])
+        if momentum:
+            metrics[f"{tag}-momentum"] = float(group["betas"][0] if use_betas else group.get("momentum", 0.0))
+    return metrics
+
+
+def should_log(global_step: int, every_n_steps: int) -> bool:
+    """Whether the lr is logged at ``global_step`` (every ``trainer.log_every_n_steps``)."""
+    return global_step % (every_n_steps or 1) == 0
+
+
+def describe_plan(timeline: Timeline) -> str:
+    """A text card of what a schedule resolved at fit start: interval, total steps, warmup, lengths."""
+    length = timeline.length
+    lines = [
+        f"**{timeline.name}**, stepped per {timeline.interval}",
+        "",
+        f"- total optimizer steps: {length.total_steps:g}",
+        f"- optimizer steps per epoch: {length.steps_per_epoch:g}",
+        f"- warmup steps: {timeline.warmup_steps}",
+        *(f"- {key}: {value}" for key, value in timeline.resolved.items()),
+    ]
+    return "\n".join(lines)
+
+
+def summary(name: str, interval: str, timeline: Timeline | None) -> dict[str, Any]:
+    """What a schedule did in a fit, in numbers and in a sentence (``text``)."""
+    info: dict[str, Any] = {
+        "schedule": name,
+        "interval": interval,
+        "optimizer": type(timeline.optimizer).__name__ if timeline is not None else None,
+        "steps": timeline.steps if timeline is not None else 0,
+        "warmup_steps": timeline.warmup_steps if timeline is not None else 0,
+        "lengths": dict(timeline.resolved) if timeline is not None else {},
+        **(timeline.path if timeline is not None else {}),
+    }
+    if timeline is None or not timeline.path:
+        info["text"] = f"{name}: no optimizer step yet"
+        return info
+    text = f"{name}: {_describe_path(timeline)}"
+    short = timeline.shortfall()
+    if short is not None:
+        text += f"; {shortfall_text(*short)}"
+    info["text"] = text
+    return info
+
+
+def shortfall_text(steps: int, planned: int) -> str:
+    """The sentence for a fit that stopped well before the end of its schedule."""
+    return (
+        f"it ran {steps} of the {planned} optimizer steps it was planned for ({steps / planned:.0%}), so the"
+        " schedule did not reach its end"
+    )
+
+
+def reduction_text(event: dict[str, Any], monitor: str) -> str:
+    """One plateau reduction in words: the lrs, where, and the values that caused it."""
+    before, after = event["lr_before"][0], event["lr_after"][0]
+    values = [f"{v:.4g}" for v in event["recent_values"]]
+    return (
+        f"lr {before:.3g} -> {after:.3g} at step {event['step']} (epoch {event['epoch']}): {monitor} did not"
+        f" improve for {event['validations']} validations, values {values}"
+    )
+
+
+def _describe_path(timeline: Timeline) -> str:
+    reductions = getattr(timeline, "reductions", None)
+    if reductions is not None:
+        return _describe_plateau(timeline, reductions)
+    path, steps, warmup_steps = timeline.path, timeline.steps, timeline.warmup_steps
+    first, peak, last = path["first"], path["peak"], path["last"]
+    unit = f"per {timeline.interval}"
+    warmup = f", after a {warmup_steps}-step warmup" if warmup_steps else ""
+    if math.isclose(path["lowest"], peak, rel_tol=1e-9):
+        return f"lr constant at {first:.3g} for {steps} optimizer steps ({unit})"
+    if peak > max(first, last) * (1 + 1e-9):
+        return (
+            f"lr {first:.3g} -> peak {peak:.3g} at step {path['peak_step']} -> {last:.3g} over {steps} optimizer"
+            f" steps ({unit}{warmup})"
+        )
+    per_epoch = timeline.length.steps_per_epoch
+    if 0 < path["changes"] <= _FEW_CHANGES and math.isfinite(per_epoch) and not warmup_steps:
+        epochs = ", ".join(str(int(step // per_epoch)) for step in path["change_steps"])
+        count = path["changes"]
+        return f"lr {first:.3g} -> {last:.3g} in {count} change{'s' if count > 1 else ''} (from epochs {epochs})"
+    return f"lr {first:.3g} -> {last:.3g} over {steps} optimizer steps ({unit}{warmup})"
+
+
+def _describe_plateau(timeline: Any, reductions: list[dict[str, Any]]) -> str:
+    """The lr path with each reduction's cause, e.g. ``lr 0.1 -> 0.01 in 1 plateau reduction (epoch 6: ...)``."""
+    monitor = timeline.monitor
+    if not reductions:
+        values = [value for _, value in timeline.history if math.isfinite(value)]
+        best = ""
+        if values:
+            pick = min if timeline.mode == "min" else max
+            best = f" (best {pick(values):.4g}, patience {timeline.patience})"
+        count = len(timeline.history)
+        return (
+            f"lr stayed at {timeline.path['last']:.3g}: no plateau reduction in {count} validations of {monitor}{best}"
+        )
+    first = reductions[0]["lr_before"][0]
+    last = reductions[-1]["lr_after"][0]
+    checks = "training epochs" if timeline.watches_training else "validations"
+    causes = "; ".join(
+        f"epoch {event['epoch']}: {monitor} stalled at {_best(event)} for {event.get('validations', '?')} {checks}"
+        for event in reductions
+    )
+    count = len(reductions)
+    return f"lr {first:.3g} -> {last:.3g} in {count} plateau reduction{'s' if count > 1 else ''} ({causes})"
+
+
+def _best(event: dict[str, Any]) -> str:
+    """The best value a reduction was measured against (older checkpoints: the best of the recent values)."""
+    best = event.get("best")
+    if best is None or not math.isfinite(best):
+        recent = [v for v in event.get("recent_values", []) if math.isfinite(v)]
+        return f"{min(recent):.4g}" if recent else "n/a"
+    return f"{best:.4g}"

@@ -1,0 +1,198 @@
+"""Schedule: what a schedule is, independent of Lightning: which torch scheduler, which lengths, which interval.
+
+A schedule resolves its lengths against a :class:`~lightning_lrsched.duration.TrainingLength`, builds the torch
+scheduler and advances it; :class:`~lightning_lrsched.timeline.Timeline` decides when. The per-type subclasses
+(``schedules.py``) override the pure hooks here and nothing else.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar
+
+from torch.optim import Optimizer
+from torch.optim.lr_scheduler import LRScheduler
+
+from lightning_lrsched import _checks
+from lightning_lrsched.duration import Duration, DurationLike, Interval, TrainingLength
+from lightning_lrsched.timeline import Timeline
+from lightning_lrsched.warmup import Warn
+
+SchedulerFactory = Callable[..., LRScheduler]
+"""A scheduler class or function, called as ``factory(optimizer, **kwargs)``."""
+
+
+def _warn(message: str) -> None:
+    warnings.warn(message, UserWarning, stacklevel=3)
+
+
+class Schedule:
+    """A learning-rate schedule's configuration and its pure hooks (no Lightning, no clock).
+
+    Args:
+        scheduler: a scheduler class or function, called as ``scheduler(optimizer, **scheduler_kwargs)``.
+        interval: ``"step"`` or ``"epoch"``; None picks the type's default.
+        warmup: a linear warmup prefix (a duration; an int counts optimizer steps whatever the interval).
+        warmup_start_factor: the fraction of lr0 the warmup starts from, in [0, 1).
+        lengths: names of ``scheduler_kwargs`` that are durations, resolved to ints in the interval unit.
+        **scheduler_kwargs: passed to ``scheduler``.
+
+    Example::
+
+        >>> import torch
+        >>> schedule = Schedule(torch.optim.lr_scheduler.StepLR, step_size="2ep", lengths=["step_size"])
+        >>> schedule.interval
+        'epoch'
+    """
+
+    _whole_training: ClassVar[tuple[str, ...]] = ()
+    """Length arguments that default to the whole training when omitted (None)."""
+    _free_lengths: ClassVar[tuple[str, ...]] = ()
+    """Length arguments that may exceed the training (a time constant, not a point the schedule reaches)."""
+    _step_by_default: ClassVar[bool] = False
+    """Schedules that step per optimizer step unless ``interval`` says otherwise (cyclic, 1cycle, ...)."""
+    _ends: ClassVar[bool] = False
+    """Whether the schedule has a planned end (a decay to a floor, a last milestone): past the run it was planned
+    for, it holds its final value instead of extending its formula."""
+    _timeline_class: ClassVar[type[Timeline]] = Timeline
+
+    def __init__(
+        self,
+        scheduler: SchedulerFactory,
+        *,
+        interval: Interval | None = None,
+        warmup: DurationLike | None = None,
+        warmup_start_factor: float = 0.0,
+        lengths: Sequence[str] = (),
+        **scheduler_kwargs: Any,
+    ) -> None:
+        if not callable(scheduler):
+            raise TypeError(
+                f"Expected argument `scheduler` to be a scheduler class or a function `f(optimizer, ...)`,"
+                f" but got {scheduler!r}."
+            )
+        if interval is not None:
+            _checks.one_of("interval", interval, ("step", "epoch"))
+        _checks.in_range("warmup_start_factor", warmup_start_factor, 0, 1, closed_low=True, closed_high=False)
+        _checks.names("lengths", lengths, example="['step_size']")
+        missing = [length for length in lengths if length not in scheduler_kwargs]
+        if missing:
+            raise ValueError(
+                f"Argument `lengths` names {missing}, which are not among the scheduler arguments"
+                f" {sorted(scheduler_kwargs)}. Pass them as keyword arguments, e.g. `{missing[0]}='10%'`."
+            )
+        self._factory = scheduler
+        self._kwargs = dict(scheduler_kwargs)
+        self._interval: Interval = interval or self._default_interval(self._kwargs)
+        self._lengths = tuple(lengths)
+        self._cycles_momentum = False
+        self._durations = {key: self._parse_length(key, scheduler_kwargs[key]) for key in self._lengths}
+        self._warmup = None if warmup is None else Duration.parse("warmup", warmup, allow_zero=True)
+        self._warmup_start_factor = float(warmup_start_factor)
+
+    @property
+    def interval(self) -> Interval:
+        """``"step"`` or ``"epoch"``: when the scheduler advances."""
+        return self._interval
+
+    def timeline(
+        self, optimizer: Optimizer, length: TrainingLength, *, warn: Warn = _warn, attach: bool = False
+    ) -> Timeline:
+        """A fresh plan of this schedule on ``optimizer`` for a run of ``length``, at step 0.
+
+        Args:
+            optimizer: the optimizer whose learning rates the timeline sets.
+            length: the run's length.
+            warn: where warnings go.
+            attach: keep the timeline (and those of a composite's phases) on this object for inspection, as a
+                fit does; a preview does not.
+
+        Raises:
+            ValueError: when a length does not fit the run (named, with the fix).
+        """
+        timeline = self._timeline_class(self, optimizer, length, warn=warn, attach=attach)
+        if attach:
+            self._attach(timeline)
+        return timeline
+
+    def _scaled_to_run(self) -> bool:
+        """Whether the plan depends on the run's length: an omitted whole-run length, or a percentage."""
+        given = [self._warmup, *self._durations.values()]
+        if any(duration is None for duration in self._durations.values()):
+            return True
+        flat = [d for item in given if item is not None for d in (item if isinstance(item, list) else [item])]
+        return any(duration.unit == "percent" for duration in flat)
+
+    def _attach(self, timeline: Timeline) -> None:
+        """Keep ``timeline`` for inspection (the callbacks do: ``scheduler``, ``summary()``, ``history``)."""
+
+    # ------------------------------------------------------------------ pure hooks for subclasses
+
+    def _default_interval(self, kwargs: dict[str, Any]) -> Interval:
+        """The interval used when ``interval`` is not given."""
+        module = getattr(self._factory, "__module__", "") or ""
+        return "step" if self._step_by_default or module.split(".")[0] == "transformers" else "epoch"
+
+    def _length_unit(self) -> Interval:
+        """The unit lengths resolve to (the interval, unless a schedule counts in epochs regardless)."""
+        return self._interval
+
+    def _resolve_lengths(self, length: TrainingLength, warmup_steps: int, warn: Warn) -> dict[str, Any]:
+        """The length arguments as ints in the length unit, for a run of ``length`` after the warmup."""
+        unit = self._length_unit()
+        resolved: dict[str, Any] = {}
+        for key, duration in self._durations.items():
+            if duration is None:
+                resolved[key] = length.remaining(unit, warmup_steps, name=key)
+            elif isinstance(duration, list):
+                resolved[key] = [d.resolve(f"{key}[{i}]", unit, length) for i, d in enumerate(duration)]
+            else:
+                resolved[key] = duration.resolve(key, unit, length)
+        self._warn_past_the_end(resolved, length, warmup_steps, warn)
+        return resolved
+
+    def _build_scheduler(self, optimizer: Optimizer, resolved: dict[str, Any]) -> LRScheduler:
+        """Build the torch scheduler with the resolved lengths."""
+        kwargs = {**self._kwargs, **resolved}
+        try:
+            return self._factory(optimizer, **kwargs)
+        except (ValueError, TypeError, KeyError) as error:
+            raise type(error)(
+                f"{type(self).__name__} could not build its scheduler on {type(optimizer).__name__} with"
+                f" arguments {kwargs}: {error}"
+            ) from error
+
+    def _step_scheduler(self, scheduler: LRScheduler, timeline: Timeline) -> None:
+        """Advance the scheduler by one interval."""
+        scheduler.step()
+
+    # ------------------------------------------------------------------ helpers
+
+    def _parse_length(self, key: str, value: Any) -> Duration | list[Duration] | None:
+        if value is None and key in self._whole_training:
+            return None
+        if isinstance(value, (list, tuple)):
+            if not value:
+                raise ValueError(f"Expected argument `{key}` to be a non-empty list of lengths, but got {value!r}.")
+            return [Duration.parse(f"{key}[{i}]", item) for i, item in enumerate(value)]
+        return Duration.parse(key, value)
+
+    def _warn_past_the_end(
+        self, resolved: dict[str, Any], length: TrainingLength, warmup_steps: int, warn: Warn
+    ) -> None:
+        """One warning per length that the training never reaches: that part of the schedule would not run."""
+        unit = self._length_unit()
+        if not math.isfinite(length.total_steps) or (unit == "epoch" and not math.isfinite(length.steps_per_epoch)):
+            return
+        left = length.remaining(unit, warmup_steps)
+        for key, value in resolved.items():
+            longest = max(value) if isinstance(value, list) else value
+            if key in self._free_lengths or not isinstance(longest, int) or longest <= left:
+                continue
+            warn(
+                f"`{key}`={self._kwargs[key]!r} resolves to {longest} {unit}s, but this training has {left} {unit}s"
+                f"{' after the warmup' if warmup_steps else ''}: it ends before the schedule gets there."
+                f" Give `{key}` as a share of the run, e.g. '50%', or train longer."
+            )

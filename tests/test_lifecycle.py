@@ -1,0 +1,106 @@
+"""Every fit starts clean: a callback object used again behaves exactly like a new one."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+from lightning.pytorch.callbacks import Callback, ModelCheckpoint
+
+import lightning_lrsched as lrs
+from tests.helpers import LRRecorder, make_loader, trainer
+from tests.test_resume import EpochScripted
+
+SCHEDULES: list[tuple[str, Callable[[], lrs.LRSchedulerCallback]]] = [
+    ("onecycle", lambda: lrs.OneCycleLR(max_lr=[1.0, 0.1])),
+    ("cosine-warmup", lambda: lrs.CosineAnnealingLR(warmup="20%", warmup_start_factor=0.1)),
+    ("steplr", lambda: lrs.StepLR(1, gamma=0.5)),
+    ("plateau", lambda: lrs.ReduceLROnPlateau(patience=0, factor=0.5)),
+    (
+        "sequential",
+        lambda: lrs.SequentialLR(
+            [lrs.LinearLR(0.1, 1.0, total_iters="100%", interval="step"), lrs.ReduceLROnPlateau(patience=0)],
+            milestones=["25%"],
+        ),
+    ),
+]
+IDS = [s[0] for s in SCHEDULES]
+
+
+class Crash(Callback):
+    """Raises after the given optimizer step, as a crash would (an OOM, a bad batch)."""
+
+    def __init__(self, step: int) -> None:
+        self.step = step
+
+    def on_train_batch_end(self, trainer: Any, *args: Any) -> None:
+        if trainer.global_step >= self.step:
+            raise RuntimeError("simulated crash")
+
+
+def fit(tmp_path: Path, schedule: lrs.LRSchedulerCallback, *extra: Callback, **kwargs: Any) -> LRRecorder:
+    recorder = LRRecorder()
+    options: dict[str, Any] = {"max_epochs": 4, **kwargs}
+    ckpt_path = options.pop("ckpt_path", None)
+    run = trainer(tmp_path, callbacks=[schedule, recorder, *extra], **options)
+    run.fit(EpochScripted(), make_loader(), make_loader(9), ckpt_path=ckpt_path, weights_only=True)
+    return recorder
+
+
+@pytest.mark.parametrize(("label", "make"), SCHEDULES, ids=IDS)
+def test_a_second_fit_with_the_same_object_equals_a_fresh_object(tmp_path, label, make) -> None:
+    reused = make()
+    fit(tmp_path / "first", reused)
+    again = fit(tmp_path / "second", reused)
+    fresh_schedule = make()
+    fresh = fit(tmp_path / "fresh", fresh_schedule)
+    assert again.trace == fresh.trace
+    assert reused.summary() == fresh_schedule.summary()
+    if isinstance(reused, lrs.ReduceLROnPlateau):
+        assert reused.history == fresh_schedule.history  # per fit, not accumulated
+        assert reused.reductions == fresh_schedule.reductions
+        assert len(reused.history) == 4
+
+
+@pytest.mark.parametrize(("label", "make"), SCHEDULES, ids=IDS)
+def test_resume_after_a_crash_with_the_same_object_equals_the_uninterrupted_run(tmp_path, label, make) -> None:
+    straight = fit(tmp_path / "straight", make())
+    schedule = make()
+    checkpoint = ModelCheckpoint(dirpath=tmp_path / "ckpt", every_n_train_steps=5, save_last=True, save_top_k=0)
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        fit(tmp_path / "a", schedule, Crash(step=17), checkpoint, enable_checkpointing=True)
+    path = Path(checkpoint.last_model_path)
+    saved = torch.load(path, weights_only=True)["global_step"]
+    assert saved == 15
+    resumed = fit(tmp_path / "b", schedule, ckpt_path=path)
+    assert straight.trace[:saved] + resumed.trace == straight.trace
+
+
+@pytest.mark.parametrize("used", [False, True], ids=["new-object", "used-object"])
+def test_a_fit_after_a_failed_resume_starts_at_step_zero(tmp_path, used) -> None:
+    def make() -> lrs.LRSchedulerCallback:
+        return lrs.CosineAnnealingLR(warmup=25)
+
+    checkpoint = ModelCheckpoint(dirpath=tmp_path / "ckpt", every_n_train_steps=15, save_last=True, save_top_k=0)
+    first = make()
+    fit(tmp_path / "a", first, checkpoint, enable_checkpointing=True)
+    schedule = first if used else make()
+    with pytest.raises(ValueError, match="`warmup`='25' is 25 optimizer steps, but the whole training is 20"):
+        fit(tmp_path / "b", schedule, max_epochs=2, ckpt_path=checkpoint.last_model_path)
+    after = fit(tmp_path / "c", schedule)
+    fresh = fit(tmp_path / "d", make())
+    assert after.trace == fresh.trace
+    assert after.lrs[0] == [0.0, 0.0]  # the warmup starts again from 0
+
+
+def test_warnings_are_per_fit(tmp_path) -> None:
+    schedule = lrs.ReduceLROnPlateau(monitor="train_loss", patience=1)
+    for run in ("first", "second"):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            fit(tmp_path / run, schedule)
+        assert len([w for w in caught if "a training metric" in str(w.message)]) == 1
