@@ -7,15 +7,11 @@ state to it. Every use of a Lightning private attribute is in this module, each 
 
 from __future__ import annotations
 
-import contextlib
 import copy
-import difflib
-import math
 from collections.abc import Sequence
 from typing import Any
 
 import lightning.pytorch as pl
-import torch
 from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 from torch.optim import Optimizer
@@ -24,7 +20,7 @@ from typing_extensions import override
 
 from lightning_lrsched import reporting, tensorboard
 from lightning_lrsched.duration import DurationLike, Interval, TrainingLength
-from lightning_lrsched.preview import plot_schedule
+from lightning_lrsched.monitoring import MonitorFeed
 from lightning_lrsched.schedule import Schedule, SchedulerFactory
 from lightning_lrsched.timeline import Timeline
 
@@ -141,14 +137,14 @@ class LRSchedulerCallback(Schedule, Callback):
         self._handles: list[RemovableHandle] = []
         self._tags: list[str] = []
         self._show_progress = False
-        self._snapshots: dict[str, Any] = {}
+        self._monitor_feed = MonitorFeed()
         self._reductions = 0
 
     def __getstate__(self) -> dict[str, Any]:
         """Copies and pickles hold the configuration only, never a run's trainer, optimizer or timeline."""
         state = self.__dict__.copy()
         state.update(_timeline=None, _pending=None, _active=False, _trainer=None, _handles=[], _tags=[])
-        state.update(_show_progress=False, _snapshots={}, _reductions=0)
+        state.update(_show_progress=False, _monitor_feed=MonitorFeed(), _reductions=0)
         return state
 
     # ------------------------------------------------------------------ public properties
@@ -200,9 +196,9 @@ class LRSchedulerCallback(Schedule, Callback):
         pending, self._pending = self._pending, None  # consumed even if this start fails
         self._release()
         self._timeline = None
-        optimizer = self._select_optimizer(trainer)
-        self._check_conflicts(trainer, optimizer)
-        timeline = self._new_timeline(trainer, optimizer, TrainingLength.from_trainer(trainer))
+        optimizer = select_optimizer(trainer, self)
+        check_conflicts(trainer, self, optimizer)
+        timeline = plan_fit(self, trainer, optimizer, TrainingLength.from_trainer(trainer))
         if timeline is None:
             return
         if pending:
@@ -212,7 +208,7 @@ class LRSchedulerCallback(Schedule, Callback):
         self._show_progress = self._log_lr and trainer.progress_bar_callback is not None
         self._reductions = len(getattr(timeline, "reductions", ()))
         if self._plan and trainer.is_global_zero:
-            self._log_plan(trainer, timeline)
+            reporting.log_plan(trainer.loggers, f"{self._tags[0]}-plan", self, timeline, trainer.global_step)
         self._handles = [
             optimizer.register_step_pre_hook(self._before_optimizer_step),
             optimizer.register_step_post_hook(self._after_optimizer_step),
@@ -282,7 +278,8 @@ class LRSchedulerCallback(Schedule, Callback):
 
     @override
     def on_validation_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        self._snapshot(trainer, training=False)
+        if self._active and self._timeline is not None:
+            self._monitor_feed.start(trainer, self._timeline, training=False)
 
     @override
     def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
@@ -290,7 +287,8 @@ class LRSchedulerCallback(Schedule, Callback):
 
     @override
     def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        self._snapshot(trainer, training=True)
+        if self._active and self._timeline is not None:
+            self._monitor_feed.start(trainer, self._timeline, training=True)
 
     @override
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
@@ -302,15 +300,7 @@ class LRSchedulerCallback(Schedule, Callback):
     def on_load_checkpoint(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict[str, Any]
     ) -> None:
-        states = checkpoint.get("callbacks") or {}
-        found = [key for key, state in states.items() if _looks_like_ours(state)]
-        if found and self.state_key not in states:
-            raise ValueError(
-                f"The checkpoint holds learning-rate schedule state under {found}, but none for this"
-                f" `{type(self).__name__}` (state key {self.state_key!r}). Resume with the same schedule"
-                " callback and the same `optimizer`/`name` arguments, or, to start a new schedule from those"
-                " weights, load them with `YourModule.load_from_checkpoint(path)` instead of `ckpt_path`."
-            )
+        check_checkpoint_keys(self, checkpoint)
 
     @override
     def state_dict(self) -> dict[str, Any]:
@@ -322,7 +312,7 @@ class LRSchedulerCallback(Schedule, Callback):
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         if not state_dict:
             return
-        self._validate_state(state_dict)
+        validate_state(self, state_dict)
         if self._active and self._timeline is not None:  # strategies that restore after fit start
             self._timeline.load_state_dict(state_dict)
         else:
@@ -330,170 +320,124 @@ class LRSchedulerCallback(Schedule, Callback):
 
     # ------------------------------------------------------------------ helpers
 
-    def _new_timeline(self, trainer: pl.Trainer, optimizer: Optimizer, length: TrainingLength) -> Timeline | None:
-        """This fit's plan; None when there is nothing to schedule (or a smoke run cannot hold the schedule)."""
-        name = type(self).__name__
-        if length.total_steps == 0:
-            rank_zero_info(f"{name}: this run takes no optimizer step (`limit_train_batches=0`?): nothing to schedule.")
-            return None
-        if not getattr(trainer, "fast_dev_run", False):  # set by the Trainer at init, not declared
-            return self.timeline(optimizer, length, warn=rank_zero_warn, attach=True)
-        notes: list[str] = []
-        try:
-            timeline = self.timeline(optimizer, length, warn=notes.append, attach=True)
-        except ValueError as error:
-            rank_zero_warn(
-                f"`fast_dev_run`: {name} cannot be planned for a smoke run of {length.total_steps:g} optimizer"
-                f" step(s) ({error}). The smoke run keeps the optimizer's learning rate; a real run plans the"
-                " schedule as usual."
-            )
-            return None
-        if notes:
-            rank_zero_warn(
-                f"`fast_dev_run`: {name} is planned for a smoke run of {length.total_steps:g} step(s): {notes[0]}"
-            )
-        timeline.warn = rank_zero_warn
-        return timeline
-
-    def _snapshot(self, trainer: pl.Trainer, *, training: bool) -> None:
-        if self._timeline is not None and self._active:
-            for monitor in self._monitors(training):
-                self._snapshots[monitor] = _current(trainer, monitor)
-
-    def _monitors(self, training: bool) -> dict[str, bool]:
-        assert self._timeline is not None
-        return {m: s for m, s in self._timeline.monitors().items() if m.lower().startswith("train") == training}
-
     def _feed(self, trainer: pl.Trainer, *, training: bool) -> None:
         """Send the monitored values this validation (or training epoch) logged to the timeline."""
         timeline = self._timeline
         if timeline is None or not self._active or trainer.sanity_checking:
             return
-        values: dict[str, float] = {}
-        for monitor, strict in self._monitors(training).items():
-            value = self._fresh_value(trainer, monitor, strict, training)
-            if value is not None:
-                values[monitor] = value
-        if values:
-            for event in timeline.validation(values, step=trainer.global_step, epoch=trainer.current_epoch):
-                self._report_reduction(trainer, event)
-
-    def _fresh_value(self, trainer: pl.Trainer, monitor: str, strict: bool, training: bool) -> float | None:
-        current = _current(trainer, monitor)
-        if current is None:
-            logged = sorted(trainer.callback_metrics)
-            close = difflib.get_close_matches(monitor, logged, n=1)
-            message = (
-                f"ReduceLROnPlateau(monitor={monitor!r}) found no such metric after"
-                f" {'the training epoch' if training else 'validation'}; the logged metrics are {logged}."
-                f"{f' Did you mean {close[0]!r}?' if close else ''} Log it with `self.log({monitor!r}, value)` in"
-                " your LightningModule, or set `monitor` to one of those."
-            )
-            if strict:
-                raise RuntimeError(message + " (Pass `strict=False` to continue without plateau steps.)")
-            assert self._timeline is not None
-            self._timeline.warn_once(f"missing-{monitor}", message)
-            return None
-        if current is self._snapshots.get(monitor):
-            return None  # not logged by this run: never step on a stale value
-        value = torch.as_tensor(current, dtype=torch.float64).detach().cpu()
-        if trainer.world_size > 1:  # every rank takes the same decision
-            value = trainer.strategy.reduce(value.to(trainer.strategy.root_device), reduce_op="mean").cpu()
-        return float(value)
-
-    def _report_reduction(self, trainer: pl.Trainer, event: dict[str, Any]) -> None:
-        self._reductions += 1
-        text = reporting.reduction_text(event, event.get("monitor", ""))
-        rank_zero_info(f"ReduceLROnPlateau: {text}")
-        if not self._log_lr:
+        values = self._monitor_feed.fresh_values(trainer, timeline, training=training)
+        if not values:
             return
-        tag = f"{self._tags[0]}-plateau"
-        for logger in trainer.loggers:
-            logger.log_metrics({f"{tag}_reductions": float(self._reductions)}, step=trainer.global_step)
-            add_text = getattr(getattr(logger, "experiment", None), "add_text", None)
-            if callable(add_text):  # TensorBoard (and loggers like it) get the explanation as text too
-                add_text(tag, text, global_step=trainer.global_step)
+        for event in timeline.validation(values, step=trainer.global_step, epoch=trainer.current_epoch):
+            self._reductions += 1
+            reporting.report_reduction(trainer.loggers, self._tags[0], event, self._reductions, log=self._log_lr)
 
-    def _log_plan(self, trainer: pl.Trainer, timeline: Timeline) -> None:
-        experiments = tensorboard.tensorboard_experiments(trainer.loggers)
-        if not experiments:
-            return
-        rates = [float(group.get("initial_lr", group["lr"])) for group in timeline.optimizer.param_groups]
-        figure = None
-        per_epoch, total = timeline.length.steps_per_epoch, timeline.length.total_steps
-        if math.isfinite(total) and math.isfinite(per_epoch):  # an unbounded run has no plan to draw
-            epochs = math.ceil(total / per_epoch)
-            with contextlib.suppress(ModuleNotFoundError):  # matplotlib is optional
-                figure = plot_schedule(
-                    self, epochs=epochs, steps_per_epoch=int(per_epoch), lr=rates, title="planned schedule"
-                )
-        tag = f"{self._tags[0]}-plan"
-        tensorboard.write_plan(experiments, tag, reporting.describe_plan(timeline), figure, trainer.global_step)
 
-    def _select_optimizer(self, trainer: pl.Trainer) -> Optimizer:
-        optimizers = trainer.optimizers
-        listed = ", ".join(f"{i}: {type(opt).__name__}" for i, opt in enumerate(optimizers)) or "none"
-        ref = self._optimizer_ref
-        if isinstance(ref, int):
-            if ref >= len(optimizers):
-                raise ValueError(
-                    f"`{type(self).__name__}(optimizer={ref})` is out of range: `configure_optimizers` returned"
-                    f" {len(optimizers)} optimizer(s) ({listed}). Use an index below {len(optimizers)}."
-                    if optimizers
-                    else f"`{type(self).__name__}` has no optimizer to schedule: `configure_optimizers` returned"
-                    " none. Return an optimizer from `LightningModule.configure_optimizers`."
-                )
-            return optimizers[ref]
-        matches = [opt for opt in optimizers if type(opt).__name__ == ref]
-        if len(matches) != 1:
-            problem = "matches no optimizer" if not matches else f"matches {len(matches)} optimizers"
+def plan_fit(
+    callback: LRSchedulerCallback, trainer: pl.Trainer, optimizer: Optimizer, length: TrainingLength
+) -> Timeline | None:
+    """This fit's plan; None when there is nothing to schedule (or a smoke run cannot hold the schedule)."""
+    name = type(callback).__name__
+    if length.total_steps == 0:
+        rank_zero_info(f"{name}: this run takes no optimizer step (`limit_train_batches=0`?): nothing to schedule.")
+        return None
+    if not getattr(trainer, "fast_dev_run", False):  # set by the Trainer at init, not declared
+        return callback.timeline(optimizer, length, warn=rank_zero_warn, attach=True)
+    notes: list[str] = []
+    try:
+        timeline = callback.timeline(optimizer, length, warn=notes.append, attach=True)
+    except ValueError as error:
+        rank_zero_warn(
+            f"`fast_dev_run`: {name} cannot be planned for a smoke run of {length.total_steps:g} optimizer"
+            f" step(s) ({error}). The smoke run keeps the optimizer's learning rate; a real run plans the"
+            " schedule as usual."
+        )
+        return None
+    if notes:
+        rank_zero_warn(
+            f"`fast_dev_run`: {name} is planned for a smoke run of {length.total_steps:g} step(s): {notes[0]}"
+        )
+    timeline.warn = rank_zero_warn
+    return timeline
+
+
+def select_optimizer(trainer: pl.Trainer, callback: LRSchedulerCallback) -> Optimizer:
+    """The optimizer of ``trainer.optimizers`` that ``callback``'s ``optimizer`` argument names."""
+    optimizers = trainer.optimizers
+    listed = ", ".join(f"{i}: {type(opt).__name__}" for i, opt in enumerate(optimizers)) or "none"
+    ref = callback._optimizer_ref
+    if isinstance(ref, int):
+        if ref >= len(optimizers):
             raise ValueError(
-                f"`{type(self).__name__}(optimizer={ref!r})` {problem} of `trainer.optimizers` ({listed})."
-                " Use the optimizer's index instead."
+                f"`{type(callback).__name__}(optimizer={ref})` is out of range: `configure_optimizers` returned"
+                f" {len(optimizers)} optimizer(s) ({listed}). Use an index below {len(optimizers)}."
+                if optimizers
+                else f"`{type(callback).__name__}` has no optimizer to schedule: `configure_optimizers` returned"
+                " none. Return an optimizer from `LightningModule.configure_optimizers`."
             )
-        return matches[0]
+        return optimizers[ref]
+    matches = [opt for opt in optimizers if type(opt).__name__ == ref]
+    if len(matches) != 1:
+        problem = "matches no optimizer" if not matches else f"matches {len(matches)} optimizers"
+        raise ValueError(
+            f"`{type(callback).__name__}(optimizer={ref!r})` {problem} of `trainer.optimizers` ({listed})."
+            " Use the optimizer's index instead."
+        )
+    return matches[0]
 
-    def _check_conflicts(self, trainer: pl.Trainer, optimizer: Optimizer) -> None:
-        for config in trainer.lr_scheduler_configs:
-            if config.scheduler.optimizer is optimizer:
-                raise ValueError(
-                    f"`configure_optimizers` returns its own scheduler ({type(config.scheduler).__name__}) for"
-                    f" {type(optimizer).__name__}, which `{type(self).__name__}` also schedules. Return only the"
-                    " optimizer from `configure_optimizers` and let the callback schedule it, or drop the"
-                    " callback. To combine two schedules use `lightning_lrsched.SequentialLR` or"
-                    " `ChainedScheduler`."
-                )
-        for other in trainer.callbacks:  # type: ignore[attr-defined]
-            if other is self or not isinstance(other, LRSchedulerCallback):
-                continue
-            if other._select_optimizer(trainer) is optimizer:
-                raise ValueError(
-                    f"Two schedule callbacks, `{type(self).__name__}` and `{type(other).__name__}`, schedule the"
-                    f" same optimizer ({type(optimizer).__name__}). Keep one, or compose them into one callback"
-                    " with `lightning_lrsched.SequentialLR` (one after the other) or `ChainedScheduler`"
-                    " (both at once)."
-                )
 
-    def _validate_state(self, state: dict[str, Any]) -> None:
-        kind = state.get("type")
-        if kind != type(self).__name__:
+def check_conflicts(trainer: pl.Trainer, callback: LRSchedulerCallback, optimizer: Optimizer) -> None:
+    """No other scheduler, of the module or of another callback, may schedule ``optimizer``."""
+    for config in trainer.lr_scheduler_configs:
+        if config.scheduler.optimizer is optimizer:
             raise ValueError(
-                f"The checkpoint's schedule state under {self.state_key!r} was written by `{kind}`, but this"
-                f" callback is `{type(self).__name__}`. Resume with the same schedule type, or start a new"
-                " schedule from the weights with `YourModule.load_from_checkpoint(path)` instead of `ckpt_path`."
+                f"`configure_optimizers` returns its own scheduler ({type(config.scheduler).__name__}) for"
+                f" {type(optimizer).__name__}, which `{type(callback).__name__}` also schedules. Return only the"
+                " optimizer from `configure_optimizers` and let the callback schedule it, or drop the"
+                " callback. To combine two schedules use `lightning_lrsched.SequentialLR` or"
+                " `ChainedScheduler`."
             )
-        required = {"scheduler": dict, "steps": int, "epochs": int, "interval": str, "resolved": dict}
-        broken = [key for key, kind_ in required.items() if not isinstance(state.get(key), kind_)]
-        if broken:
+    for other in trainer.callbacks:  # type: ignore[attr-defined]
+        if other is callback or not isinstance(other, LRSchedulerCallback):
+            continue
+        if select_optimizer(trainer, other) is optimizer:
             raise ValueError(
-                f"The checkpoint's schedule state for `{type(self).__name__}` is corrupted: keys {broken} are"
-                f" missing or of the wrong type (found keys {sorted(state)}). Resume from another checkpoint."
+                f"Two schedule callbacks, `{type(callback).__name__}` and `{type(other).__name__}`, schedule the"
+                f" same optimizer ({type(optimizer).__name__}). Keep one, or compose them into one callback"
+                " with `lightning_lrsched.SequentialLR` (one after the other) or `ChainedScheduler`"
+                " (both at once)."
             )
 
 
-def _current(trainer: pl.Trainer, monitor: str) -> Any:
-    metrics = trainer.callback_metrics
-    return metrics.get(monitor, metrics.get(f"{monitor}_epoch"))
+def validate_state(callback: LRSchedulerCallback, state: dict[str, Any]) -> None:
+    """Checkpoint state written by this kind of callback, with the keys every version has."""
+    kind = state.get("type")
+    if kind != type(callback).__name__:
+        raise ValueError(
+            f"The checkpoint's schedule state under {callback.state_key!r} was written by `{kind}`, but this"
+            f" callback is `{type(callback).__name__}`. Resume with the same schedule type, or start a new"
+            " schedule from the weights with `YourModule.load_from_checkpoint(path)` instead of `ckpt_path`."
+        )
+    required = {"scheduler": dict, "steps": int, "epochs": int, "interval": str, "resolved": dict}
+    broken = [key for key, kind_ in required.items() if not isinstance(state.get(key), kind_)]
+    if broken:
+        raise ValueError(
+            f"The checkpoint's schedule state for `{type(callback).__name__}` is corrupted: keys {broken} are"
+            f" missing or of the wrong type (found keys {sorted(state)}). Resume from another checkpoint."
+        )
+
+
+def check_checkpoint_keys(callback: LRSchedulerCallback, checkpoint: dict[str, Any]) -> None:
+    """A checkpoint with schedule state must hold this callback's (same type, optimizer and name)."""
+    states = checkpoint.get("callbacks") or {}
+    found = [key for key, state in states.items() if _looks_like_ours(state)]
+    if found and callback.state_key not in states:
+        raise ValueError(
+            f"The checkpoint holds learning-rate schedule state under {found}, but none for this"
+            f" `{type(callback).__name__}` (state key {callback.state_key!r}). Resume with the same schedule"
+            " callback and the same `optimizer`/`name` arguments, or, to start a new schedule from those"
+            " weights, load them with `YourModule.load_from_checkpoint(path)` instead of `ckpt_path`."
+        )
 
 
 def _looks_like_ours(state: Any) -> bool:

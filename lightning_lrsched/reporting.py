@@ -6,15 +6,23 @@ Plain functions of an optimizer or a :class:`~lightning_lrsched.timeline.Timelin
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from lightning.pytorch.utilities import rank_zero_info
 from torch.optim import Optimizer
 
-from lightning_lrsched.timeline import Timeline
+from lightning_lrsched import tensorboard
+from lightning_lrsched.preview import plot_schedule
+from lightning_lrsched.schedule import Schedule
+from lightning_lrsched.timeline import FEW_CHANGES, Timeline
 
-_FEW_CHANGES = 8
+if TYPE_CHECKING:
+    from lightning.pytorch.loggers import Logger
+
+_FEW_CHANGES = FEW_CHANGES
 """Schedules with at most this many lr changes are described change by change."""
 
 
@@ -110,6 +118,36 @@ def reduction_text(event: dict[str, Any], monitor: str) -> str:
         f"lr {before:.3g} -> {after:.3g} at step {event['step']} (epoch {event['epoch']}): {monitor} did not"
         f" improve for {event['validations']} validations, values {values}"
     )
+
+
+def log_plan(loggers: Sequence[Logger], tag: str, schedule: Schedule, timeline: Timeline, step: int) -> None:
+    """At fit start, on every TensorBoard logger: the layout, the plan's text card and its figure."""
+    experiments = tensorboard.tensorboard_experiments(loggers)
+    if not experiments:
+        return
+    rates = [float(group.get("initial_lr", group["lr"])) for group in timeline.optimizer.param_groups]
+    figure = None
+    per_epoch, total = timeline.length.steps_per_epoch, timeline.length.total_steps
+    if math.isfinite(total) and math.isfinite(per_epoch):  # an unbounded run has no plan to draw
+        epochs = math.ceil(total / per_epoch)
+        with contextlib.suppress(ModuleNotFoundError):  # matplotlib is optional
+            figure = plot_schedule(
+                schedule, epochs=epochs, steps_per_epoch=int(per_epoch), lr=rates, title="planned schedule"
+            )
+    tensorboard.write_plan(experiments, tag, describe_plan(timeline), figure, step)
+
+
+def report_reduction(loggers: Sequence[Logger], tag: str, event: dict[str, Any], count: int, *, log: bool) -> None:
+    """A plateau reduction: an info line, and on the loggers the reduction count and the explanation as text."""
+    text = reduction_text(event, event.get("monitor", ""))
+    rank_zero_info(f"ReduceLROnPlateau: {text}")
+    if not log:
+        return
+    for logger in loggers:
+        logger.log_metrics({f"{tag}-plateau_reductions": float(count)}, step=event["step"])
+        add_text = getattr(getattr(logger, "experiment", None), "add_text", None)
+        if callable(add_text):  # TensorBoard (and loggers like it) get the explanation as text too
+            add_text(f"{tag}-plateau", text, global_step=event["step"])
 
 
 def _describe_path(timeline: Timeline) -> str:

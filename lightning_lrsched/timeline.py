@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 STATE_VERSION = 1
 SHORT_RUN = 0.95
 """A fit that takes fewer than this share of its planned optimizer steps did not finish its schedule."""
-_FEW_CHANGES = 8
+FEW_CHANGES = 8
 """The lr path keeps the steps of this many first changes (a step schedule's few drops)."""
 
 
@@ -236,6 +236,6 @@ def track(path: dict[str, Any], lr: float, step: int) -> None:
     path["lowest"] = min(path["lowest"], lr)
     if lr != path["last"]:
         path["changes"] += 1
-        if len(path["change_steps"]) < _FEW_CHANGES:
+        if len(path["change_steps"]) < FEW_CHANGES:
             path["change_steps"].append(step)
     path["last"] = lr

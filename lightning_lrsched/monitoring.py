@@ -1,0 +1,81 @@
+"""Monitored metrics for plateau schedules, read from a Trainer: the fresh-value rule and DDP agreement.
+
+A value counts once, for the validation run (or training epoch) that logged it: a snapshot of
+``trainer.callback_metrics`` is taken when the run starts, and a value that is the same object at its end was not
+logged by it. Under DDP the value is averaged over ranks, so every rank takes the same decision.
+"""
+
+from __future__ import annotations
+
+import difflib
+from typing import Any
+
+import lightning.pytorch as pl
+import torch
+
+from lightning_lrsched.timeline import Timeline
+
+
+class MonitorFeed:
+    """Reads the values a timeline listens to (``Timeline.monitors()``) when a validation or training epoch ends.
+
+    Example::
+
+        >>> feed = MonitorFeed()
+        >>> feed.snapshots
+        {}
+    """
+
+    def __init__(self) -> None:
+        self.snapshots: dict[str, Any] = {}
+
+    def start(self, trainer: pl.Trainer, timeline: Timeline, *, training: bool) -> None:
+        """A validation run (or a training epoch, for training metrics) starts: remember what is logged now."""
+        for monitor in _listening(timeline, training):
+            self.snapshots[monitor] = current(trainer, monitor)
+
+    def fresh_values(self, trainer: pl.Trainer, timeline: Timeline, *, training: bool) -> dict[str, float]:
+        """The values this run logged for the monitors listening now (rank-averaged under DDP).
+
+        Raises:
+            RuntimeError: a strict monitor that was not logged at all, naming the closest logged key.
+        """
+        values: dict[str, float] = {}
+        for monitor, strict in _listening(timeline, training).items():
+            value = current(trainer, monitor)
+            if value is None:
+                _missing(trainer, timeline, monitor, strict, training)
+            elif value is not self.snapshots.get(monitor):  # never a stale value from an earlier run
+                values[monitor] = _agreed(trainer, value)
+        return values
+
+
+def current(trainer: pl.Trainer, monitor: str) -> Any:
+    """The logged value of ``monitor`` (or ``<monitor>_epoch``), None when absent."""
+    metrics = trainer.callback_metrics
+    return metrics.get(monitor, metrics.get(f"{monitor}_epoch"))
+
+
+def _listening(timeline: Timeline, training: bool) -> dict[str, bool]:
+    return {m: strict for m, strict in timeline.monitors().items() if m.lower().startswith("train") == training}
+
+
+def _agreed(trainer: pl.Trainer, value: Any) -> float:
+    tensor = torch.as_tensor(value, dtype=torch.float64).detach().cpu()
+    if trainer.world_size > 1:  # every rank takes the same decision
+        tensor = trainer.strategy.reduce(tensor.to(trainer.strategy.root_device), reduce_op="mean").cpu()
+    return float(tensor)
+
+
+def _missing(trainer: pl.Trainer, timeline: Timeline, monitor: str, strict: bool, training: bool) -> None:
+    logged = sorted(trainer.callback_metrics)
+    close = difflib.get_close_matches(monitor, logged, n=1)
+    message = (
+        f"ReduceLROnPlateau(monitor={monitor!r}) found no such metric after"
+        f" {'the training epoch' if training else 'validation'}; the logged metrics are {logged}."
+        f"{f' Did you mean {close[0]!r}?' if close else ''} Log it with `self.log({monitor!r}, value)` in"
+        " your LightningModule, or set `monitor` to one of those."
+    )
+    if strict:
+        raise RuntimeError(message + " (Pass `strict=False` to continue without plateau steps.)")
+    timeline.warn_once(f"missing-{monitor}", message)
