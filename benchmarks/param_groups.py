@@ -17,8 +17,18 @@ import time
 import torch
 from lightning.pytorch.loggers import TensorBoardLogger
 
-from lightning_lrsched import CosineAnnealingLR
-from lightning_lrsched.preview import _PreviewTrainer
+from lightning_lrsched import CosineAnnealingLR, TrainingLength
+from lightning_lrsched.callback import _file_writer
+from lightning_lrsched.reporting import lr_tags
+
+
+class _Trainer:
+    """The Trainer attributes the callback's optimizer hooks read."""
+
+    def __init__(self, logger: TensorBoardLogger) -> None:
+        self.loggers = [logger]
+        self.log_every_n_steps = 1
+        self.global_step = 0
 
 
 def per_step_microseconds(groups: int, steps: int, root: str) -> float:
@@ -26,9 +36,12 @@ def per_step_microseconds(groups: int, steps: int, root: str) -> float:
     optimizer = torch.optim.AdamW(params)
     logger = TensorBoardLogger(root, name=f"groups{groups}")
     callback = CosineAnnealingLR(plan=False)
-    trainer = _PreviewTrainer(optimizer, callback, epochs=1, steps=steps)  # the Trainer attributes a callback reads
-    trainer.loggers = [logger]
-    callback.on_fit_start(trainer, None)  # type: ignore[arg-type]
+    trainer = _Trainer(logger)
+    # what `on_fit_start` sets up, without a Trainer: the plan, the tags and the trainer the hooks read
+    callback._timeline = callback.timeline(optimizer, TrainingLength(steps, steps))
+    callback._tags = lr_tags([optimizer], optimizer, None)
+    callback._trainer = trainer  # type: ignore[assignment]
+    callback._sinks = [(logger, _file_writer(logger))]
     optimizer._opt_called = True  # type: ignore[attr-defined]
     start = time.perf_counter()
     for step in range(steps):

@@ -13,7 +13,8 @@ from typing import Any
 
 import lightning.pytorch as pl
 from lightning.pytorch.callbacks import Callback
-from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
+from lightning.pytorch.loggers import Logger, TensorBoardLogger
+from lightning.pytorch.utilities import rank_zero_info, rank_zero_only, rank_zero_warn
 from torch.optim import Optimizer
 from torch.utils.hooks import RemovableHandle
 from typing_extensions import override
@@ -136,6 +137,7 @@ class LRSchedulerCallback(Schedule, Callback):
         self._trainer: pl.Trainer | None = None
         self._handles: list[RemovableHandle] = []
         self._tags: list[str] = []
+        self._sinks: list[tuple[Logger, Any]] = []
         self._show_progress = False
         self._monitor_feed = MonitorFeed()
         self._reductions = 0
@@ -143,7 +145,7 @@ class LRSchedulerCallback(Schedule, Callback):
     def __getstate__(self) -> dict[str, Any]:
         """Copies and pickles hold the configuration only, never a run's trainer, optimizer or timeline."""
         state = self.__dict__.copy()
-        state.update(_timeline=None, _pending=None, _active=False, _trainer=None, _handles=[], _tags=[])
+        state.update(_timeline=None, _pending=None, _active=False, _trainer=None, _handles=[], _tags=[], _sinks=[])
         state.update(_show_progress=False, _monitor_feed=MonitorFeed(), _reductions=0)
         return state
 
@@ -205,6 +207,7 @@ class LRSchedulerCallback(Schedule, Callback):
             timeline.load_state_dict(pending)
         self._timeline, self._trainer, self._active = timeline, trainer, True
         self._tags = reporting.lr_tags(trainer.optimizers, optimizer, self._name)
+        self._sinks = [(logger, _file_writer(logger)) for logger in trainer.loggers] if self._log_lr else []
         self._show_progress = self._log_lr and trainer.progress_bar_callback is not None
         self._reductions = len(getattr(timeline, "reductions", ()))
         if self._plan and trainer.is_global_zero:
@@ -246,11 +249,15 @@ class LRSchedulerCallback(Schedule, Callback):
 
     def _before_optimizer_step(self, optimizer: Optimizer, args: Any, kwargs: Any) -> None:
         trainer = self._trainer
-        if not self._log_lr or trainer is None or not trainer.loggers:
+        if not self._sinks or trainer is None:
             return
         if reporting.should_log(trainer.global_step, int(getattr(trainer, "log_every_n_steps", 1))):
             metrics = reporting.lr_metrics(self._tags, optimizer, self._cycles_momentum)
-            tensorboard.log_scalars(trainer.loggers, metrics, trainer.global_step)
+            for logger, writer in self._sinks:
+                if writer is None:
+                    logger.log_metrics(metrics, step=trainer.global_step)
+                else:
+                    tensorboard.write_scalars(writer, metrics, trainer.global_step)
 
     def _after_optimizer_step(self, optimizer: Optimizer, args: Any, kwargs: Any) -> None:
         if self._timeline is not None:
@@ -425,6 +432,21 @@ def validate_state(callback: LRSchedulerCallback, state: dict[str, Any]) -> None
             f"The checkpoint's schedule state for `{type(callback).__name__}` is corrupted: keys {broken} are"
             f" missing or of the wrong type (found keys {sorted(state)}). Resume from another checkpoint."
         )
+
+
+def _file_writer(logger: Logger) -> Any:
+    """The file writer of a rank-zero, prefix-free TensorBoardLogger on torch's SummaryWriter, else None.
+
+    Such a logger gets all lrs of a step as one event (``tensorboard.write_scalars``); others get ``log_metrics``.
+    """
+    # private: `TensorBoardLogger._prefix` has no public accessor; a prefixed logger takes the public path
+    if not isinstance(logger, TensorBoardLogger) or logger._prefix or getattr(rank_zero_only, "rank", 0) != 0:
+        return None
+    experiment = logger.experiment
+    if type(experiment).__module__ != "torch.utils.tensorboard.writer":  # tensorboardX has its own protos
+        return None
+    get_writer = getattr(experiment, "_get_file_writer", None)  # private in torch: `log_metrics` should it go
+    return get_writer() if callable(get_writer) else None
 
 
 def check_checkpoint_keys(callback: LRSchedulerCallback, checkpoint: dict[str, Any]) -> None:
