@@ -86,6 +86,16 @@ class LRSchedulerCallback(Schedule, Callback):
         >>> callback = LRSchedulerCallback(torch.optim.lr_scheduler.StepLR, step_size="2ep", lengths=["step_size"])
     """
 
+    _active: bool
+    _trainer: pl.Trainer | None
+    _handles: list[RemovableHandle]
+    _tags: list[str]
+    _sinks: list[tuple[Logger, Any]]
+    """Each logger with the TensorBoard file writer that takes all lrs of a step as one event, or None."""
+    _show_progress: bool
+    _monitor_feed: MonitorFeed
+    _reductions: int
+
     def __init__(
         self,
         scheduler: SchedulerFactory,
@@ -133,21 +143,12 @@ class LRSchedulerCallback(Schedule, Callback):
         self._clear_run()
 
     def _clear_run(self) -> None:
-        self._active = False
-        self._trainer: pl.Trainer | None = None
-        self._handles: list[RemovableHandle] = []
-        self._tags: list[str] = []
-        self._sinks: list[tuple[Logger, Any]] = []
-        self._show_progress = False
-        self._monitor_feed = MonitorFeed()
-        self._reductions = 0
+        """Forget the run in progress (hooks, trainer, tags); the last timeline stays for inspection."""
+        self.__dict__.update(_run_defaults())
 
     def __getstate__(self) -> dict[str, Any]:
         """Copies and pickles hold the configuration only, never a run's trainer, optimizer or timeline."""
-        state = self.__dict__.copy()
-        state.update(_timeline=None, _pending=None, _active=False, _trainer=None, _handles=[], _tags=[], _sinks=[])
-        state.update(_show_progress=False, _monitor_feed=MonitorFeed(), _reductions=0)
-        return state
+        return {**self.__dict__, **_run_defaults(), "_timeline": None, "_pending": None}
 
     # ------------------------------------------------------------------ public properties
 
@@ -432,6 +433,20 @@ def validate_state(callback: LRSchedulerCallback, state: dict[str, Any]) -> None
             f"The checkpoint's schedule state for `{type(callback).__name__}` is corrupted: keys {broken} are"
             f" missing or of the wrong type (found keys {sorted(state)}). Resume from another checkpoint."
         )
+
+
+def _run_defaults() -> dict[str, Any]:
+    """The per-fit attributes of a callback, as they are between fits."""
+    return {
+        "_active": False,
+        "_trainer": None,
+        "_handles": [],
+        "_tags": [],
+        "_sinks": [],
+        "_show_progress": False,
+        "_monitor_feed": MonitorFeed(),
+        "_reductions": 0,
+    }
 
 
 def _file_writer(logger: Logger) -> Any:

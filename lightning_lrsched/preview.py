@@ -34,10 +34,10 @@ def preview(
 ) -> list[list[float]]:
     """The learning rate of every optimizer step of a run, per param group, without a model or data.
 
-    The callback is driven through the same hooks a Trainer calls (fit start, every optimizer step, every epoch
-    end, and a validation at every epoch end), so the result is exactly what ``trainer.fit`` would produce with
-    ``max_epochs=epochs`` and ``steps_per_epoch`` optimizer steps per epoch. The callback passed in is not
-    changed (a copy is driven).
+    The schedule's :class:`~lightning_lrsched.timeline.Timeline`, the same plan and clock a fit uses, is driven
+    on a plain optimizer with the events of a run (every optimizer step, every epoch end, and a validation at every
+    epoch end), so the result is exactly what ``trainer.fit`` would produce with ``max_epochs=epochs`` and
+    ``steps_per_epoch`` optimizer steps per epoch. The callback passed in is not changed.
 
     Args:
         schedule: any callback of this package (warmup and composites included).

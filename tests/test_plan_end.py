@@ -14,6 +14,7 @@ from torch.optim import lr_scheduler as ts
 
 import lightning_lrsched as lrs
 from tests.helpers import LRRecorder, TinyModel, make_loader, make_optimizer, reference_trace, trainer
+from tests.test_stepping import ManualModel  # steps the optimizer on every second batch only
 
 PLANNED = 20  # 2 epochs of 10 batches
 PAST_PLAN = "past the end of its plan"
@@ -143,26 +144,10 @@ def test_resumed_with_a_larger_max_epochs_keeps_the_checkpoints_plan_and_holds(t
     assert len(past_plan_warnings(caught)) == 1
 
 
-class EveryOtherBatch(TinyModel):
-    """Manual optimization that steps on even batches only: half the optimizer steps Lightning plans."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.automatic_optimization = False
-
-    def training_step(self, batch: Any, batch_idx: int) -> None:
-        optimizer = self.optimizers()
-        x, y = batch
-        self.manual_backward(torch.nn.functional.mse_loss(self(x), y))
-        if batch_idx % 2 == 0:
-            optimizer.step()
-            optimizer.zero_grad()
-
-
 def test_a_run_that_stops_short_of_its_plan_says_so(tmp_path) -> None:
     schedule = lrs.OneCycleLR(0.5)
     with pytest.warns(UserWarning, match=r"ran 10 of the 20 optimizer steps it was planned for \(50%\)"):
-        fit_recording(tmp_path, schedule, EveryOtherBatch())
+        fit_recording(tmp_path, schedule, ManualModel())
     assert "ran 10 of the 20 optimizer steps" in schedule.summary()["text"]
 
 
@@ -170,7 +155,7 @@ def test_fixed_lengths_do_not_count_as_a_short_run(tmp_path) -> None:
     schedule = lrs.LinearLR(1.0, 0.1, total_iters=4, interval="step")  # ends after 4 of the 10 steps taken
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        fit_recording(tmp_path, schedule, EveryOtherBatch())
+        fit_recording(tmp_path, schedule, ManualModel())
     assert not [w for w in caught if "planned for" in str(w.message)]
     assert "planned for" not in schedule.summary()["text"]
 
