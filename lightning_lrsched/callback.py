@@ -136,6 +136,8 @@ class LRSchedulerCallback(Schedule, Callback):
         self._log_lr = log_lr
         self._plan = plan
         self._name = name
+        # Lightning reads `state_key` at every hook call (its profiler names): computed once
+        self._state_key = self._generate_state_key(optimizer=optimizer, name=name)
         self._timeline: Timeline | None = None
         """The current fit's plan, or the last fit's once it ended (for inspection)."""
         self._pending: dict[str, Any] | None = None
@@ -170,7 +172,7 @@ class LRSchedulerCallback(Schedule, Callback):
     @property
     def state_key(self) -> str:
         """Unique per scheduled optimizer, so several callbacks (one per optimizer) can coexist."""
-        return self._generate_state_key(optimizer=self._optimizer_ref, name=self._name)
+        return self._state_key
 
     def summary(self) -> dict[str, Any]:
         """What the schedule did in the current or last fit, in numbers and in words.

@@ -157,7 +157,7 @@ class TrainingLength:
         if trainer.limit_train_batches == 0:  # Lightning skips training and never loads the data
             return cls(total_steps=0, steps_per_epoch=0)
         estimate = float(trainer.estimated_stepping_batches)
-        if trainer.train_dataloader is None:
+        if trainer.train_dataloader is None:  # as Lightning's own estimate does for epoch-bounded runs (idempotent)
             trainer.fit_loop.setup_data()
         batches = float(trainer.num_training_batches)
         per_epoch = math.ceil(batches / trainer.accumulate_grad_batches) if math.isfinite(batches) else math.inf
