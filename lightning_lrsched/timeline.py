@@ -45,13 +45,14 @@ class Timeline:
         >>> import torch
         >>> from lightning_lrsched import CosineAnnealingLR, TrainingLength
         >>> optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
-        >>> timeline = CosineAnnealingLR(warmup=2).timeline(optimizer, TrainingLength(6, 3))
+        >>> timeline = CosineAnnealingLR(warmup=2).timeline(optimizer, TrainingLength(8, 4))
         >>> lrs = []
-        >>> for _ in range(6):
+        >>> for _ in range(8):
         ...     lrs.append(round(optimizer.param_groups[0]["lr"], 3))
+        ...     optimizer.step()
         ...     timeline.optimizer_step()
         >>> lrs
-        [0.0, 0.5, 1.0, 0.854, 0.5, 0.146]
+        [0.0, 0.5, 1.0, 0.933, 0.75, 0.5, 0.25, 0.067]
     """
 
     def __init__(

@@ -47,22 +47,22 @@ def warmup_then(build: Callable[[Any], ts.LRScheduler], warmup: int, total: int)
 
 MAX_STEPS_ONLY = [
     ("T_max-2ep", lambda: lrs.CosineAnnealingLR("2ep"), {"T_max": 20}, lambda: reference_trace(
-        lambda o: ts.CosineAnnealingLR(o, 20), epochs=1, steps_per_epoch=30, interval="step")),
-    ("warmup-1ep", lambda: lrs.CosineAnnealingLR(warmup="1ep"), {"T_max": 20}, lambda: warmup_then(
-        lambda o: ts.CosineAnnealingLR(o, 20), 10, 30)),
-    ("warmup-10%", lambda: lrs.PolynomialLR(warmup="10%"), {"total_iters": 27}, lambda: warmup_then(
-        lambda o: ts.PolynomialLR(o, 27), 3, 30)),
+        lambda o: ts.CosineAnnealingLR(o, 20), epochs=1, steps_per_epoch=40, interval="step")),
+    ("warmup-1ep", lambda: lrs.CosineAnnealingLR(warmup="1ep"), {"T_max": 30}, lambda: warmup_then(
+        lambda o: ts.CosineAnnealingLR(o, 30), 10, 40)),
+    ("warmup-10%", lambda: lrs.PolynomialLR(warmup="10%"), {"total_iters": 36}, lambda: warmup_then(
+        lambda o: ts.PolynomialLR(o, 36), 4, 40)),
     ("step-1ep", lambda: lrs.StepLR("1ep", interval="step"), {"step_size": 10}, lambda: reference_trace(
-        lambda o: ts.StepLR(o, 10), epochs=1, steps_per_epoch=30, interval="step")),
-    ("milestones-pct", lambda: lrs.MultiStepLR(["10%", "50%"], interval="step"), {"milestones": [3, 15]},
-     lambda: reference_trace(lambda o: ts.MultiStepLR(o, [3, 15]), epochs=1, steps_per_epoch=30, interval="step")),
+        lambda o: ts.StepLR(o, 10), epochs=1, steps_per_epoch=40, interval="step")),
+    ("milestones-pct", lambda: lrs.MultiStepLR(["10%", "50%"], interval="step"), {"milestones": [4, 20]},
+     lambda: reference_trace(lambda o: ts.MultiStepLR(o, [4, 20]), epochs=1, steps_per_epoch=40, interval="step")),
 ]  # fmt: skip
 
 
 @pytest.mark.parametrize(("label", "make", "lengths", "expected"), MAX_STEPS_ONLY, ids=[m[0] for m in MAX_STEPS_ONLY])
 def test_max_steps_only_runs_resolve_epochs_from_the_real_data(tmp_path, label, make, lengths, expected) -> None:
     schedule, recorder = make(), LRRecorder()
-    trainer(tmp_path, max_steps=30, callbacks=[schedule, recorder]).fit(TinyModel(), make_loader())
+    trainer(tmp_path, max_steps=40, callbacks=[schedule, recorder]).fit(TinyModel(), make_loader())
     assert schedule.resolved_lengths == lengths
     assert recorder.lrs == expected()
 

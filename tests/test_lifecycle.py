@@ -83,14 +83,14 @@ def test_resume_after_a_crash_with_the_same_object_equals_the_uninterrupted_run(
 @pytest.mark.parametrize("used", [False, True], ids=["new-object", "used-object"])
 def test_a_fit_after_a_failed_resume_starts_at_step_zero(tmp_path, used) -> None:
     def make() -> lrs.LRSchedulerCallback:
-        return lrs.CosineAnnealingLR(warmup=25)
+        return lrs.CosineAnnealingLR(warmup=8)
 
     checkpoint = ModelCheckpoint(dirpath=tmp_path / "ckpt", every_n_train_steps=15, save_last=True, save_top_k=0)
     first = make()
     fit(tmp_path / "a", first, checkpoint, enable_checkpointing=True)
     schedule = first if used else make()
-    with pytest.raises(ValueError, match="`warmup`='25' is 25 optimizer steps, but the whole training is 20"):
-        fit(tmp_path / "b", schedule, max_epochs=2, ckpt_path=checkpoint.last_model_path)
+    with pytest.raises(ValueError, match="`warmup`='8' is 8 optimizer steps, but the whole training is 8 steps"):
+        fit(tmp_path / "b", schedule, limit_train_batches=2, ckpt_path=checkpoint.last_model_path)
     after = fit(tmp_path / "c", schedule)
     fresh = fit(tmp_path / "d", make())
     assert after.trace == fresh.trace
