@@ -143,6 +143,7 @@ class Timeline:
             "lrs": self.lrs,
             "path": copy.deepcopy(self.path),
             "scheduler": self._scheduler_state(),
+            "arguments": self._arguments(),
         }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
@@ -162,11 +163,14 @@ class Timeline:
                 f" Trainer implies {self.resolved}: the schedule continues exactly as it was planned. Start a new"
                 " fit (without `ckpt_path`) to plan a new schedule."
             )
+        self._warn_changed_arguments(state)
         self.resolved = copy.deepcopy(dict(state["resolved"]))
         self.steps = int(state["steps"])
         self.epochs = int(state["epochs"])
         self.epoch_start_steps = int(state.get("epoch_start_steps", self.steps))
-        self.warmup = Warmup(int(state.get("warmup_steps", self.warmup.steps)), self.warmup.start_factor)
+        saved = state.get("arguments") or {}
+        start = float(saved.get("warmup_start_factor", self.warmup.start_factor))
+        self.warmup = Warmup(int(state.get("warmup_steps", self.warmup.steps)), start)
         planned = state.get("total_steps")  # absent before 0.2: the plan is then this run's
         if isinstance(planned, (int, float)) and planned >= 0:
             self.planned_steps = planned
@@ -175,6 +179,39 @@ class Timeline:
         lrs = state.get("lrs") or self.scheduler.get_last_lr()
         for group, lr in zip(self.optimizer.param_groups, lrs, strict=True):
             group["lr"] = lr
+
+    def _arguments(self) -> dict[str, Any]:
+        """The schedule's plain arguments (numbers, strings, flags; not lengths), to tell a changed one on resume."""
+        schedule = self.schedule
+        plain = {
+            key: value
+            for key, value in schedule._kwargs.items()
+            if key not in schedule._lengths and (value is None or isinstance(value, (bool, int, float, str)))
+        }
+        plain["warmup"] = schedule._warmup.text if schedule._warmup is not None else None
+        plain["warmup_start_factor"] = schedule._warmup_start_factor
+        return plain
+
+    def _warn_changed_arguments(self, state: Mapping[str, Any]) -> None:
+        """One warning naming each argument that differs from the checkpoint's: the checkpoint's applies."""
+        saved = state.get("arguments")  # absent before 0.2: only the warmup length can be compared then
+        now = self._arguments()
+        changed = (
+            {key: (saved[key], now[key]) for key in now if key in saved and saved[key] != now[key]}
+            if isinstance(saved, Mapping)
+            else {}
+        )
+        old_warmup = state.get("warmup_steps")
+        if isinstance(old_warmup, int) and old_warmup != self.warmup.steps and "warmup" not in changed:
+            changed["warmup"] = (f"{old_warmup} steps", f"{self.warmup.steps} steps")
+        if not changed:
+            return
+        listed = "; ".join(f"`{key}` was {old!r} and is now {new!r}" for key, (old, new) in changed.items())
+        self.warn(
+            f"`{self.name}` resumes with arguments that differ from the checkpoint's: {listed}. The checkpoint's"
+            " apply, so the schedule continues exactly as it was planned. To use the new ones, start a fit without"
+            " `ckpt_path` (load the weights with `YourModule.load_from_checkpoint(path)`)."
+        )
 
     # ------------------------------------------------------------------ reporting helpers
 
