@@ -19,7 +19,7 @@ from torch.optim import Optimizer
 from torch.utils.hooks import RemovableHandle
 from typing_extensions import override
 
-from lightning_lrsched import reporting, tensorboard
+from lightning_lrsched import _checks, reporting, tensorboard
 from lightning_lrsched.duration import DurationLike, Interval, TrainingLength
 from lightning_lrsched.monitoring import MonitorFeed
 from lightning_lrsched.schedule import Schedule, SchedulerFactory
@@ -127,9 +127,8 @@ class LRSchedulerCallback(Schedule, Callback):
                 f"Expected argument `optimizer` to be an index >= 0 into `trainer.optimizers` or an optimizer"
                 f" class name such as 'AdamW', but got {optimizer!r}."
             )
-        for key, value in (("log_lr", log_lr), ("plan", plan)):
-            if not isinstance(value, bool):
-                raise TypeError(f"Expected argument `{key}` to be True or False, but got {value!r}.")
+        _checks.boolean("log_lr", log_lr)
+        _checks.boolean("plan", plan)
         if name is not None and (not isinstance(name, str) or not name):
             raise ValueError(f"Expected argument `name` to be a non-empty string or None, but got {name!r}.")
         self._optimizer_ref = optimizer

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -18,10 +17,6 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 __all__ = ["new_figure", "plot_schedule", "preview"]
-
-
-def _warn(message: str) -> None:
-    warnings.warn(message, UserWarning, stacklevel=4)
 
 
 def preview(
@@ -68,7 +63,7 @@ def preview(
     _checks.positive("lr", rates)
     optimizer = torch.optim.SGD([{"params": [nn.Parameter(torch.zeros(()))], "lr": r} for r in rates], momentum=0.9)
     optimizer._opt_called = True  # type: ignore[attr-defined]  # torch's private flag: steps are simulated
-    timeline = schedule.timeline(optimizer, TrainingLength(epochs * steps_per_epoch, steps_per_epoch), warn=_warn)
+    timeline = schedule.timeline(optimizer, TrainingLength(epochs * steps_per_epoch, steps_per_epoch))
     groups = optimizer.param_groups
     trace: list[list[float]] = []
     for epoch in range(epochs):

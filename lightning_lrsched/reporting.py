@@ -22,9 +22,6 @@ from lightning_lrsched.timeline import FEW_CHANGES, Timeline
 if TYPE_CHECKING:
     from lightning.pytorch.loggers import Logger
 
-_FEW_CHANGES = FEW_CHANGES
-"""Schedules with at most this many lr changes are described change by change."""
-
 
 def lr_tags(optimizers: Sequence[Optimizer], optimizer: Optimizer, name: str | None) -> list[str]:
     """One tag per param group, as Lightning's ``LearningRateMonitor`` names them.
@@ -166,7 +163,7 @@ def _describe_path(timeline: Timeline) -> str:
             f" steps ({unit}{warmup})"
         )
     per_epoch = timeline.length.steps_per_epoch
-    if 0 < path["changes"] <= _FEW_CHANGES and math.isfinite(per_epoch) and not warmup_steps:
+    if 0 < path["changes"] <= FEW_CHANGES and math.isfinite(per_epoch) and not warmup_steps:
         epochs = ", ".join(str(int(step // per_epoch)) for step in path["change_steps"])
         count = path["changes"]
         return f"lr {first:.3g} -> {last:.3g} in {count} change{'s' if count > 1 else ''} (from epochs {epochs})"

@@ -27,7 +27,7 @@ STATE_VERSION = 1
 SHORT_RUN = 0.95
 """A fit that takes fewer than this share of its planned optimizer steps did not finish its schedule."""
 FEW_CHANGES = 8
-"""The lr path keeps the steps of this many first changes (a step schedule's few drops)."""
+"""The lr path keeps the steps of this many first changes; summaries describe such schedules change by change."""
 
 
 class Timeline:
@@ -196,11 +196,8 @@ class Timeline:
         """One warning naming each argument that differs from the checkpoint's: the checkpoint's applies."""
         saved = state.get("arguments")  # absent before 0.2: only the warmup length can be compared then
         now = self._arguments()
-        changed = (
-            {key: (saved[key], now[key]) for key in now if key in saved and saved[key] != now[key]}
-            if isinstance(saved, Mapping)
-            else {}
-        )
+        saved = saved if isinstance(saved, Mapping) else {}
+        changed = {key: (saved[key], now[key]) for key in now if key in saved and saved[key] != now[key]}
         old_warmup = state.get("warmup_steps")
         if isinstance(old_warmup, int) and old_warmup != self.warmup.steps and "warmup" not in changed:
             changed["warmup"] = (f"{old_warmup} steps", f"{self.warmup.steps} steps")
