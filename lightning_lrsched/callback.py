@@ -13,14 +13,14 @@ from typing import Any
 
 import lightning.pytorch as pl
 from lightning.pytorch.callbacks import Callback
-from lightning.pytorch.loggers import Logger, TensorBoardLogger
-from lightning.pytorch.utilities import rank_zero_info, rank_zero_only, rank_zero_warn
+from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 from torch.optim import Optimizer
 from torch.utils.hooks import RemovableHandle
 from typing_extensions import override
 
-from lightning_lrsched import _checks, reporting, tensorboard
+from lightning_lrsched import _checks, reporting, run_changes
 from lightning_lrsched.duration import DurationLike, Interval, TrainingLength
+from lightning_lrsched.lr_logging import LrLog
 from lightning_lrsched.monitoring import MonitorFeed
 from lightning_lrsched.schedule import Schedule, SchedulerFactory
 from lightning_lrsched.timeline import Timeline
@@ -41,9 +41,7 @@ class LRSchedulerCallback(Schedule, Callback):
       validation, which is where Lightning steps its own epoch schedulers. A checkpoint written at validation
       end therefore holds the stepped state.
 
-    Every fit starts from a fresh plan: the same object can be used for a second fit, after a crash, or after a
-    resume that failed. A schedule with an end (cosine, polynomial, linear, multistep, 1cycle, WSD) holds its
-    final value if the run goes past the steps it was planned for, and says so once.
+    Every fit starts from a fresh plan, which follows the run as it really is (README: "When the run changes").
 
     The learning rate of every param group is logged before each optimizer step, at the cadence of
     ``trainer.log_every_n_steps``, under the tags Lightning's ``LearningRateMonitor`` uses (``lr-AdamW``,
@@ -70,6 +68,10 @@ class LRSchedulerCallback(Schedule, Callback):
         plan: at fit start, write the planned schedule (a figure and a text card of the resolved lengths) to
             TensorBoard. Drawing the figure costs about 0.1 s once per fit.
         name: the logged tag prefix instead of ``lr-<OptimizerClass>``.
+        replan_on_resume: a fit that resumes into a longer or shorter run than planned keeps the old plan and
+            holds its end, with a warning (False); or re-plans what remains for the new run without a jump (True).
+        steps_per_batch: this optimizer's steps per training batch when not one (0.5 for a GAN generator that
+            steps every second batch). None: measured over the first epoch in manual optimization.
         lengths: names of ``scheduler_kwargs`` that are durations, resolved at fit start to ints in the
             interval unit.
         **scheduler_kwargs: passed to ``scheduler``.
@@ -89,12 +91,10 @@ class LRSchedulerCallback(Schedule, Callback):
     _active: bool
     _trainer: pl.Trainer | None
     _handles: list[RemovableHandle]
-    _tags: list[str]
-    _sinks: list[tuple[Logger, Any]]
-    """Each logger with the TensorBoard file writer that takes all lrs of a step as one event, or None."""
-    _show_progress: bool
+    _log: LrLog | None
     _monitor_feed: MonitorFeed
     _reductions: int
+    _follower: run_changes.RunFollower | None
 
     def __init__(
         self,
@@ -107,6 +107,8 @@ class LRSchedulerCallback(Schedule, Callback):
         log_lr: bool = True,
         plan: bool = True,
         name: str | None = None,
+        replan_on_resume: bool = False,
+        steps_per_batch: float | None = None,
         lengths: Sequence[str] = (),
         **scheduler_kwargs: Any,
     ) -> None:
@@ -129,18 +131,27 @@ class LRSchedulerCallback(Schedule, Callback):
             )
         _checks.boolean("log_lr", log_lr)
         _checks.boolean("plan", plan)
+        _checks.boolean("replan_on_resume", replan_on_resume)
+        if steps_per_batch is not None:
+            _checks.positive(
+                "steps_per_batch", steps_per_batch, "Use e.g. 0.5 for an optimizer stepping every 2nd batch."
+            )
         if name is not None and (not isinstance(name, str) or not name):
             raise ValueError(f"Expected argument `name` to be a non-empty string or None, but got {name!r}.")
         self._optimizer_ref = optimizer
         self._log_lr = log_lr
         self._plan = plan
         self._name = name
+        self._replan_on_resume = replan_on_resume
+        self._steps_per_batch = steps_per_batch
         # Lightning reads `state_key` at every hook call (its profiler names): computed once
         self._state_key = self._generate_state_key(optimizer=optimizer, name=name)
         self._timeline: Timeline | None = None
         """The current fit's plan, or the last fit's once it ended (for inspection)."""
         self._pending: dict[str, Any] | None = None
         """Checkpoint state loaded before the fit started, applied to its fresh timeline."""
+        self._catch_up = False
+        """The fit resumes from a checkpoint without this schedule's state: start at the checkpoint's position."""
         self._clear_run()
 
     def _clear_run(self) -> None:
@@ -149,7 +160,7 @@ class LRSchedulerCallback(Schedule, Callback):
 
     def __getstate__(self) -> dict[str, Any]:
         """Copies and pickles hold the configuration only, never a run's trainer, optimizer or timeline."""
-        return {**self.__dict__, **_run_defaults(), "_timeline": None, "_pending": None}
+        return {**self.__dict__, **_run_defaults(), "_timeline": None, "_pending": None, "_catch_up": False}
 
     # ------------------------------------------------------------------ public properties
 
@@ -198,49 +209,52 @@ class LRSchedulerCallback(Schedule, Callback):
     @override
     def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         pending, self._pending = self._pending, None  # consumed even if this start fails
+        catch_up, self._catch_up = self._catch_up, False
+        previous = self._timeline
         self._release()
         self._timeline = None
         optimizer = select_optimizer(trainer, self)
         check_conflicts(trainer, self, optimizer)
-        timeline = plan_fit(self, trainer, optimizer, TrainingLength.from_trainer(trainer))
+        length = run_changes.scaled(TrainingLength.from_trainer(trainer), self._steps_per_batch)
+        timeline = plan_fit(self, trainer, optimizer, length)
         if timeline is None:
             return
-        if pending:
-            timeline.load_state_dict(pending)
+        self._follower = run_changes.begin(trainer, pl_module, timeline, pending, catch_up, previous, self)
         self._timeline, self._trainer, self._active = timeline, trainer, True
-        self._tags = reporting.lr_tags(trainer.optimizers, optimizer, self._name)
-        self._sinks = [(logger, _file_writer(logger)) for logger in trainer.loggers] if self._log_lr else []
-        self._show_progress = self._log_lr and trainer.progress_bar_callback is not None
+        self._log = log = LrLog(trainer, optimizer, self._name, enabled=self._log_lr, momentum=self._cycles_momentum)
         self._reductions = len(getattr(timeline, "reductions", ()))
         if self._plan and trainer.is_global_zero:
-            reporting.log_plan(trainer.loggers, f"{self._tags[0]}-plan", self, timeline, trainer.global_step)
+            reporting.log_plan(trainer.loggers, f"{log.tags[0]}-plan", self, timeline, trainer.global_step)
         self._handles = [
             optimizer.register_step_pre_hook(self._before_optimizer_step),
             optimizer.register_step_post_hook(self._after_optimizer_step),
         ]
 
     @override
+    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        timeline = self._timeline
+        if not self._active or timeline is None:
+            return
+        self._join_new_groups()
+        if self._follower is not None:
+            self._follower.train_start(trainer)
+
+    @override
     def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         timeline = self._timeline
-        if self._active and timeline is not None:
-            short = timeline.shortfall()
-            if short is not None and not trainer.should_stop:  # an early stop explains itself
-                rank_zero_warn(f"{type(self).__name__}: {reporting.shortfall_text(*short)}.")
-            if self._log_lr and timeline.path and trainer.is_global_zero:
-                text = self.summary()["text"]
-                for experiment in tensorboard.tensorboard_experiments(trainer.loggers):
-                    experiment.add_text(f"{self._tags[0]}-summary", text, global_step=trainer.global_step)
+        if self._active and timeline is not None and self._log is not None:
+            reporting.report_fit_end(trainer, type(self).__name__, timeline, self._log.tags[0], log=self._log_lr)
         self._release()
 
     @override
     def on_exception(self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException) -> None:
         self._release()
-        self._pending = None
+        self._pending, self._catch_up = None, False
 
     @override
     def teardown(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
         self._release()
-        self._pending = None
+        self._pending, self._catch_up = None, False
 
     def _release(self) -> None:
         for handle in self._handles:
@@ -250,20 +264,26 @@ class LRSchedulerCallback(Schedule, Callback):
     # ------------------------------------------------------------------ events
 
     def _before_optimizer_step(self, optimizer: Optimizer, args: Any, kwargs: Any) -> None:
-        trainer = self._trainer
-        if not self._sinks or trainer is None:
-            return
-        if reporting.should_log(trainer.global_step, int(getattr(trainer, "log_every_n_steps", 1))):
-            metrics = reporting.lr_metrics(self._tags, optimizer, self._cycles_momentum)
-            for logger, writer in self._sinks:
-                if writer is None:
-                    logger.log_metrics(metrics, step=trainer.global_step)
-                else:
-                    tensorboard.write_scalars(writer, metrics, trainer.global_step)
+        if self._log is not None:
+            if len(optimizer.param_groups) != len(self._log.tags):
+                self._join_new_groups()
+            self._log.before_step()
 
     def _after_optimizer_step(self, optimizer: Optimizer, args: Any, kwargs: Any) -> None:
         if self._timeline is not None:
             self._timeline.optimizer_step()
+
+    def _join_new_groups(self) -> None:
+        """Param groups added since the last step join the schedule and get their lr tags."""
+        if self._timeline is not None and self._log is not None and self._timeline.join_new_groups():
+            self._log.retag()
+
+    @override
+    def on_train_batch_start(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch: Any, batch_idx: int
+    ) -> None:
+        if self._follower is not None:
+            self._follower.batch_start(trainer)
 
     @override
     def on_train_batch_end(
@@ -273,17 +293,10 @@ class LRSchedulerCallback(Schedule, Callback):
             return
         # private: the public fallback is `batch_idx + 1 == trainer.num_training_batches`, which misses
         # `limit_train_batches` and mid-epoch resumes
-        if trainer.fit_loop.epoch_loop._num_ready_batches_reached():
-            self._timeline.epoch_end()
-        if self._show_progress:
-            lr = float(self._timeline.optimizer.param_groups[0]["lr"])
-            # private: `LightningModule.log` costs more per call than the schedule step, and the progress bar
-            # only reads this dict; `log(..., prog_bar=True)` is the fallback should the dict move
-            shown = getattr(trainer._logger_connector, "_progress_bar_metrics", None)
-            if isinstance(shown, dict):
-                shown[self._tags[0]] = lr
-            else:
-                pl_module.log(self._tags[0], lr, prog_bar=True, logger=False)
+        if trainer.fit_loop.epoch_loop._num_ready_batches_reached() and self._follower is not None:
+            self._follower.epoch_end(trainer)
+        if self._log is not None:
+            self._log.show(pl_module)
 
     @override
     def on_validation_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
@@ -296,8 +309,12 @@ class LRSchedulerCallback(Schedule, Callback):
 
     @override
     def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if self._active and self._timeline is not None:
-            self._monitor_feed.start(trainer, self._timeline, training=True)
+        timeline = self._timeline
+        if not self._active or timeline is None:
+            return
+        self._monitor_feed.start(trainer, timeline, training=True)
+        if self._follower is not None:
+            self._follower.epoch_start(trainer)
 
     @override
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
@@ -310,6 +327,8 @@ class LRSchedulerCallback(Schedule, Callback):
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict[str, Any]
     ) -> None:
         check_checkpoint_keys(self, checkpoint)
+        states = checkpoint.get("callbacks") or {}
+        self._catch_up = not states.get(self.state_key) and checkpoint.get("global_step", 0) > 0
 
     @override
     def state_dict(self) -> dict[str, Any]:
@@ -331,15 +350,11 @@ class LRSchedulerCallback(Schedule, Callback):
 
     def _feed(self, trainer: pl.Trainer, *, training: bool) -> None:
         """Send the monitored values this validation (or training epoch) logged to the timeline."""
-        timeline = self._timeline
-        if timeline is None or not self._active or trainer.sanity_checking:
+        if not self._active or self._timeline is None or self._log is None or trainer.sanity_checking:
             return
-        values = self._monitor_feed.fresh_values(trainer, timeline, training=training)
-        if not values:
-            return
-        for event in timeline.validation(values, step=trainer.global_step, epoch=trainer.current_epoch):
+        for event in self._monitor_feed.feed(trainer, self._timeline, training=training):
             self._reductions += 1
-            reporting.report_reduction(trainer.loggers, self._tags[0], event, self._reductions, log=self._log_lr)
+            reporting.report_reduction(trainer.loggers, self._log.tags[0], event, self._reductions, log=self._log_lr)
 
 
 def plan_fit(
@@ -442,27 +457,11 @@ def _run_defaults() -> dict[str, Any]:
         "_active": False,
         "_trainer": None,
         "_handles": [],
-        "_tags": [],
-        "_sinks": [],
-        "_show_progress": False,
+        "_log": None,
         "_monitor_feed": MonitorFeed(),
         "_reductions": 0,
+        "_follower": None,
     }
-
-
-def _file_writer(logger: Logger) -> Any:
-    """The file writer of a rank-zero, prefix-free TensorBoardLogger on torch's SummaryWriter, else None.
-
-    Such a logger gets all lrs of a step as one event (``tensorboard.write_scalars``); others get ``log_metrics``.
-    """
-    # private: `TensorBoardLogger._prefix` has no public accessor; a prefixed logger takes the public path
-    if not isinstance(logger, TensorBoardLogger) or logger._prefix or getattr(rank_zero_only, "rank", 0) != 0:
-        return None
-    experiment = logger.experiment
-    if type(experiment).__module__ != "torch.utils.tensorboard.writer":  # tensorboardX has its own protos
-        return None
-    get_writer = getattr(experiment, "_get_file_writer", None)  # private in torch: `log_metrics` should it go
-    return get_writer() if callable(get_writer) else None
 
 
 def check_checkpoint_keys(callback: LRSchedulerCallback, checkpoint: dict[str, Any]) -> None:

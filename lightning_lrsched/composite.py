@@ -91,6 +91,10 @@ class _CompositeTimeline(Timeline):
     def monitors(self) -> dict[str, bool]:
         return {monitor: strict for child in self.children for monitor, strict in child.monitors().items()}
 
+    @override
+    def _schedulers(self) -> list[LRScheduler]:
+        return [scheduler for child in self.children for scheduler in child._schedulers()]
+
 
 class _SequentialTimeline(_CompositeTimeline):
     """One child at a time; each phase starts at its own step 0 from the optimizer's initial rates."""

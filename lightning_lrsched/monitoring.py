@@ -49,6 +49,13 @@ class MonitorFeed:
                 values[monitor] = _agreed(trainer, value)
         return values
 
+    def feed(self, trainer: pl.Trainer, timeline: Timeline, *, training: bool) -> list[dict[str, Any]]:
+        """Give the timeline the fresh values of this run; returns the lr reductions they caused."""
+        values = self.fresh_values(trainer, timeline, training=training)
+        if not values:
+            return []
+        return timeline.validation(values, step=trainer.global_step, epoch=trainer.current_epoch)
+
 
 def current(trainer: pl.Trainer, monitor: str) -> Any:
     """The logged value of ``monitor`` (or ``<monitor>_epoch``), None when absent."""

@@ -125,8 +125,8 @@ class PlateauTimeline(Timeline):
         return state
 
     @override
-    def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        super().load_state_dict(state)
+    def load_state_dict(self, state: Mapping[str, Any], *, replan: bool = False) -> None:
+        super().load_state_dict(state, replan=replan)
         plateau = state.get("plateau", {})
         self.history = [(int(step), float(value)) for step, value in plateau.get("history", [])]
         self.reductions = copy.deepcopy(list(plateau.get("reductions", [])))

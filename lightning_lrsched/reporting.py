@@ -11,7 +11,7 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from lightning.pytorch.utilities import rank_zero_info
+from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 from torch.optim import Optimizer
 
 from lightning_lrsched import tensorboard
@@ -20,6 +20,7 @@ from lightning_lrsched.schedule import Schedule
 from lightning_lrsched.timeline import FEW_CHANGES, Timeline
 
 if TYPE_CHECKING:
+    import lightning.pytorch as pl
     from lightning.pytorch.loggers import Logger
 
 
@@ -92,11 +93,28 @@ def summary(name: str, interval: str, timeline: Timeline | None) -> dict[str, An
         info["text"] = f"{name}: no optimizer step yet"
         return info
     text = f"{name}: {_describe_path(timeline)}"
+    if timeline.handed_over is not None:
+        handed = timeline.handed_over
+        text += f"; handed over to {handed['to']} at step {handed['step']} (epoch {handed['epoch']})"
+        info["handed_over"] = dict(handed)
+    if timeline.replans:
+        text += f"; re-planned {len(timeline.replans)} time(s) as the run changed ({timeline.replans[-1]['why']})"
     short = timeline.shortfall()
     if short is not None:
         text += f"; {shortfall_text(*short)}"
     info["text"] = text
     return info
+
+
+def report_fit_end(trainer: pl.Trainer, name: str, timeline: Timeline, tag: str, *, log: bool) -> None:
+    """At fit end: a warning for a run that stopped short of its plan, and the summary as TensorBoard text."""
+    short = timeline.shortfall()
+    if short is not None and not trainer.should_stop:  # an early stop explains itself
+        rank_zero_warn(f"{name}: {shortfall_text(*short)}.")
+    if log and timeline.path and trainer.is_global_zero:
+        text = summary(name, timeline.interval, timeline)["text"]
+        for experiment in tensorboard.tensorboard_experiments(trainer.loggers):
+            experiment.add_text(f"{tag}-summary", text, global_step=trainer.global_step)
 
 
 def shortfall_text(steps: int, planned: int) -> str:

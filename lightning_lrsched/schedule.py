@@ -168,6 +168,23 @@ class Schedule:
         """Advance the scheduler by one interval."""
         scheduler.step()
 
+    def _rebase(
+        self, scheduler: LRScheduler, resolved: dict[str, Any], position: int, lr: float
+    ) -> dict[str, Any] | None:
+        """Arguments that rebuild what remains of a re-planned schedule, starting from the current lr.
+
+        Args:
+            scheduler: the running scheduler.
+            resolved: the lengths of the new plan, counted from the end of the warmup.
+            position: where the run is now, in the same unit and from the same origin.
+            lr: the first param group's current lr; the rebuilt scheduler starts from it.
+
+        Returns:
+            Scheduler arguments overriding the new plan's, or None when this schedule cannot be re-planned
+            without a jump (it then keeps its plan, with a warning).
+        """
+        return None
+
     # ------------------------------------------------------------------ helpers
 
     def _parse_length(self, key: str, value: Any) -> Duration | list[Duration] | None:

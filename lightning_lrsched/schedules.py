@@ -32,6 +32,12 @@ def _step_unless_epoch_count(value: Any) -> Interval:
     return "epoch" if isinstance(value, int) and not isinstance(value, bool) else "step"
 
 
+def _left(resolved: dict[str, Any], key: str, position: int) -> int | None:
+    """What is left of the length ``key`` of a new plan at ``position``; None when its end is already behind."""
+    left = int(resolved[key]) - position
+    return left if left > 0 else None
+
+
 def _check_momentum(cycle_momentum: Any, base_momentum: Any, max_momentum: Any) -> None:
     _checks.boolean("cycle_momentum", cycle_momentum)
     _checks.fractions("base_momentum", base_momentum)
@@ -110,6 +116,12 @@ class MultiStepLR(LRSchedulerCallback):
             )
         return resolved
 
+    @override
+    def _rebase(
+        self, scheduler: LRScheduler, resolved: dict[str, Any], position: int, lr: float
+    ) -> dict[str, Any] | None:
+        return {"milestones": [point - position for point in resolved["milestones"] if point > position]}
+
 
 class ConstantLR(LRSchedulerCallback):
     """Multiply the learning rate by ``factor`` for ``total_iters`` intervals, then restore it.
@@ -152,6 +164,17 @@ class LinearLR(LRSchedulerCallback):
             **kwargs,
         )
 
+    @override
+    def _rebase(
+        self, scheduler: LRScheduler, resolved: dict[str, Any], position: int, lr: float
+    ) -> dict[str, Any] | None:
+        assert isinstance(scheduler, torch_schedulers.LinearLR)
+        left = _left(resolved, "total_iters", position)
+        end = float(scheduler.base_lrs[0]) * scheduler.end_factor
+        if left is None or lr <= 0 or end > lr:  # a rising ramp cannot start from the current lr in torch's form
+            return None
+        return {"total_iters": left, "start_factor": 1.0, "end_factor": end / lr}
+
 
 class ExponentialLR(LRSchedulerCallback):
     """Multiply the learning rate by ``gamma`` at every interval (epoch by default).
@@ -187,6 +210,13 @@ class PolynomialLR(LRSchedulerCallback):
     def _default_interval(self, kwargs: dict[str, Any]) -> Interval:
         return _step_unless_epoch_count(kwargs["total_iters"])
 
+    @override
+    def _rebase(
+        self, scheduler: LRScheduler, resolved: dict[str, Any], position: int, lr: float
+    ) -> dict[str, Any] | None:
+        left = _left(resolved, "total_iters", position)
+        return None if left is None else {"total_iters": left}
+
 
 class CosineAnnealingLR(LRSchedulerCallback):
     """Anneal the learning rate along a half cosine to ``eta_min`` over ``T_max`` (the whole run if omitted).
@@ -209,6 +239,13 @@ class CosineAnnealingLR(LRSchedulerCallback):
     @override
     def _default_interval(self, kwargs: dict[str, Any]) -> Interval:
         return _step_unless_epoch_count(kwargs["T_max"])
+
+    @override
+    def _rebase(
+        self, scheduler: LRScheduler, resolved: dict[str, Any], position: int, lr: float
+    ) -> dict[str, Any] | None:
+        left = _left(resolved, "T_max", position)
+        return None if left is None else {"T_max": left}
 
 
 class CosineAnnealingWarmRestarts(LRSchedulerCallback):
@@ -244,8 +281,9 @@ class CosineAnnealingWarmRestarts(LRSchedulerCallback):
         if self.interval == "epoch":
             scheduler.step()
         else:
-            epoch = timeline.schedule_steps / timeline.length.per_epoch(name="interval", value="step")
-            scheduler.step(epoch)  # type: ignore[arg-type]  # this scheduler takes fractional epochs
+            timeline.length.per_epoch(name="interval", value="step")  # an error for data without a length
+            # completed epochs plus the fraction of this one, from its own number of steps (epochs may change size)
+            scheduler.step(timeline.epoch_position)  # type: ignore[arg-type]  # this scheduler takes fractional epochs
 
 
 class CyclicLR(LRSchedulerCallback):
@@ -524,3 +562,19 @@ class WarmupStableDecayLR(LRSchedulerCallback):
                 f" {resolved['total_steps']} left after the warmup. Use a shorter decay, e.g. decay='10%'."
             )
         return resolved
+
+    @override
+    def _rebase(
+        self, scheduler: LRScheduler, resolved: dict[str, Any], position: int, lr: float
+    ) -> dict[str, Any] | None:
+        assert isinstance(scheduler, _WarmupStableDecaySchedule)
+        left = _left(resolved, "total_steps", position)
+        if left is None or lr <= 0:
+            return None
+        decaying = scheduler.last_epoch >= scheduler.stable  # a decay under way goes on to the new end
+        floor = float(scheduler.base_lrs[0]) * scheduler.min_lr_ratio
+        return {
+            "total_steps": left,
+            "decay": left if decaying else min(int(resolved["decay"]), left),
+            "min_lr_ratio": min(floor / lr, 1.0),
+        }

@@ -10,13 +10,16 @@ events happen, :func:`~lightning_lrsched.preview.preview` drives it on a plain o
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
-from collections.abc import Mapping
+import warnings
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler
 
+from lightning_lrsched import groups as groups_module
 from lightning_lrsched.duration import TrainingLength
 from lightning_lrsched.warmup import Warmup, Warn
 
@@ -24,6 +27,8 @@ if TYPE_CHECKING:
     from lightning_lrsched.schedule import Schedule
 
 STATE_VERSION = 1
+REPLAN_TOLERANCE = 0.1
+"""An optimizer that takes more than this share fewer or more steps per epoch than planned gets a new plan."""
 SHORT_RUN = 0.95
 """A fit that takes fewer than this share of its planned optimizer steps did not finish its schedule."""
 FEW_CHANGES = 8
@@ -69,8 +74,20 @@ class Timeline:
         self.warmup = Warmup.plan(schedule._warmup, schedule._warmup_start_factor, length, warn)
         self.resolved: dict[str, Any] = schedule._resolve_lengths(length, self.warmup.steps, warn)
         self.planned_steps = length.total_steps
+        self.planned_epochs = _epochs(length)
         self.steps = self.epochs = self.epoch_start_steps = 0
+        self.origin = 0
+        """The optimizer step where the current scheduler started: 0, or the step of the last re-plan."""
+        self.replans: list[dict[str, Any]] = []
+        """Each re-plan: the step, the planned optimizer steps before and after, and why."""
+        self.steps_per_batch = 1.0
+        """Optimizer steps per training batch (not 1 for optimizers stepping at their own rate)."""
+        self.handed_over: dict[str, Any] | None = None
+        """Who sets the lr instead of this schedule (e.g. StochasticWeightAveraging) and from which step."""
         self.path: dict[str, Any] = {}
+        self.configured: list[float] = self.lrs
+        """Each param group's lr as configured, before the schedule set any: new groups scale against it."""
+        self.warmup_epochs = self.warmup.steps / length.steps_per_epoch if self.warmup.steps else 0.0
         self.scheduler: LRScheduler = self._build()
         self._sync_warmup_lr()
 
@@ -81,8 +98,15 @@ class Timeline:
 
     @property
     def schedule_steps(self) -> int:
-        """Optimizer steps taken since the warmup ended: the step count of the wrapped schedule itself."""
-        return max(self.steps - self.warmup.steps, 0)
+        """Optimizer steps the current scheduler has taken (since the warmup ended, or the last re-plan)."""
+        return max(self.steps - max(self.warmup.steps, self.origin), 0)
+
+    @property
+    def epoch_position(self) -> float:
+        """Epochs since the warmup ended, with the current epoch's fraction from its real number of steps."""
+        per_epoch = self.length.steps_per_epoch
+        fraction = (self.steps - self.epoch_start_steps) / per_epoch if math.isfinite(per_epoch) else 0.0
+        return max(self.epochs + fraction - self.warmup_epochs, 0.0)
 
     @property
     def lrs(self) -> list[float]:
@@ -94,21 +118,19 @@ class Timeline:
     def optimizer_step(self) -> None:
         """One optimizer step has run (with the current lrs): count it and set the lrs of the next one."""
         track(self.path, float(self.optimizer.param_groups[0]["lr"]), self.steps)
+        if self.handed_over is not None:
+            self.steps += 1
+            return
         self._step()
-        if self.steps > self.planned_steps and self._ends():
-            self.warn_once(
-                "plan-end",
-                f"{self.name} has run past the end of its plan: it was planned for {self.planned_steps:g} optimizer"
-                f" steps and this is step {self.steps}. The learning rate holds at its final value"
-                f" {self.optimizer.param_groups[0]['lr']:.3g} from here instead of extending the schedule's"
-                " formula. A run outgrows its plan when it is resumed with a larger `max_epochs`/`max_steps`,"
-                " when its epochs grow, or when an optimizer steps more than once per batch; to schedule the"
-                " whole run, start a fit without `ckpt_path` or give the lengths explicitly.",
-            )
+        if self._past_plan() and self._ends():
+            self.warn_once("plan-end", past_plan_text(self))
 
     def epoch_end(self) -> None:
         """A training epoch has ended (after its last batch, before its end-of-epoch validation)."""
         self.epochs += 1
+        if self.handed_over is not None:
+            self.epoch_start_steps = self.steps
+            return
         # an epoch counts for the schedule when at least one of its steps came after the warmup
         if self.interval == "epoch" and self.steps > max(self.warmup.steps, self.epoch_start_steps):
             self._advance()
@@ -143,11 +165,23 @@ class Timeline:
             "lrs": self.lrs,
             "path": copy.deepcopy(self.path),
             "scheduler": self._scheduler_state(),
-            "arguments": self._arguments(),
+            "arguments": arguments(self.schedule),
+            "origin": self.origin,
+            "replans": copy.deepcopy(self.replans),
+            "handed_over": self.handed_over,
+            "steps_per_batch": self.steps_per_batch,
+            "configured": list(self.configured),
+            "warmup_epochs": self.warmup_epochs,
+            "planned_epochs": self.planned_epochs if math.isfinite(self.planned_epochs) else -1,
         }
 
-    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+    def load_state_dict(self, state: Mapping[str, Any], *, replan: bool = False) -> None:
         """Continue from a checkpoint's state: its plan, its clock and its lrs.
+
+        Args:
+            state: a state written by :meth:`state_dict`.
+            replan: when this run is longer or shorter than the checkpoint's plan, re-plan what remains of the
+                schedule for this run (:meth:`replan`) instead of keeping the checkpoint's plan.
 
         Raises:
             ValueError: when the checkpoint stepped per another interval.
@@ -157,13 +191,8 @@ class Timeline:
                 f"The checkpoint's `{self.name}` stepped per {state['interval']}, but this callback steps per"
                 f" {self.interval}. Resume with `interval={state['interval']!r}`."
             )
-        if state["resolved"] != self.resolved:
-            self.warn(
-                f"`{self.name}` resumes with the lengths of the checkpoint {state['resolved']}, not those this"
-                f" Trainer implies {self.resolved}: the schedule continues exactly as it was planned. Start a new"
-                " fit (without `ckpt_path`) to plan a new schedule."
-            )
-        self._warn_changed_arguments(state)
+        this_run, this_resolved = self.length, self.resolved
+        warn_changed_arguments(self, state)
         self.resolved = copy.deepcopy(dict(state["resolved"]))
         self.steps = int(state["steps"])
         self.epochs = int(state["epochs"])
@@ -174,41 +203,84 @@ class Timeline:
         planned = state.get("total_steps")  # absent before 0.2: the plan is then this run's
         if isinstance(planned, (int, float)) and planned >= 0:
             self.planned_steps = planned
+        epochs = state.get("planned_epochs")
+        self.planned_epochs = epochs if isinstance(epochs, (int, float)) and epochs >= 0 else _epochs(self.length)
+        self.origin = int(state.get("origin", 0))
+        self.replans = copy.deepcopy(list(state.get("replans") or []))
+        self.handed_over = state.get("handed_over")
+        self.steps_per_batch = float(state.get("steps_per_batch", 1.0))
+        self.configured = [float(lr) for lr in state.get("configured") or self.configured]
+        self.warmup_epochs = float(state.get("warmup_epochs", self.warmup_epochs))
         self.path = copy.deepcopy(dict(state.get("path") or {}))
         self._load_scheduler_state(state["scheduler"])
-        lrs = state.get("lrs") or self.scheduler.get_last_lr()
-        for group, lr in zip(self.optimizer.param_groups, lrs, strict=True):
+        self.restore_lrs([float(lr) for lr in state.get("lrs") or self.scheduler.get_last_lr()])
+        if self.replans:  # the checkpoint's plan already followed its run; epoch-length checks continue it
+            self.length = dataclasses.replace(this_run, total_steps=self.planned_steps)
+            return
+        if self.resolved == this_resolved:  # lengths as given (ints): this run's end is the plan's end
+            self.planned_steps, self.planned_epochs = this_run.total_steps, _epochs(this_run)
+            return
+        if replan:
+            self.replan(this_run, "resumed into a run of another length (`replan_on_resume=True`)")
+            return
+        self.warn(resume_length_text(self, this_run, state["resolved"], this_resolved))
+
+    def restore_lrs(self, lrs: Sequence[float]) -> None:
+        """Set the lrs this timeline gave its param groups (after something else overwrote them)."""
+        for group, lr in zip(self.optimizer.param_groups, lrs, strict=False):
             group["lr"] = lr
 
-    def _arguments(self) -> dict[str, Any]:
-        """The schedule's plain arguments (numbers, strings, flags; not lengths), to tell a changed one on resume."""
-        schedule = self.schedule
-        plain = {
-            key: value
-            for key, value in schedule._kwargs.items()
-            if key not in schedule._lengths and (value is None or isinstance(value, (bool, int, float, str)))
-        }
-        plain["warmup"] = schedule._warmup.text if schedule._warmup is not None else None
-        plain["warmup_start_factor"] = schedule._warmup_start_factor
-        return plain
+    # ------------------------------------------------------------------ the run changes
 
-    def _warn_changed_arguments(self, state: Mapping[str, Any]) -> None:
-        """One warning naming each argument that differs from the checkpoint's: the checkpoint's applies."""
-        saved = state.get("arguments")  # absent before 0.2: only the warmup length can be compared then
-        now = self._arguments()
-        saved = saved if isinstance(saved, Mapping) else {}
-        changed = {key: (saved[key], now[key]) for key in now if key in saved and saved[key] != now[key]}
-        old_warmup = state.get("warmup_steps")
-        if isinstance(old_warmup, int) and old_warmup != self.warmup.steps and "warmup" not in changed:
-            changed["warmup"] = (f"{old_warmup} steps", f"{self.warmup.steps} steps")
-        if not changed:
-            return
-        listed = "; ".join(f"`{key}` was {old!r} and is now {new!r}" for key, (old, new) in changed.items())
-        self.warn(
-            f"`{self.name}` resumes with arguments that differ from the checkpoint's: {listed}. The checkpoint's"
-            " apply, so the schedule continues exactly as it was planned. To use the new ones, start a fit without"
-            " `ckpt_path` (load the weights with `YourModule.load_from_checkpoint(path)`)."
-        )
+    def replan(self, length: TrainingLength, why: str) -> str:
+        """Plan what remains of the schedule for a run of ``length``, continuing from the current lrs.
+
+        Lengths that mean the whole training and percentages are resolved again against ``length``; the part of
+        the schedule still to come is rebuilt from the current lr (cosine, polynomial and linear decays to
+        their floor at the new end, ``MultiStepLR``'s remaining milestones, ``WarmupStableDecayLR``'s decay at
+        the new end), so the lr does not jump. Lengths given as ints or fixed durations stay as they are; the
+        warmup keeps its length. A schedule that cannot be rebuilt this way keeps its plan, with one warning.
+
+        Returns:
+            ``"rebuilt"`` (the lrs to come changed), ``"fixed"`` (the schedule's lengths do not depend on the run,
+            or count epochs: only the run's end moved) or ``"kept"`` (it cannot be re-planned and keeps its plan).
+        """
+        before = (self.length, self.planned_steps, self.planned_epochs)
+        self._set_length(length)
+        if self.handed_over is not None or self.interval != "step" or not self.schedule._scaled_to_run():
+            return "fixed"
+        try:
+            new = self.schedule._resolve_lengths(length, self.warmup.steps, _quiet)
+        except ValueError:
+            new = None
+        if new == self.resolved:
+            return "fixed"
+        if new is not None and self.steps < self.warmup.steps and self.origin == 0:  # not started yet
+            self.resolved, self.scheduler = new, self.schedule._build_scheduler(self.optimizer, new)
+            self._sync_warmup_lr()
+        elif new is None or not self._rebase(new):
+            self.length, self.planned_steps, self.planned_epochs = before
+            self.warn_once("no-replan", cannot_replan_text(self, why))
+            return "kept"
+        self.replans.append({"step": self.steps, "from": before[1], "to": length.total_steps, "why": why})
+        return "rebuilt"
+
+    def _set_length(self, length: TrainingLength) -> None:
+        """The run is now ``length`` long; the epochs done keep their sizes, the rest have the new one."""
+        self.length = length
+        self.planned_steps, self.planned_epochs = length.total_steps, _epochs(length)
+        if math.isfinite(self.planned_epochs):
+            per_epoch, done = length.steps_per_epoch, self.steps - self.epoch_start_steps
+            left = max(length.total_steps - self.steps - (per_epoch - done if done else 0), 0)
+            self.planned_epochs = self.epochs + (1 if done else 0) + math.ceil(left / per_epoch)
+
+    def join_new_groups(self) -> int:
+        """Param groups added to the optimizer since the last call join the schedule; returns how many."""
+        return groups_module.join_new(self)
+
+    def hand_over(self, to: str) -> None:
+        """Stop setting the lr from now on: ``to`` sets it (the clock and the lr path go on)."""
+        self.handed_over = {"to": to, "step": self.steps, "epoch": self.epochs}
 
     # ------------------------------------------------------------------ reporting helpers
 
@@ -233,6 +305,37 @@ class Timeline:
     def _ends(self) -> bool:
         return self.schedule._ends
 
+    def _past_plan(self) -> bool:
+        """Whether the optimizer step just taken lies beyond the plan (in the schedule's interval)."""
+        if self.interval == "step":
+            return self.steps > self.planned_steps
+        return self.epochs >= self.planned_epochs and self.steps > self.epoch_start_steps
+
+    def _schedulers(self) -> list[LRScheduler]:
+        """The torch schedulers this timeline drives (a composite's children included)."""
+        return [self.scheduler]
+
+    def _rebase(self, resolved: dict[str, Any]) -> bool:
+        """Rebuild the scheduler for what remains of the new plan ``resolved``, from the current lrs."""
+        position = self.steps - self.warmup.steps
+        kwargs = self.schedule._rebase(self.scheduler, resolved, position, float(self.optimizer.param_groups[0]["lr"]))
+        if kwargs is None:
+            return False
+        groups = self.optimizer.param_groups
+        initial = [group.get("initial_lr") for group in groups]
+        for group in groups:  # the rebuilt scheduler starts from the current lrs
+            group["initial_lr"] = group["lr"]
+        try:
+            self.scheduler = self.schedule._build_scheduler(self.optimizer, {**resolved, **kwargs})
+        finally:
+            for group, lr in zip(groups, initial, strict=True):
+                if lr is None:
+                    group.pop("initial_lr", None)
+                else:
+                    group["initial_lr"] = lr
+        self.resolved, self.origin = resolved, self.steps
+        return True
+
     def _step(self) -> None:
         """Count one optimizer step: the warmup sets the lr, or a per-step schedule advances."""
         self.steps += 1
@@ -242,7 +345,8 @@ class Timeline:
             self._advance()
 
     def _advance(self) -> None:
-        if self.steps > self.planned_steps and self._ends():
+        past = self.steps > self.planned_steps if self.interval == "step" else self.epochs > self.planned_epochs
+        if past and self._ends():
             return  # past the plan: hold the final value (warned in `optimizer_step`)
         self.schedule._step_scheduler(self.scheduler, self)
 
@@ -251,7 +355,7 @@ class Timeline:
         if not self.warmup.covers(self.steps):
             return
         factor = self.warmup.factor(self.steps)
-        for group, lr in zip(self.optimizer.param_groups, self.scheduler.get_last_lr(), strict=True):
+        for group, lr in zip(self.optimizer.param_groups, self.scheduler.get_last_lr(), strict=False):
             group["lr"] = lr * factor
 
     def _scheduler_state(self) -> dict[str, Any]:
@@ -259,6 +363,109 @@ class Timeline:
 
     def _load_scheduler_state(self, state: Mapping[str, Any]) -> None:
         self.scheduler.load_state_dict(copy.deepcopy(dict(state)))
+
+
+def _epochs(length: TrainingLength) -> float:
+    """The run's epochs, or inf when its steps or its epoch length are unknown."""
+    total, per_epoch = length.total_steps, length.steps_per_epoch
+    if not (math.isfinite(total) and math.isfinite(per_epoch)) or per_epoch <= 0:
+        return math.inf
+    return math.ceil(total / per_epoch)
+
+
+def arguments(schedule: Schedule) -> dict[str, Any]:
+    """A schedule's plain arguments (numbers, strings, flags; not lengths), to tell a changed one on resume."""
+    plain = {
+        key: value
+        for key, value in schedule._kwargs.items()
+        if key not in schedule._lengths and (value is None or isinstance(value, (bool, int, float, str)))
+    }
+    plain["warmup"] = schedule._warmup.text if schedule._warmup is not None else None
+    plain["warmup_start_factor"] = schedule._warmup_start_factor
+    return plain
+
+
+def warn_changed_arguments(timeline: Timeline, state: Mapping[str, Any]) -> None:
+    """One warning naming each argument that differs from the checkpoint's: the checkpoint's applies."""
+    saved = state.get("arguments")  # absent before 0.2: only the warmup length can be compared then
+    now = arguments(timeline.schedule)
+    saved = saved if isinstance(saved, Mapping) else {}
+    changed = {key: (saved[key], now[key]) for key in now if key in saved and saved[key] != now[key]}
+    old_warmup = state.get("warmup_steps")
+    if isinstance(old_warmup, int) and old_warmup != timeline.warmup.steps and "warmup" not in changed:
+        changed["warmup"] = (f"{old_warmup} steps", f"{timeline.warmup.steps} steps")
+    if not changed:
+        return
+    listed = "; ".join(f"`{key}` was {old!r} and is now {new!r}" for key, (old, new) in changed.items())
+    timeline.warn(
+        f"`{timeline.name}` resumes with arguments that differ from the checkpoint's: {listed}. The checkpoint's"
+        " apply, so the schedule continues exactly as it was planned. To use the new ones, start a fit without"
+        " `ckpt_path` (load the weights with `YourModule.load_from_checkpoint(path)`)."
+    )
+
+
+def resume_length_text(timeline: Timeline, run: TrainingLength, saved: Any, resolved: Any) -> str:
+    """The warning of a resume into a run of another length, whose schedule keeps the checkpoint's plan."""
+    end = (
+        f" past optimizer step {timeline.planned_steps:g} the learning rate holds at its final value."
+        if timeline._ends()
+        else " it goes on with the checkpoint's lengths."
+    )
+    return (
+        f"`{timeline.name}` resumes into a run of {run.total_steps:g} optimizer steps, but the plan it resumes"
+        f" (from a checkpoint, or this Trainer's earlier fit) was for {timeline.planned_steps:g} (lengths {saved};"
+        f" this run would give {resolved}). It keeps that plan:{end} To re-plan what remains of the schedule"
+        f" over this run instead, continuing from the current learning rate, pass `replan_on_resume=True` to"
+        f" `{timeline.name}`."
+    )
+
+
+def catch_up(timeline: Timeline, steps: int, epochs: int) -> None:
+    """Advance a fresh timeline to ``steps`` optimizer steps and ``epochs`` epochs, as if it had run them.
+
+    Epochs are taken as ``length.steps_per_epoch`` steps each (the last one possibly partial).
+    """
+    per_epoch = timeline.length.steps_per_epoch
+    done_epochs = 0
+    with warnings.catch_warnings():  # no optimizer step runs here, which torch's scheduler would point out
+        warnings.filterwarnings("ignore", message=r"Detected call of `lr_scheduler.step\(\)` before")
+        for _ in range(steps):
+            timeline.optimizer_step()
+            ends_epoch = timeline.steps - timeline.epoch_start_steps >= per_epoch
+            if math.isfinite(per_epoch) and done_epochs < epochs and ends_epoch:
+                timeline.epoch_end()
+                done_epochs += 1
+    for _ in range(done_epochs, epochs):
+        timeline.epoch_end()
+
+
+def past_plan_text(timeline: Timeline) -> str:
+    """The warning of a schedule that has run past the end of its plan and holds its final value."""
+    if timeline.interval == "step":
+        plan = f"{timeline.planned_steps:g} optimizer steps and this is step {timeline.steps}"
+    else:
+        plan = f"{timeline.planned_epochs:g} epochs and this is epoch {timeline.epochs + 1}"
+    return (
+        f"{timeline.name} has run past the end of its plan: it was planned for {plan}. The learning rate holds at"
+        f" its final value {timeline.lrs[0]:.3g} from here instead of extending the schedule's formula. A run"
+        " outgrows its plan when it resumes into a longer run (pass `replan_on_resume=True` to stretch the"
+        " schedule over it instead), when `steps_per_batch` is declared lower than the optimizer's real rate,"
+        " or when a schedule that cannot be re-planned meets longer epochs."
+    )
+
+
+def cannot_replan_text(timeline: Timeline, why: str) -> str:
+    """The warning of a schedule that keeps its plan because it cannot re-plan what remains."""
+    end = " and holds its final value past it" if timeline._ends() else ""
+    return (
+        f"`{timeline.name}` cannot re-plan what remains of its schedule without a jump in the learning rate"
+        f" ({why}); it keeps its plan of {timeline.planned_steps:g} optimizer steps{end}. Give its lengths as"
+        " fixed durations (e.g. '3ep', 500) to make them independent of the run's length."
+    )
+
+
+def _quiet(message: str) -> None:
+    """Warnings of a re-plan's length resolution are not repeated (the plan's own were given at fit start)."""
 
 
 def track(path: dict[str, Any], lr: float, step: int) -> None:

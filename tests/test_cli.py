@@ -17,6 +17,9 @@ class TinyData(pl.LightningDataModule):
     def train_dataloader(self) -> Any:
         return make_loader()
 
+    def val_dataloader(self) -> Any:  # ReduceLROnPlateau needs validation runs
+        return make_loader()
+
 
 @pytest.fixture(autouse=True)
 def _no_pytest_argv(monkeypatch) -> None:
@@ -84,7 +87,7 @@ def test_callback_from_command_line_with_duration(tmp_path) -> None:
         ("CosineAnnealingWarmRestarts", {"T_0": 1}),
         ("CyclicLR", {"base_lr": 0.01, "max_lr": 0.1, "step_size_up": 5}),
         ("OneCycleLR", {"max_lr": 0.1}),
-        ("ReduceLROnPlateau", {"monitor": "val_f1", "patience": 2}),
+        ("ReduceLROnPlateau", {"monitor": "val_loss", "patience": 2}),
         ("InverseSqrtLR", {"warmup": "10%"}),
         ("WarmupStableDecayLR", {"decay": "20%", "decay_type": "1-sqrt", "warmup": 2}),
     ],

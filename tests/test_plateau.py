@@ -61,7 +61,6 @@ SCENARIOS = [
     ("mid-epoch", {"max_epochs": 3, "val_check_interval": 0.5}, 6),
     ("sanity-check", {"max_epochs": 4, "num_sanity_val_steps": 2}, 4),
     ("max-steps-mid-epoch", {"max_epochs": 10, "max_steps": 25}, 2),
-    ("no-validation", {"max_epochs": 3, "limit_val_batches": 0}, 0),
 ]
 
 

@@ -83,7 +83,7 @@ def test_the_cycle_finder_finds_a_cycle() -> None:
     assert find_cycle({"a": {"b"}, "b": set()}) is None
 
 
-@pytest.mark.parametrize("module", ["duration", "warmup", "timeline", "schedule", "diagnostics.findings"])
+@pytest.mark.parametrize("module", ["duration", "warmup", "timeline", "schedule", "groups", "diagnostics.findings"])
 def test_the_pure_layer_imports_no_lightning(module) -> None:
     imported = runtime_imports(MODULES[f"{NAME}.{module}"])
     assert not [name for name in imported if name.split(".")[0] in ("lightning", "pytorch_lightning")]

@@ -15,7 +15,7 @@ from lightning.pytorch.callbacks import Callback, EarlyStopping, ModelCheckpoint
 from lightning.pytorch.utilities import rank_zero_warn
 from typing_extensions import override
 
-from lightning_lrsched import _checks, tensorboard
+from lightning_lrsched import _checks, run_changes, tensorboard
 from lightning_lrsched.callback import LRSchedulerCallback
 from lightning_lrsched.diagnostics import findings
 from lightning_lrsched.diagnostics.findings import Finding, Window, fmt
@@ -142,7 +142,7 @@ class LRDiagnostics(Callback):
 
     @override
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        self._check_plateau_monitors(trainer)
+        self._check_plateau_monitors(trainer, pl_module)
 
     @override
     def on_train_batch_start(
@@ -264,7 +264,7 @@ class LRDiagnostics(Callback):
             if found is not None:
                 self._report(trainer, found)
 
-    def _check_plateau_monitors(self, trainer: pl.Trainer) -> None:
+    def _check_plateau_monitors(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         # (monitor, whether that schedule has warned about it itself already)
         monitors = [
             (c.monitor, c.watches_training)
@@ -276,10 +276,15 @@ class LRDiagnostics(Callback):
             for config in trainer.lr_scheduler_configs
             if config.reduce_on_plateau and config.monitor is not None
         ]
+        no_validation = run_changes.validation_never_runs(trainer, pl_module)
         for monitor, warned in monitors:
             found = findings.training_metric_monitor(monitor, self.loss_key)
             if found is not None:
                 self._report(trainer, found, warn=not warned)
+            # a schedule callback has warned (strict=False) or raised already: recorded here, not repeated
+            found = findings.plateau_without_validation(monitor, no_validation)
+            if found is not None:
+                self._report(trainer, found, warn=False)
 
     # ------------------------------------------------------------------ reporting
 

@@ -211,6 +211,18 @@ def training_metric_monitor(monitor: str, loss_key: str) -> Finding | None:
     )
 
 
+def plateau_without_validation(monitor: str, reason: str | None) -> Finding | None:
+    """A plateau schedule that watches a validation metric in a fit where no validation runs."""
+    if reason is None or monitor.lower().startswith("train"):
+        return None
+    return Finding(
+        "no-validation",
+        f"The plateau schedule watches {monitor!r}, but no validation runs in this fit ({reason}): the learning"
+        " rate is never reduced. Let validation run, or watch a training metric.",
+        {"monitor": monitor, "reason": reason},
+    )
+
+
 def accuracy_on_imbalanced_labels(
     counts: Counter[int], monitors: Sequence[tuple[str, str]], metrics: Mapping[str, float], ratio_limit: float
 ) -> Finding | None:

@@ -1,0 +1,298 @@
+"""How a schedule callback follows a run that changes after fit start (the Lightning side of it).
+
+Each function reads one kind of change off the Trainer and tells the :class:`~lightning_lrsched.timeline.Timeline`:
+epochs that change size, an optimizer that steps at another rate than one step per batch, a fit that starts at a
+position the schedule has no state for, StochasticWeightAveraging taking over, validation that never runs. The
+README's section "When the run changes" lists what each case does.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+import lightning.pytorch as pl
+from lightning.pytorch.callbacks import StochasticWeightAveraging
+from lightning.pytorch.utilities import rank_zero_warn
+from lightning.pytorch.utilities.model_helpers import is_overridden
+from torch.optim import Optimizer
+
+from lightning_lrsched.duration import TrainingLength
+from lightning_lrsched.timeline import REPLAN_TOLERANCE, Timeline, catch_up
+
+if TYPE_CHECKING:
+    from lightning_lrsched.callback import LRSchedulerCallback
+
+
+def steps_per_epoch_now(trainer: pl.Trainer, rate: float) -> float:
+    """Optimizer steps in the epoch about to run: its batches over the accumulation, times the measured ``rate``."""
+    batches = float(trainer.num_training_batches)
+    if not math.isfinite(batches) or batches <= 0:
+        return math.inf
+    return max(round(math.ceil(batches / trainer.accumulate_grad_batches) * rate), 1)
+
+
+def length_from_now(trainer: pl.Trainer, timeline: Timeline, per_epoch: float, *, epoch: int) -> TrainingLength:
+    """The run's length if epoch ``epoch`` and all after it take ``per_epoch`` steps each (``max_steps`` still bounds).
+
+    Epoch ``epoch`` starts where the timeline's current epoch started, or now when it is the next one.
+    """
+    total = math.inf
+    max_epochs = trainer.max_epochs
+    start = timeline.epoch_start_steps if epoch == timeline.epochs else timeline.steps
+    if max_epochs is not None and max_epochs >= 0 and math.isfinite(per_epoch):
+        total = start + max(max_epochs - epoch, 0) * per_epoch
+    if trainer.max_steps is not None and trainer.max_steps >= 0:
+        # `max_steps` counts the Trainer's steps: this optimizer's share of them so far carries on
+        share = timeline.steps / trainer.global_step if trainer.global_step else 1.0
+        total = min(total, timeline.steps + max(trainer.max_steps - trainer.global_step, 0) * share)
+    return TrainingLength(total_steps=total, steps_per_epoch=per_epoch, unbounded=timeline.length.unbounded)
+
+
+def follow_epoch_size(trainer: pl.Trainer, timeline: Timeline, rate: float) -> None:
+    """At an epoch start: when this epoch has another number of optimizer steps than planned, re-plan."""
+    per_epoch = steps_per_epoch_now(trainer, rate)
+    planned = timeline.length.steps_per_epoch
+    if not math.isfinite(per_epoch) or per_epoch == planned or not math.isfinite(timeline.planned_steps):
+        return
+    length = length_from_now(trainer, timeline, per_epoch, epoch=trainer.current_epoch)
+    before = timeline.planned_steps
+    if (
+        timeline.replan(length, f"epochs of {per_epoch:g} optimizer steps from epoch {trainer.current_epoch}")
+        == "rebuilt"
+    ):
+        timeline.warn_once(
+            "epoch-size",
+            f"{timeline.name}: the epochs of this run changed size, from {planned:g} to {per_epoch:g} optimizer"
+            f" steps at epoch {trainer.current_epoch} (reloaded dataloaders?). What remains of the schedule is"
+            f" re-planned for {length.total_steps:g} optimizer steps in all (it was {before:g}), continuing from"
+            f" the current lr {timeline.lrs[0]:.3g}; lengths given as fixed durations keep their places. Later"
+            " changes of epoch size are followed without another warning.",
+        )
+
+
+def follow_step_rate(trainer: pl.Trainer, timeline: Timeline, steps_in_epoch: int) -> float | None:
+    """At the end of the first whole epoch of a fit: an optimizer that steps at another rate than planned re-plans.
+
+    Returns:
+        The measured steps per planned step (e.g. 0.5 for a GAN generator stepping every second batch), or None
+        when the rate is as planned.
+    """
+    planned = timeline.length.steps_per_epoch
+    if not math.isfinite(planned) or planned <= 0 or abs(steps_in_epoch - planned) <= REPLAN_TOLERANCE * planned:
+        return None
+    rate = steps_in_epoch / planned
+    length = length_from_now(trainer, timeline, steps_in_epoch, epoch=trainer.current_epoch + 1)
+    before = timeline.planned_steps
+    if (
+        timeline.replan(length, f"{steps_in_epoch} optimizer steps per epoch measured, {planned:g} planned")
+        == "rebuilt"
+    ):
+        timeline.warn_once(
+            "step-rate",
+            f"{timeline.name}: {type(timeline.optimizer).__name__} took {steps_in_epoch} optimizer steps in epoch"
+            f" {trainer.current_epoch}, where the Trainer's estimate (one step per batch) gave {planned:g}. What"
+            f" remains of the schedule now follows this optimizer's own rate: {length.total_steps:g} optimizer"
+            f" steps in all instead of {before:g}. Pass `steps_per_batch={rate:g}` to plan it from the first step.",
+        )
+    return rate
+
+
+def scaled(length: TrainingLength, rate: float | None) -> TrainingLength:
+    """The run's length in steps of an optimizer that takes ``rate`` optimizer steps per training batch."""
+    if rate is None or rate == 1.0:
+        return length
+    total = math.floor(length.total_steps * rate + 0.5) if math.isfinite(length.total_steps) else length.total_steps
+    per_epoch = max(round(length.steps_per_epoch * rate), 1) if math.isfinite(length.steps_per_epoch) else math.inf
+    return TrainingLength(total_steps=total, steps_per_epoch=per_epoch, unbounded=length.unbounded)
+
+
+def position(trainer: pl.Trainer, optimizer: Optimizer) -> int:
+    """Optimizer steps ``optimizer`` has taken in this run (after a checkpoint's loops are restored)."""
+    if len(trainer.optimizers) == 1:
+        return int(trainer.global_step)
+    counts = [int(state["step"]) for state in optimizer.state.values() if "step" in state]
+    return max(counts) if counts else int(trainer.global_step) // len(trainer.optimizers)
+
+
+def begin(
+    trainer: pl.Trainer,
+    pl_module: pl.LightningModule,
+    timeline: Timeline,
+    pending: dict[str, Any] | None,
+    catch_up: bool,
+    previous: Timeline | None,
+    callback: LRSchedulerCallback,
+) -> RunFollower:
+    """Start a fit's fresh timeline where the run is, check its monitored metrics will come, and watch the run.
+
+    The timeline continues a checkpoint's state, or the same Trainer's last fit, or starts at the Trainer's
+    position (at train start, once the loops are restored).
+
+    Raises:
+        ValueError: when a strict plateau schedule monitors a validation metric and no validation will run.
+    """
+    steps_per_batch = callback._steps_per_batch
+    check_validation(trainer, pl_module, timeline, rank_zero_warn)
+    if not pending and not catch_up and trainer.global_step > 0:  # the same Trainer fits again
+        pending = continued_state(trainer, timeline.optimizer, previous)
+        catch_up = pending is None
+    timeline.steps_per_batch = steps_per_batch or 1.0
+    if pending:
+        timeline.load_state_dict(pending, replan=callback._replan_on_resume)
+    measure = steps_per_batch is None and timeline.steps_per_batch == 1.0 and not pl_module.automatic_optimization
+    follower = RunFollower(timeline, catch_up=catch_up, measure=measure)
+    follower.fit_start(trainer, resumed=bool(pending))
+    return follower
+
+
+def continued_state(trainer: pl.Trainer, optimizer: Optimizer, previous: Timeline | None) -> dict[str, Any] | None:
+    """The state to continue from when the same Trainer fits again: the last fit's, if it ended where this starts."""
+    if previous is not None and previous.steps == position(trainer, optimizer):
+        return previous.state_dict()
+    return None
+
+
+def start_at_position(trainer: pl.Trainer, timeline: Timeline) -> None:
+    """A fit at a position the schedule has no state for: the schedule starts there, as if it had run so far."""
+    steps = position(trainer, timeline.optimizer)
+    catch_up(timeline, steps, trainer.current_epoch)
+    rank_zero_warn(
+        f"{timeline.name} has no state for this run, which is at optimizer step {steps} (epoch"
+        f" {trainer.current_epoch}): the checkpoint was written without this schedule callback, or this Trainer"
+        " already trained. The schedule starts at that position, as if it had run from the start (lr"
+        f" {timeline.lrs[0]:.3g} now). To start the schedule afresh from these weights instead, load them with"
+        " `YourModule.load_from_checkpoint(path)` and fit a new Trainer without `ckpt_path`."
+    )
+
+
+def swa_start_epoch(trainer: pl.Trainer) -> tuple[StochasticWeightAveraging, int] | None:
+    """The StochasticWeightAveraging callback of this Trainer and the 0-based epoch its phase starts, if any."""
+    for callback in trainer.callbacks:  # type: ignore[attr-defined]
+        if isinstance(callback, StochasticWeightAveraging):
+            # private: SWA converts a float `swa_epoch_start` to an int in its own `on_fit_start`, maybe after ours
+            start: Any = callback._swa_epoch_start
+            if isinstance(start, float):
+                start = int((trainer.max_epochs or 0) * start)
+            return callback, max(int(start) - 1, 0)
+    return None
+
+
+def hand_over_to_swa(trainer: pl.Trainer, timeline: Timeline, *, next_epoch: int) -> bool:
+    """Before SWA's first epoch: the schedule stops setting the lr and gives the groups their configured lrs.
+
+    SWA's ``SWALR`` then anneals from those to ``swa_lrs`` exactly as it does without a schedule callback.
+    """
+    found = swa_start_epoch(trainer)
+    if found is None or timeline.handed_over is not None or next_epoch < found[1]:
+        return False
+    timeline.hand_over("StochasticWeightAveraging")
+    timeline.restore_lrs(timeline.configured)
+    timeline.warn_once(
+        "swa",
+        f"{timeline.name} hands the learning rate over to StochasticWeightAveraging from epoch {next_epoch}"
+        f" (step {timeline.steps}): from there SWA's SWALR sets it, starting from the optimizer's configured"
+        f" learning rate {timeline.configured[0]:.3g}, as it would without a schedule callback.",
+    )
+    return True
+
+
+def validation_never_runs(trainer: pl.Trainer, pl_module: pl.LightningModule) -> str | None:
+    """Why no validation will run in this fit, or None when one may."""
+    if trainer.limit_val_batches == 0:
+        return "`limit_val_batches=0`"
+    if not is_overridden("validation_step", pl_module):
+        return "the LightningModule has no `validation_step`"
+    # private: the fit loop's validation data source; the public check would need the dataloaders loaded
+    source = getattr(trainer.fit_loop.epoch_loop.val_loop, "_data_source", None)
+    if source is not None and not source.is_defined():
+        return "there is no validation dataloader"
+    every, max_epochs = trainer.check_val_every_n_epoch, trainer.max_epochs
+    if every is not None and max_epochs is not None and max_epochs >= 0 and every > max_epochs:
+        return f"`check_val_every_n_epoch={every}` is beyond `max_epochs={max_epochs}`"
+    return None
+
+
+def check_validation(trainer: pl.Trainer, pl_module: pl.LightningModule, timeline: Timeline, warn: Any) -> None:
+    """A schedule that monitors a validation metric needs validation runs: an error, or one warning if not strict.
+
+    Raises:
+        ValueError: when validation never runs and a monitored metric is strict.
+    """
+    watched = {m: strict for m, strict in timeline.monitors().items() if not m.lower().startswith("train")}
+    why = validation_never_runs(trainer, pl_module) if watched else None
+    if why is None:
+        return
+    message = (
+        f"{timeline.name} monitors {sorted(watched)}, a validation metric, but no validation will run in this fit:"
+        f" {why}. The learning rate would never be reduced. Add a `validation_step` and a validation dataloader"
+        " (and let validation run), or monitor a training metric such as 'train_loss'"
+    )
+    if any(watched.values()):
+        raise ValueError(f"{message}, or pass `strict=False` to train without reductions.")
+    warn(f"{message}. (`strict=False`: training goes on without reductions.)")
+
+
+class RunFollower:
+    """One fit's watch on how its run changes, told by the callback's hooks.
+
+    Args:
+        timeline: the fit's timeline.
+        catch_up: the fit resumes at a position the schedule has no state for (start there at train start).
+        measure: measure the optimizer's steps per batch over the first whole epoch (manual optimization).
+
+    Example::
+
+        >>> import torch
+        >>> from lightning_lrsched import CosineAnnealingLR, TrainingLength
+        >>> optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
+        >>> follower = RunFollower(CosineAnnealingLR().timeline(optimizer, TrainingLength(8, 4)))
+        >>> follower.timeline.steps_per_batch
+        1.0
+    """
+
+    def __init__(self, timeline: Timeline, *, catch_up: bool = False, measure: bool = False) -> None:
+        self.timeline = timeline
+        self.catch_up = catch_up
+        self.measure = measure
+        self._measuring = False
+        self._size_unchecked = False
+
+    def fit_start(self, trainer: pl.Trainer, *, resumed: bool) -> None:
+        """SWA from the first epoch: the schedule hands over at once."""
+        swa = swa_start_epoch(trainer)
+        if swa is not None and not resumed and swa[1] == 0:
+            hand_over_to_swa(trainer, self.timeline, next_epoch=0)
+
+    def train_start(self, trainer: pl.Trainer) -> None:
+        """The loops are restored: a schedule without state for this position starts there."""
+        if self.catch_up:
+            self.catch_up = False
+            start_at_position(trainer, self.timeline)
+        # an epoch resumed in its middle gets no epoch-start hook: its size is checked at its first batch
+        self._size_unchecked = True
+
+    def batch_start(self, trainer: pl.Trainer) -> None:
+        """The first batch of a fit (its epoch's data is loaded by now): check the epoch's size once."""
+        if self._size_unchecked:
+            self._size_unchecked = False
+            if trainer.current_epoch > 0 and self.timeline.handed_over is None:
+                follow_epoch_size(trainer, self.timeline, self.timeline.steps_per_batch)
+
+    def epoch_start(self, trainer: pl.Trainer) -> None:
+        """An epoch of another size re-plans; the first whole epoch of a fit is measured."""
+        timeline = self.timeline
+        self._measuring = self.measure and timeline.steps == timeline.epoch_start_steps
+        self._size_unchecked = False
+        if trainer.current_epoch > 0 and timeline.handed_over is None:
+            follow_epoch_size(trainer, timeline, timeline.steps_per_batch)
+
+    def epoch_end(self, trainer: pl.Trainer) -> None:
+        """After an epoch's last batch: the measured rate, the epoch event, and SWA's start."""
+        timeline = self.timeline
+        if self._measuring:
+            self.measure = self._measuring = False
+            rate = follow_step_rate(trainer, timeline, timeline.steps - timeline.epoch_start_steps)
+            timeline.steps_per_batch = rate if rate is not None else timeline.steps_per_batch
+        timeline.epoch_end()
+        hand_over_to_swa(trainer, timeline, next_epoch=trainer.current_epoch + 1)

@@ -1,0 +1,514 @@
+"""When the run changes under the schedule: each case against torch stepped by hand with the intended plan, the
+uninterrupted run, or the run without the callback; its warning exactly once, or its error by message."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+from lightning.pytorch.callbacks import BaseFinetuning, ModelCheckpoint, StochasticWeightAveraging
+from lightning.pytorch.loggers import Logger
+from torch import nn
+from torch.optim import lr_scheduler as ts
+
+import lightning_lrsched as lrs
+from tests.helpers import GROUP_LRS, LRRecorder, TinyModel, make_loader, make_optimizer, trainer
+from tests.test_stepping import ManualModel
+
+# ---------------------------------------------------------------------------------------------- helpers
+
+
+def caught_messages(run: Callable[[], Any]) -> list[str]:
+    """Run ``run`` and return the messages of the package's warnings it raised."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        run()
+    return [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
+
+
+def containing(messages: list[str], text: str) -> list[str]:
+    return [m for m in messages if text in m]
+
+
+def by_hand(segments: list[tuple[Callable[[Any], ts.LRScheduler], int]], optimizer: Any = None) -> list[list[float]]:
+    """Torch's schedulers stepped by hand, one segment after the other; each segment starts from the current
+    lrs (its ``initial_lr``), as a re-plan rebuilds what remains. Returns the lrs before each optimizer step."""
+    optimizer = optimizer or make_optimizer()
+    trace: list[list[float]] = []
+    for build, steps in segments:
+        for group in optimizer.param_groups:
+            group["initial_lr"] = group["lr"]
+        scheduler = build(optimizer)
+        for _ in range(steps):
+            trace.append([group["lr"] for group in optimizer.param_groups])
+            optimizer.step()
+            scheduler.step()
+    return trace
+
+
+def assert_lrs(actual: list[list[float]], expected: list[list[float]]) -> None:
+    assert len(actual) == len(expected)
+    for step, (got, want) in enumerate(zip(actual, expected, strict=True)):
+        assert got == pytest.approx(want, rel=1e-12, abs=1e-15), f"optimizer step {step}"
+
+
+def checkpoint_at(tmp_path: Path, schedule: lrs.LRSchedulerCallback, model: Any, step: int, **kwargs: Any) -> str:
+    """Fit with ``schedule``, writing a checkpoint after optimizer step ``step``; returns its path."""
+    checkpoint = ModelCheckpoint(dirpath=tmp_path / "ckpt", every_n_train_steps=step, save_top_k=-1)
+    trainer(tmp_path / "first", callbacks=[schedule, checkpoint], enable_checkpointing=True, **kwargs).fit(
+        model, make_loader()
+    )
+    return str(next((tmp_path / "ckpt").glob(f"*step={step}.ckpt")))
+
+
+# ---------------------------------------------------------------------------------------------- 1. extending a run
+
+
+def test_extending_a_run_keeps_the_plan_by_default_and_names_the_argument_once(tmp_path) -> None:
+    path = checkpoint_at(tmp_path, lrs.CosineAnnealingLR(), TinyModel(), 10, max_epochs=2)
+    recorder = LRRecorder()
+    run = trainer(tmp_path / "b", max_epochs=4, callbacks=[lrs.CosineAnnealingLR(), recorder])
+    messages = caught_messages(lambda: run.fit(TinyModel(), make_loader(), ckpt_path=path, weights_only=True))
+    (message,) = containing(messages, "resumes into a run of 40 optimizer steps")
+    assert "planned 20" not in message
+    assert "was for 20" in message
+    assert "replan_on_resume=True" in message
+    assert len(containing(messages, "past the end of its plan")) == 1
+    expected = by_hand([(lambda o: ts.CosineAnnealingLR(o, 20), 20)])
+    assert_lrs(recorder.lrs, expected[10:] + [by_hand_end(20)] * 20)  # the checkpoint's plan, then its end held
+
+
+def by_hand_end(steps: int) -> list[float]:
+    """The lrs of a whole-run cosine after its last step (its floor, 0)."""
+    optimizer = make_optimizer()
+    scheduler = ts.CosineAnnealingLR(optimizer, steps)
+    for _ in range(steps):
+        optimizer.step()
+        scheduler.step()
+    return [group["lr"] for group in optimizer.param_groups]
+
+
+def test_replan_on_resume_stretches_cosine_from_the_current_lr_to_its_floor_at_the_new_end(tmp_path) -> None:
+    path = checkpoint_at(tmp_path, lrs.CosineAnnealingLR(eta_min=1e-4), TinyModel(), 10, max_epochs=2)
+    recorder = LRRecorder()
+    schedule = lrs.CosineAnnealingLR(eta_min=1e-4, replan_on_resume=True)
+    run = trainer(tmp_path / "b", max_epochs=4, callbacks=[schedule, recorder])
+    messages = caught_messages(lambda: run.fit(TinyModel(), make_loader(), ckpt_path=path, weights_only=True))
+    assert containing(messages, "resumes into a run") == []
+    assert containing(messages, "past the end") == []
+    expected = by_hand(
+        [(lambda o: ts.CosineAnnealingLR(o, 20, 1e-4), 10), (lambda o: ts.CosineAnnealingLR(o, 30, 1e-4), 30)]
+    )
+    assert_lrs(recorder.lrs, expected[10:])  # continues from the checkpoint's lr, no jump
+    assert recorder.lrs[-1][0] < 3e-4  # and comes down to the floor at the new end
+    assert schedule.summary()["steps"] == 40
+
+
+def test_replan_on_resume_moves_the_wsd_decay_to_the_new_end(tmp_path) -> None:
+    from transformers import get_wsd_schedule
+
+    first = lrs.WarmupStableDecayLR(decay="20%", decay_type="cosine")
+    path = checkpoint_at(tmp_path, first, TinyModel(), 10, max_epochs=2)
+    recorder = LRRecorder()
+    schedule = lrs.WarmupStableDecayLR(decay="20%", decay_type="cosine", replan_on_resume=True)
+    trainer(tmp_path / "b", max_epochs=4, callbacks=[schedule, recorder]).fit(
+        TinyModel(), make_loader(), ckpt_path=path, weights_only=True
+    )
+    # stable until 80% of the new 40-step run, then the decay over its last 20%: a fresh 40-step WSD's lrs
+    expected = by_hand([(lambda o: get_wsd_schedule(o, 0, num_decay_steps=8, num_training_steps=40), 40)])
+    assert_lrs(recorder.lrs, expected[10:])
+
+
+def test_a_schedule_that_cannot_replan_keeps_its_plan_and_says_why(tmp_path) -> None:
+    path = checkpoint_at(tmp_path, lrs.OneCycleLR(0.5), TinyModel(), 10, max_epochs=2)
+    run = trainer(tmp_path / "b", max_epochs=4, callbacks=[lrs.OneCycleLR(0.5, replan_on_resume=True)])
+    messages = caught_messages(lambda: run.fit(TinyModel(), make_loader(), ckpt_path=path, weights_only=True))
+    assert len(containing(messages, "cannot re-plan what remains of its schedule")) == 1
+    assert len(containing(messages, "past the end of its plan")) == 1
+
+
+# ---------------------------------------------------------------------------------------------- 2. epochs change size
+
+
+class GrowingData(TinyModel):
+    """Reloads its data every epoch; epoch sizes (in batches of 3) come from ``sizes``."""
+
+    def __init__(self, sizes: list[int]) -> None:
+        super().__init__()
+        self.sizes = sizes
+
+    def train_dataloader(self) -> Any:
+        return make_loader(3 * self.sizes[min(self.current_epoch, len(self.sizes) - 1)])
+
+
+def fit_growing(
+    tmp_path: Path, schedule: lrs.LRSchedulerCallback, sizes: list[int], **kwargs: Any
+) -> tuple[LRRecorder, list[str]]:
+    recorder = LRRecorder()
+    run = trainer(
+        tmp_path, max_epochs=len(sizes), reload_dataloaders_every_n_epochs=1, callbacks=[schedule, recorder], **kwargs
+    )
+    return recorder, caught_messages(lambda: run.fit(GrowingData(sizes)))
+
+
+@pytest.mark.parametrize(
+    ("sizes", "first"),
+    [([5, 10, 10], 15), ([10, 5, 5], 30)],
+    ids=["growing", "shrinking"],
+)
+def test_a_whole_run_cosine_replans_when_the_epochs_change_size(tmp_path, sizes, first) -> None:
+    recorder, messages = fit_growing(tmp_path, lrs.CosineAnnealingLR(), sizes)
+    done, rest = sizes[0], sum(sizes[1:])
+    expected = by_hand(
+        [(lambda o: ts.CosineAnnealingLR(o, first), done), (lambda o: ts.CosineAnnealingLR(o, rest), rest)]
+    )
+    assert_lrs(recorder.lrs, expected)
+    assert max(lrs_[0] for lrs_ in recorder.lrs[done:]) <= recorder.lrs[done - 1][0]  # never climbs back
+    assert len(containing(messages, "the epochs of this run changed size")) == 1
+
+
+def test_polynomial_decay_reaches_zero_only_at_the_real_end(tmp_path) -> None:
+    recorder, _ = fit_growing(tmp_path, lrs.PolynomialLR(power=1.0), [5, 10, 10])
+    expected = by_hand([(lambda o: ts.PolynomialLR(o, 15, 1.0), 5), (lambda o: ts.PolynomialLR(o, 20, 1.0), 20)])
+    assert_lrs(recorder.lrs, expected)
+    assert all(lr[0] > 0 for lr in recorder.lrs)
+
+
+def test_fixed_lengths_stay_as_given_when_the_epochs_change_size(tmp_path) -> None:
+    recorder, messages = fit_growing(tmp_path, lrs.CosineAnnealingLR(T_max="25 steps"), [5, 10, 10])
+    assert_lrs(recorder.lrs, by_hand([(lambda o: ts.CosineAnnealingLR(o, 25), 25)]))
+    assert containing(messages, "changed size") == []
+    assert containing(messages, "past the end") == []
+
+
+def warm_restart_reference(sizes: list[int], t0: int = 1) -> list[list[float]]:
+    """torch's CosineAnnealingWarmRestarts stepped by the fractional epoch of each step, from each epoch's size."""
+    optimizer = make_optimizer()
+    scheduler = ts.CosineAnnealingWarmRestarts(optimizer, t0)
+    trace = []
+    for epoch, size in enumerate(sizes):
+        for i in range(1, size + 1):
+            trace.append([group["lr"] for group in optimizer.param_groups])
+            optimizer.step()
+            scheduler.step(epoch + i / size)
+    return trace
+
+
+def test_warm_restarts_per_step_keep_the_epoch_fraction_when_epochs_change_size(tmp_path) -> None:
+    sizes = [5, 10, 4]
+    recorder, _ = fit_growing(tmp_path, lrs.CosineAnnealingWarmRestarts(T_0=1, interval="step"), sizes)
+    assert_lrs(recorder.lrs, warm_restart_reference(sizes))
+
+
+def test_warm_restarts_resumed_mid_epoch_after_a_size_change_equal_the_uninterrupted_run(tmp_path) -> None:
+    sizes = [5, 10, 4]
+    checkpoint = ModelCheckpoint(dirpath=tmp_path / "ckpt", every_n_train_steps=8, save_top_k=-1)
+    first = trainer(tmp_path / "a", max_epochs=3, reload_dataloaders_every_n_epochs=1, enable_checkpointing=True,
+                    callbacks=[lrs.CosineAnnealingWarmRestarts(T_0=1, interval="step"), checkpoint])  # fmt: skip
+    first.fit(GrowingData(sizes))
+    recorder = LRRecorder()
+    second = trainer(tmp_path / "b", max_epochs=3, reload_dataloaders_every_n_epochs=1,
+                     callbacks=[lrs.CosineAnnealingWarmRestarts(T_0=1, interval="step"), recorder])  # fmt: skip
+    second.fit(GrowingData(sizes), ckpt_path=str(tmp_path / "ckpt" / "epoch=1-step=8.ckpt"), weights_only=True)
+    assert_lrs(recorder.lrs, warm_restart_reference(sizes)[8:])
+
+
+# ---------------------------------------------------------------------------------------------- 3. no schedule state
+
+
+@pytest.mark.parametrize("written_with", ["module-scheduler", "no-schedule"])
+def test_a_checkpoint_without_this_schedules_state_starts_the_schedule_at_its_position(tmp_path, written_with) -> None:
+    own = (lambda o: ts.StepLR(o, 3, 0.5)) if written_with == "module-scheduler" else None
+    checkpoint = ModelCheckpoint(dirpath=tmp_path / "ckpt", save_last=True, save_top_k=0)
+    trainer(tmp_path / "a", max_epochs=1, callbacks=[checkpoint], enable_checkpointing=True).fit(
+        TinyModel(scheduler=own), make_loader()
+    )
+    recorder = LRRecorder()
+    run = trainer(tmp_path / "b", max_epochs=3, callbacks=[lrs.CosineAnnealingLR(), recorder])
+    messages = caught_messages(
+        lambda: run.fit(TinyModel(), make_loader(), ckpt_path=checkpoint.last_model_path, weights_only=True)
+    )
+    assert len(containing(messages, "has no state for this run, which is at optimizer step 10 (epoch 1)")) == 1
+    # as if the schedule had run from the start: the lrs of steps 10..29 of a 30-step cosine
+    assert_lrs(recorder.lrs, by_hand([(lambda o: ts.CosineAnnealingLR(o, 30), 30)])[10:])
+
+
+# ---------------------------------------------------------------------------------------------- 5. param groups join
+
+
+class Backbone(TinyModel):
+    """The `hidden` layer is frozen at first; only the head is in the optimizer (one group, lr 0.1)."""
+
+    def configure_optimizers(self) -> Any:
+        return torch.optim.SGD([p for p in self.parameters() if p.requires_grad], lr=GROUP_LRS[0], momentum=0.9)
+
+
+class Unfreeze(BaseFinetuning):
+    """Unfreezes `hidden` at the start of epoch ``at`` as a new param group with lr 0.01."""
+
+    def __init__(self, at: int = 1) -> None:
+        super().__init__()
+        self.at = at
+
+    def freeze_before_training(self, pl_module: Any) -> None:
+        self.freeze(pl_module.hidden)
+
+    def finetune_function(self, pl_module: Any, epoch: int, optimizer: Any) -> None:
+        if epoch == self.at:
+            self.unfreeze_and_add_param_group(pl_module.hidden, optimizer, lr=GROUP_LRS[1])
+
+
+class Catcher(Logger):
+    """Keeps every logged metric dict."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.metrics: list[tuple[int | None, dict[str, float]]] = []
+
+    @property
+    def name(self) -> str:
+        return "catcher"
+
+    @property
+    def version(self) -> str:
+        return "0"
+
+    def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
+        self.metrics.append((step, dict(metrics)))
+
+    def log_hyperparams(self, params: Any, *args: Any, **kwargs: Any) -> None:
+        pass
+
+
+GROUP_SCHEDULES: list[tuple[str, Callable[[], lrs.LRSchedulerCallback], Callable[[Any], ts.LRScheduler]]] = [
+    ("cosine", lambda: lrs.CosineAnnealingLR(), lambda o: ts.CosineAnnealingLR(o, 30)),
+    ("onecycle", lambda: lrs.OneCycleLR(0.5), lambda o: ts.OneCycleLR(o, 0.5, total_steps=30)),
+    ("step", lambda: lrs.StepLR(1, 0.5), lambda o: ts.StepLR(o, 1, 0.5)),
+]
+
+
+@pytest.mark.parametrize(("label", "schedule", "reference"), GROUP_SCHEDULES, ids=[g[0] for g in GROUP_SCHEDULES])
+def test_an_unfrozen_group_joins_with_the_same_multiplier_and_gets_its_tag(
+    tmp_path, label, schedule, reference
+) -> None:
+    recorder, catcher = LRRecorder(), Catcher()
+    run = trainer(tmp_path, max_epochs=3, callbacks=[Unfreeze(), schedule(), recorder], logger=catcher,
+                  log_every_n_steps=1)  # fmt: skip
+    run.fit(Backbone(), make_loader())
+    optimizer = torch.optim.SGD([nn.Linear(4, 4).weight], lr=GROUP_LRS[0], momentum=0.9)
+    interval = "epoch" if label == "step" else "step"
+    head = [lrs_[0] for lrs_ in recorder.lrs]
+    expected = []
+    scheduler = reference(optimizer)
+    for step in range(30):
+        expected.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        if interval == "step" or (step + 1) % 10 == 0:
+            scheduler.step()
+    assert head == pytest.approx(expected, rel=1e-12)  # the head's schedule is untouched by the new group
+    assert [len(lrs_) for lrs_ in recorder.lrs] == [1] * 10 + [2] * 20
+    for lrs_ in recorder.lrs[10:]:  # the backbone follows the same multiplier from its own lr 0.01
+        assert lrs_[1] == pytest.approx(lrs_[0] * GROUP_LRS[1] / GROUP_LRS[0], rel=1e-12)
+    tags = set().union(*(metrics for _, metrics in catcher.metrics))
+    assert {"lr-SGD", "lr-SGD/pg1", "lr-SGD/pg2"} <= tags  # renamed as LearningRateMonitor does
+
+
+def test_a_group_joining_during_the_warmup_warms_up_with_the_others(tmp_path) -> None:
+    recorder = LRRecorder()  # 6 epochs of 5 steps, a 7-step warmup: the backbone joins at step 5, mid-warmup
+    trainer(tmp_path, max_epochs=6, callbacks=[Unfreeze(), lrs.CosineAnnealingLR(warmup=7), recorder]).fit(
+        Backbone(), make_loader(15)
+    )
+    assert [lrs_[0] for lrs_ in recorder.lrs[:8]] == pytest.approx([GROUP_LRS[0] * s / 7 for s in range(7)] + [0.1])
+    for lrs_ in recorder.lrs[5:]:
+        assert lrs_[1] == pytest.approx(lrs_[0] * GROUP_LRS[1] / GROUP_LRS[0], rel=1e-12)
+    assert recorder.lrs[5][1] == pytest.approx(GROUP_LRS[1] * 5 / 7)  # it warms up from its share, not from 0.01
+
+
+@pytest.mark.parametrize("order", ["finetuning-first", "schedule-first"])
+@pytest.mark.parametrize(
+    "make", [lambda: lrs.OneCycleLR(0.5), lambda: lrs.CosineAnnealingLR(warmup=3)], ids=["onecycle", "cosine-warmup"]
+)
+def test_resume_after_unfreezing_equals_the_uninterrupted_run(tmp_path, order, make) -> None:
+    def callbacks(schedule: Any, *others: Any) -> list[Any]:
+        pair = [Unfreeze(), schedule] if order == "finetuning-first" else [schedule, Unfreeze()]
+        return [*pair, *others]
+
+    whole = LRRecorder()
+    trainer(tmp_path / "whole", max_epochs=3, callbacks=callbacks(make(), whole)).fit(Backbone(), make_loader())
+    checkpoint = ModelCheckpoint(dirpath=tmp_path / "ckpt", every_n_train_steps=15, save_top_k=-1)
+    trainer(tmp_path / "a", max_epochs=3, enable_checkpointing=True, callbacks=callbacks(make(), checkpoint)).fit(
+        Backbone(), make_loader()
+    )
+    resumed = LRRecorder()
+    trainer(tmp_path / "b", max_epochs=3, callbacks=callbacks(make(), resumed)).fit(
+        Backbone(), make_loader(), ckpt_path=str(tmp_path / "ckpt" / "epoch=1-step=15.ckpt"), weights_only=True
+    )
+    assert_lrs(resumed.lrs, whole.lrs[15:])
+
+
+# ---------------------------------------------------------------------------------------------- 6. SWA
+
+
+def swa_run(tmp_path: Path, *schedule: Any) -> tuple[LRRecorder, list[str], list[Any]]:
+    recorder = LRRecorder()
+    swa = StochasticWeightAveraging(swa_lrs=0.05, swa_epoch_start=3, annealing_epochs=2)
+    run = trainer(tmp_path, max_epochs=5, callbacks=[*schedule, swa, recorder])
+    messages = caught_messages(lambda: run.fit(TinyModel(), make_loader()))
+    return recorder, messages, list(schedule)
+
+
+def test_swa_takes_over_the_lr_from_its_first_epoch_as_it_does_alone(tmp_path) -> None:
+    alone, _, _ = swa_run(tmp_path / "alone")
+    with_schedule, messages, (schedule,) = swa_run(tmp_path / "scheduled", lrs.OneCycleLR(0.5))
+    assert_lrs(with_schedule.lrs[20:], alone.lrs[20:])  # SWA's phase (epochs 2-4): SWA alone's lrs
+    onecycle = by_hand([(lambda o: ts.OneCycleLR(o, 0.5, total_steps=50), 20)])
+    assert_lrs(with_schedule.lrs[:20], onecycle)  # before it: the schedule
+    assert len(containing(messages, "hands the learning rate over to StochasticWeightAveraging from epoch 2")) == 1
+    assert "handed over to StochasticWeightAveraging at step 20" in schedule.summary()["text"]
+
+
+# ---------------------------------------------------------------------------------------------- 7. stepping rates
+
+
+def test_an_optimizer_stepping_every_second_batch_is_measured_and_replanned(tmp_path) -> None:
+    recorder = LRRecorder()
+    run = trainer(tmp_path, max_epochs=3, callbacks=[lrs.CosineAnnealingLR(), recorder])
+    messages = caught_messages(lambda: run.fit(ManualModel(), make_loader()))
+    expected = by_hand([(lambda o: ts.CosineAnnealingLR(o, 30), 5), (lambda o: ts.CosineAnnealingLR(o, 10), 10)])
+    assert_lrs(recorder.lrs, expected)
+    (message,) = containing(messages, "took 5 optimizer steps in epoch 0")
+    assert "steps_per_batch=0.5" in message
+
+
+def test_steps_per_batch_plans_an_optimizer_by_its_own_steps_from_the_start(tmp_path) -> None:
+    recorder = LRRecorder()
+    run = trainer(tmp_path, max_epochs=3, callbacks=[lrs.CosineAnnealingLR(steps_per_batch=0.5), recorder])
+    messages = caught_messages(lambda: run.fit(ManualModel(), make_loader()))
+    assert_lrs(recorder.lrs, by_hand([(lambda o: ts.CosineAnnealingLR(o, 15), 15)]))
+    assert containing(messages, "optimizer steps in epoch") == []
+
+
+class Gan(TinyModel):
+    """Two optimizers in manual optimization: the critic steps every batch, the generator every second batch."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.automatic_optimization = False
+
+    def configure_optimizers(self) -> Any:
+        return [torch.optim.SGD(self.out.parameters(), lr=0.1), torch.optim.Adam(self.hidden.parameters(), lr=0.01)]
+
+    def training_step(self, batch: Any, batch_idx: int) -> None:
+        critic, generator = self.optimizers()
+        x, y = batch
+        for optimizer, due in ((critic, True), (generator, batch_idx % 2 == 0)):
+            loss = nn.functional.mse_loss(self(x), y)
+            optimizer.zero_grad()
+            self.manual_backward(loss)
+            if due:
+                optimizer.step()
+
+
+def test_each_optimizer_of_a_gan_ends_its_cosine_at_its_own_last_step(tmp_path) -> None:
+    recorder = LRRecorder()
+    critic, generator = lrs.CosineAnnealingLR(optimizer=0), lrs.CosineAnnealingLR(optimizer=1)
+    with pytest.warns(UserWarning, match="Adam took 5 optimizer steps in epoch 0"):
+        trainer(tmp_path, max_epochs=3, callbacks=[critic, generator, recorder]).fit(Gan(), make_loader())
+    assert critic.summary()["steps"] == 30
+    assert generator.summary()["steps"] == 15
+    for schedule, lr0 in ((critic, 0.1), (generator, 0.01)):
+        scheduler = schedule.scheduler
+        assert scheduler is not None
+        last_lr = schedule.summary()["last"]
+        assert last_lr < 0.03 * lr0  # the last step's lr is near the floor, not halfway (0.5 * lr0)
+
+
+# ---------------------------------------------------------------------------------------------- 8. no validation
+
+
+class NoValidationStep(TinyModel):
+    validation_step = None  # type: ignore[assignment]
+
+
+NO_VALIDATION = [
+    ("no-dataloader", {}, TinyModel, False, "there is no validation dataloader"),
+    ("no-validation_step", {}, NoValidationStep, True, "has no `validation_step`"),
+    ("limit_val_batches", {"limit_val_batches": 0}, TinyModel, True, "`limit_val_batches=0`"),
+    ("check_val_every", {"check_val_every_n_epoch": 5}, TinyModel, True, "`check_val_every_n_epoch=5` is beyond"),
+]
+
+
+@pytest.mark.parametrize(
+    ("label", "options", "model", "val_data", "reason"), NO_VALIDATION, ids=[n[0] for n in NO_VALIDATION]
+)
+def test_plateau_without_validation_is_an_error_at_fit_start(tmp_path, label, options, model, val_data, reason) -> None:
+    run = trainer(tmp_path, max_epochs=3, callbacks=[lrs.ReduceLROnPlateau()], **options)
+    loaders = (make_loader(), make_loader()) if val_data else (make_loader(),)
+    with pytest.raises(ValueError, match=r"monitors \['val_loss'\], a validation metric, but no validation will run"):
+        run.fit(model(), *loaders)
+    assert run.global_step == 0  # at fit start, before any training
+    run = trainer(
+        tmp_path, max_epochs=3, callbacks=[lrs.ReduceLROnPlateau(strict=False), lrs.LRDiagnostics()], **options
+    )
+    messages = caught_messages(lambda: run.fit(model(), *loaders))
+    assert len(containing(messages, reason)) == 1
+    (diagnostics,) = [c for c in run.callbacks if isinstance(c, lrs.LRDiagnostics)]
+    assert [f["kind"] for f in diagnostics.findings if f["kind"] == "no-validation"] == ["no-validation"]
+
+
+def test_plateau_on_a_training_metric_needs_no_validation(tmp_path) -> None:
+    schedule = lrs.ReduceLROnPlateau("train_loss", patience=0)
+    with pytest.warns(UserWarning, match="a training metric"):
+        trainer(tmp_path, max_epochs=3, limit_val_batches=0, callbacks=[schedule]).fit(TinyModel(), make_loader())
+    assert len(schedule.history) == 3
+
+
+# ------------------------------------------------------------------------------------ 9. the same Trainer fits twice
+
+
+def test_the_same_trainer_fitting_again_continues_the_schedule_and_holds_by_default(tmp_path) -> None:
+    schedule, recorder = lrs.CosineAnnealingLR(), LRRecorder()
+    run = trainer(tmp_path, max_epochs=2, callbacks=[schedule, recorder])
+    model = TinyModel()
+    run.fit(model, make_loader())
+    run.fit_loop.max_epochs = 4
+    messages = caught_messages(lambda: run.fit(model, make_loader()))
+    assert len(containing(messages, "resumes into a run of 40 optimizer steps")) == 1
+    assert schedule.summary()["steps"] == 40  # one clock over both fits
+    assert_lrs(recorder.lrs, by_hand([(lambda o: ts.CosineAnnealingLR(o, 20), 20)]) + [by_hand_end(20)] * 20)
+
+
+def test_a_schedule_added_to_a_trainer_that_already_trained_starts_at_its_position(tmp_path) -> None:
+    run = trainer(tmp_path, max_epochs=2)
+    model = TinyModel()
+    run.fit(model, make_loader())
+    recorder = LRRecorder()
+    run.callbacks.extend([lrs.CosineAnnealingLR(), recorder])
+    run.fit_loop.max_epochs = 4
+    messages = caught_messages(lambda: run.fit(model, make_loader()))
+    assert len(containing(messages, "has no state for this run, which is at optimizer step 20 (epoch 2)")) == 1
+    assert_lrs(recorder.lrs, by_hand([(lambda o: ts.CosineAnnealingLR(o, 40), 40)])[20:])
+
+
+def test_catch_up_counts_epochs_for_epoch_schedules() -> None:
+    optimizer = make_optimizer()
+    timeline = lrs.StepLR(1, 0.5).timeline(optimizer, lrs.TrainingLength(30, 10))
+    from lightning_lrsched.timeline import catch_up
+
+    catch_up(timeline, 15, 1)
+    assert (timeline.steps, timeline.epochs) == (15, 1)
+    assert timeline.lrs == pytest.approx([GROUP_LRS[0] / 2, GROUP_LRS[1] / 2])
+    assert math.isclose(timeline.epoch_position, 1.5)
+
+
+def test_a_removed_param_group_is_an_error_naming_it() -> None:
+    optimizer = make_optimizer()
+    timeline = lrs.StepLR(1).timeline(optimizer, lrs.TrainingLength(30, 10))
+    optimizer.param_groups.pop()
+    with pytest.raises(ValueError, match="scheduled 2 param groups of SGD, which now has 1"):
+        timeline.join_new_groups()
