@@ -399,7 +399,7 @@ def select_optimizer(trainer: pl.Trainer, callback: LRSchedulerCallback) -> Opti
                 else f"`{type(callback).__name__}` has no optimizer to schedule: `configure_optimizers` returned"
                 " none. Return an optimizer from `LightningModule.configure_optimizers`."
             )
-        return optimizers[ref]
+        return _hookable(callback, optimizers[ref])
     matches = [opt for opt in optimizers if type(opt).__name__ == ref]
     if len(matches) != 1:
         problem = "matches no optimizer" if not matches else f"matches {len(matches)} optimizers"
@@ -407,7 +407,18 @@ def select_optimizer(trainer: pl.Trainer, callback: LRSchedulerCallback) -> Opti
             f"`{type(callback).__name__}(optimizer={ref!r})` {problem} of `trainer.optimizers` ({listed})."
             " Use the optimizer's index instead."
         )
-    return matches[0]
+    return _hookable(callback, matches[0])
+
+
+def _hookable(callback: LRSchedulerCallback, optimizer: Any) -> Optimizer:
+    """A torch optimizer, whose steps the callback can hook (DeepSpeed's ZeRO wrapper is not one)."""
+    if not isinstance(optimizer, Optimizer):
+        raise ValueError(
+            f"`{type(callback).__name__}` schedules torch optimizers, whose steps it hooks, but this Trainer's"
+            f" optimizer is a {type(optimizer).__name__} (DeepSpeed's ZeRO optimizer wraps yours like this)."
+            " Use DeepSpeed's own scheduler configuration with DeepSpeed, or the FSDP strategy with this callback."
+        )
+    return optimizer
 
 
 def check_conflicts(trainer: pl.Trainer, callback: LRSchedulerCallback, optimizer: Optimizer) -> None:

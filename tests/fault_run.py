@@ -1,6 +1,9 @@
 """One training process for the fault tests: train, optionally SIGKILL itself after a checkpoint, or resume.
 
-    python -m tests.fault_run SCHEDULE OUT [--kill-at STEP] [--resume] [--devices 2]
+    python -m tests.fault_run SCHEDULE OUT [--kill-at STEP] [--resume] [--devices 2] [--nodes 2]
+
+With ``--nodes 2`` this process is one node of a two-node job (one process each, both on 127.0.0.1): the caller
+starts both, with ``NODE_RANK``, ``MASTER_ADDR`` and ``MASTER_PORT`` set as a cluster launcher would.
 
 Writes, under OUT: `trace-<tag>-rank<r>.txt` (one line per optimizer step: the global step and every group's
 lr, flushed at once, so it survives SIGKILL), checkpoints in `ckpt/` (`last.ckpt` at every epoch end), and at
@@ -27,6 +30,8 @@ SCHEDULES = {
     "cosine-warmup": lambda: lrs.CosineAnnealingLR(warmup="15%"),
     "plateau": lambda: lrs.ReduceLROnPlateau(patience=0, factor=0.5, threshold=0.05),
     "step-epoch": lambda: lrs.StepLR(1, gamma=0.7),
+    # manual optimization stepping on every second batch: re-planned at the end of the first epoch
+    "cosine-measured-rate": lambda: lrs.CosineAnnealingLR(warmup=2),
 }
 EPOCHS = 4
 
@@ -65,6 +70,22 @@ class KillAt(Callback):
             os.kill(os.getpid(), signal.SIGKILL)
 
 
+class HalfRate(TinyModel):
+    """Manual optimization that steps the optimizer on even batches only."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.automatic_optimization = False
+
+    def training_step(self, batch: Any, batch_idx: int) -> None:
+        optimizer = self.optimizers()
+        x, y = batch
+        self.manual_backward(torch.nn.functional.mse_loss(self(x), y))
+        if batch_idx % 2 == 0:
+            optimizer.step()
+            optimizer.zero_grad()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("schedule", choices=sorted(SCHEDULES))
@@ -72,17 +93,19 @@ def main() -> None:
     parser.add_argument("--kill-at", type=int, default=None)
     parser.add_argument("--resume", action="store_true")
     parser.add_argument("--devices", type=int, default=1)
+    parser.add_argument("--nodes", type=int, default=1)
     args = parser.parse_args()
+    ranks = args.devices * args.nodes
     tag = "resumed" if args.resume else "killed" if args.kill_at is not None else "straight"
     pl.seed_everything(0, verbose=False)
     train = make_loader(30, batch_size=3)
-    if args.devices == 1:  # the same epoch-seeded shuffle that DDP's DistributedSampler gives each rank
+    if ranks == 1:  # the same epoch-seeded shuffle that DDP's DistributedSampler gives each rank
         sampler = DistributedSampler(train.dataset, num_replicas=1, rank=0, shuffle=True, seed=0)
         train = DataLoader(train.dataset, batch_size=3, sampler=sampler)
     else:
         train = DataLoader(train.dataset, batch_size=3, shuffle=True)
     ckpt = args.out / "ckpt"
-    rank = int(os.environ.get("LOCAL_RANK", 0))
+    rank = int(os.environ.get("NODE_RANK", 0)) * args.devices + int(os.environ.get("LOCAL_RANK", 0))
     callbacks: list[Callback] = [
         SCHEDULES[args.schedule](),
         TraceToFile(args.out / f"trace-{tag}-rank{rank}.txt"),
@@ -94,7 +117,8 @@ def main() -> None:
         max_epochs=EPOCHS,
         accelerator="cpu",
         devices=args.devices,
-        strategy="ddp" if args.devices > 1 else "auto",
+        num_nodes=args.nodes,
+        strategy="ddp" if ranks > 1 else "auto",
         callbacks=callbacks,
         logger=False,
         enable_progress_bar=False,
@@ -103,7 +127,7 @@ def main() -> None:
         deterministic=True,
         default_root_dir=args.out,
     )
-    model = TinyModel()
+    model = HalfRate() if args.schedule == "cosine-measured-rate" else TinyModel()
     trainer.fit(model, train, make_loader(9), ckpt_path=ckpt / "last.ckpt" if args.resume else None, weights_only=True)
     if trainer.is_global_zero:
         torch.save(model.state_dict(), args.out / f"weights-{tag}.pt")

@@ -1,0 +1,82 @@
+"""The DDP scenarios of tests/test_ddp.py, run in-process (2 spawned processes) or as one node of a 2-node job.
+
+    python -m tests.ddp_job SCENARIO OUT      (with NODE_RANK, MASTER_ADDR, MASTER_PORT set; see test_faults.launch)
+
+Each scenario writes one JSON file per global rank under OUT, which the tests compare across ranks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from lightning.pytorch.callbacks import Callback
+
+import lightning_lrsched as lrs
+from tests.helpers import TinyModel, make_loader, trainer
+from tests.test_plateau import VALUES, ScriptedModel
+
+RANK1 = [2.0 - 0.1 * k for k in range(len(VALUES))]  # keeps improving: alone, rank 1 would never reduce
+
+
+class DumpLrs(Callback):
+    """Writes the lr after every validation run to `rank<r>.json`."""
+
+    def __init__(self, folder: str) -> None:
+        self.folder = folder
+        self.lrs: list[float] = []
+
+    def on_validation_end(self, trainer: Any, pl_module: Any) -> None:
+        if not trainer.sanity_checking:
+            self.lrs.append(trainer.optimizers[0].param_groups[0]["lr"])
+
+    def on_fit_end(self, trainer: Any, pl_module: Any) -> None:
+        Path(self.folder, f"rank{trainer.global_rank}.json").write_text(json.dumps(self.lrs))
+
+
+class NanOnRank1(TinyModel):
+    """Rank 1's training loss is NaN at optimizer step 5; rank 0's only becomes NaN a step later."""
+
+    def training_step(self, batch: Any, batch_idx: int) -> Any:
+        loss = super().training_step(batch, batch_idx)
+        if self.global_rank == 1 and self.global_step == 5:
+            loss = loss * float("nan")
+        return loss
+
+
+class DumpSteps(Callback):
+    """Writes the global step at fit end to `steps<r>.json`."""
+
+    def __init__(self, folder: str) -> None:
+        self.folder = folder
+
+    def on_fit_end(self, trainer: Any, pl_module: Any) -> None:
+        Path(self.folder, f"steps{trainer.global_rank}.json").write_text(json.dumps(trainer.global_step))
+
+
+def run(scenario: str, out: Path, **layout: Any) -> None:
+    """Fit ``scenario`` with the DDP ``layout`` (``devices``, ``num_nodes``, ``strategy``)."""
+    if scenario == "plateau":
+        schedule = lrs.ReduceLROnPlateau(patience=1, factor=0.5)
+        fit = trainer(out, max_epochs=8, callbacks=[schedule, DumpLrs(str(out))], deterministic=False, **layout)
+        fit.fit(ScriptedModel(rank1_values=RANK1), make_loader(), make_loader(6))
+    elif scenario == "divergence":
+        diagnostics = lrs.LRDiagnostics(window=4, stop_on_divergence=True, verbose=False, summary_file=None)
+        fit = trainer(out, max_epochs=4, callbacks=[diagnostics, DumpSteps(str(out))], deterministic=False, **layout)
+        fit.fit(NanOnRank1(), make_loader())  # (the finding's warning is raised in rank 0)
+    else:
+        raise ValueError(f"unknown scenario {scenario!r}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("scenario", choices=["plateau", "divergence"])
+    parser.add_argument("out", type=Path)
+    args = parser.parse_args()
+    run(args.scenario, args.out, devices=1, num_nodes=2, strategy="ddp")
+
+
+if __name__ == "__main__":
+    main()
