@@ -342,7 +342,7 @@ class LRSchedulerCallback(Schedule, Callback):
             return
         validate_state(self, state_dict)
         if self._active and self._timeline is not None:  # strategies that restore after fit start
-            self._timeline.load_state_dict(state_dict)
+            self._timeline.load_state_dict(state_dict, replan=self._replan_on_resume)
         else:
             self._pending = copy.deepcopy(state_dict)
 

@@ -57,10 +57,8 @@ def follow_epoch_size(trainer: pl.Trainer, timeline: Timeline, rate: float) -> N
         return
     length = length_from_now(trainer, timeline, per_epoch, epoch=trainer.current_epoch)
     before = timeline.planned_steps
-    if (
-        timeline.replan(length, f"epochs of {per_epoch:g} optimizer steps from epoch {trainer.current_epoch}")
-        == "rebuilt"
-    ):
+    why = f"epochs of {per_epoch:g} optimizer steps from epoch {trainer.current_epoch}"
+    if timeline.replan(length, why, epochs_kept=True) == "rebuilt":
         timeline.warn_once(
             "epoch-size",
             f"{timeline.name}: the epochs of this run changed size, from {planned:g} to {per_epoch:g} optimizer"
@@ -84,10 +82,8 @@ def follow_step_rate(trainer: pl.Trainer, timeline: Timeline, steps_in_epoch: in
     rate = steps_in_epoch / planned
     length = length_from_now(trainer, timeline, steps_in_epoch, epoch=trainer.current_epoch + 1)
     before = timeline.planned_steps
-    if (
-        timeline.replan(length, f"{steps_in_epoch} optimizer steps per epoch measured, {planned:g} planned")
-        == "rebuilt"
-    ):
+    why = f"{steps_in_epoch} optimizer steps per epoch measured, {planned:g} planned"
+    if timeline.replan(length, why, epochs_kept=True) == "rebuilt":
         timeline.warn_once(
             "step-rate",
             f"{timeline.name}: {type(timeline.optimizer).__name__} took {steps_in_epoch} optimizer steps in epoch"

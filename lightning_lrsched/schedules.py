@@ -120,7 +120,12 @@ class MultiStepLR(LRSchedulerCallback):
     def _rebase(
         self, scheduler: LRScheduler, resolved: dict[str, Any], position: int, lr: float
     ) -> dict[str, Any] | None:
-        return {"milestones": [point - position for point in resolved["milestones"] if point > position]}
+        assert isinstance(scheduler, torch_schedulers.MultiStepLR)
+        # the decays already applied count towards the new plan's: no milestone is applied twice or skipped
+        applied = sum(count for point, count in scheduler.milestones.items() if point <= scheduler.last_epoch)
+        due = sum(1 for point in resolved["milestones"] if point <= position)
+        ahead = [point - position for point in resolved["milestones"] if point > position]
+        return {"milestones": [1] * (due - applied) + ahead[max(applied - due, 0) :]}
 
 
 class ConstantLR(LRSchedulerCallback):

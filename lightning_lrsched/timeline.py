@@ -232,7 +232,7 @@ class Timeline:
 
     # ------------------------------------------------------------------ the run changes
 
-    def replan(self, length: TrainingLength, why: str) -> str:
+    def replan(self, length: TrainingLength, why: str, *, epochs_kept: bool = False) -> str:
         """Plan what remains of the schedule for a run of ``length``, continuing from the current lrs.
 
         Lengths that mean the whole training and percentages are resolved again against ``length``; the part of
@@ -241,13 +241,21 @@ class Timeline:
         the new end), so the lr does not jump. Lengths given as ints or fixed durations stay as they are; the
         warmup keeps its length. A schedule that cannot be rebuilt this way keeps its plan, with one warning.
 
+        Args:
+            length: the run's new length.
+            why: the reason, for the warnings and the summary.
+            epochs_kept: the run keeps its number of epochs (only their size or an optimizer's rate changed), so
+                schedules that count epochs keep their places.
+
         Returns:
             ``"rebuilt"`` (the lrs to come changed), ``"fixed"`` (the schedule's lengths do not depend on the run,
             or count epochs: only the run's end moved) or ``"kept"`` (it cannot be re-planned and keeps its plan).
         """
         before = (self.length, self.planned_steps, self.planned_epochs)
         self._set_length(length)
-        if self.handed_over is not None or self.interval != "step" or not self.schedule._scaled_to_run():
+        if self.handed_over is not None or (epochs_kept and self.interval == "epoch"):
+            return "fixed"
+        if not self.schedule._scaled_to_run():
             return "fixed"
         try:
             new = self.schedule._resolve_lengths(length, self.warmup.steps, _quiet)
@@ -317,7 +325,8 @@ class Timeline:
 
     def _rebase(self, resolved: dict[str, Any]) -> bool:
         """Rebuild the scheduler for what remains of the new plan ``resolved``, from the current lrs."""
-        position = self.steps - self.warmup.steps
+        # where the run is, in the schedule's unit, counted as its lengths are: from the end of the warmup
+        position = self.steps - self.warmup.steps if self.interval == "step" else self.epochs - int(self.warmup_epochs)
         kwargs = self.schedule._rebase(self.scheduler, resolved, position, float(self.optimizer.param_groups[0]["lr"]))
         if kwargs is None:
             return False

@@ -526,3 +526,18 @@ def test_an_optimizer_that_is_not_a_torch_optimizer_is_a_clear_error() -> None:
     fake = SimpleNamespace(optimizers=[DeepSpeedZeroOptimizer()])
     with pytest.raises(ValueError, match=r"optimizer is a DeepSpeedZeroOptimizer .* FSDP strategy"):
         select_optimizer(fake, lrs.CosineAnnealingLR())  # type: ignore[arg-type]
+
+
+def test_replan_on_resume_moves_percentage_milestones_of_an_epoch_schedule(tmp_path) -> None:
+    checkpoint = ModelCheckpoint(dirpath=tmp_path / "ckpt", every_n_epochs=1, save_top_k=-1)
+    trainer(tmp_path / "a", max_epochs=4, callbacks=[lrs.MultiStepLR(["50%", "75%"]), checkpoint],
+            enable_checkpointing=True).fit(TinyModel(), make_loader())  # fmt: skip
+    recorder = LRRecorder()
+    schedule = lrs.MultiStepLR(["50%", "75%"], replan_on_resume=True)
+    trainer(tmp_path / "b", max_epochs=8, callbacks=[schedule, recorder]).fit(
+        TinyModel(), make_loader(), ckpt_path=str(tmp_path / "ckpt" / "epoch=1-step=20.ckpt"), weights_only=True
+    )
+    # the checkpoint's plan (4 epochs) applied its first decay at epoch 2; the new plan's milestones are epochs 4
+    # and 6: the decay already applied counts as the first, the second comes at epoch 6
+    per_epoch = [recorder.lrs[10 * k][0] for k in range(6)]
+    assert per_epoch == pytest.approx([0.01, 0.01, 0.01, 0.01, 0.001, 0.001])
