@@ -32,8 +32,10 @@ class LrLog:
 
         >>> import lightning.pytorch as pl, torch
         >>> optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
-        >>> trainer = pl.Trainer(logger=False, enable_progress_bar=False)
-        >>> LrLog(trainer, optimizer, None, enabled=True, momentum=False).tags  # doctest: +SKIP
+        >>> trainer = pl.Trainer(logger=False, enable_progress_bar=False)  # doctest: +ELLIPSIS
+        ...
+        >>> trainer.optimizers = [optimizer]
+        >>> LrLog(trainer, optimizer, None, enabled=True, momentum=False).tags
         ['lr-SGD']
     """
 

@@ -55,15 +55,14 @@ def follow_epoch_size(trainer: pl.Trainer, timeline: Timeline, rate: float) -> N
     planned = timeline.length.steps_per_epoch
     if not math.isfinite(per_epoch) or per_epoch == planned or not math.isfinite(timeline.planned_steps):
         return
-    length = length_from_now(trainer, timeline, per_epoch, epoch=trainer.current_epoch)
-    before = timeline.planned_steps
     why = f"epochs of {per_epoch:g} optimizer steps from epoch {trainer.current_epoch}"
-    if timeline.replan(length, why, epochs_kept=True) == "rebuilt":
+    before = timeline.planned_steps
+    if _replanned(trainer, timeline, per_epoch, epoch=trainer.current_epoch, why=why):
         timeline.warn_once(
             "epoch-size",
             f"{timeline.name}: the epochs of this run changed size, from {planned:g} to {per_epoch:g} optimizer"
             f" steps at epoch {trainer.current_epoch} (reloaded dataloaders?). What remains of the schedule is"
-            f" re-planned for {length.total_steps:g} optimizer steps in all (it was {before:g}), continuing from"
+            f" re-planned for {timeline.planned_steps:g} optimizer steps in all (it was {before:g}), continuing from"
             f" the current lr {timeline.lrs[0]:.3g}; lengths given as fixed durations keep their places. Later"
             " changes of epoch size are followed without another warning.",
         )
@@ -80,18 +79,23 @@ def follow_step_rate(trainer: pl.Trainer, timeline: Timeline, steps_in_epoch: in
     if not math.isfinite(planned) or planned <= 0 or abs(steps_in_epoch - planned) <= REPLAN_TOLERANCE * planned:
         return None
     rate = steps_in_epoch / planned
-    length = length_from_now(trainer, timeline, steps_in_epoch, epoch=trainer.current_epoch + 1)
-    before = timeline.planned_steps
     why = f"{steps_in_epoch} optimizer steps per epoch measured, {planned:g} planned"
-    if timeline.replan(length, why, epochs_kept=True) == "rebuilt":
+    before = timeline.planned_steps
+    if _replanned(trainer, timeline, steps_in_epoch, epoch=trainer.current_epoch + 1, why=why):
         timeline.warn_once(
             "step-rate",
             f"{timeline.name}: {type(timeline.optimizer).__name__} took {steps_in_epoch} optimizer steps in epoch"
             f" {trainer.current_epoch}, where the Trainer's estimate (one step per batch) gave {planned:g}. What"
-            f" remains of the schedule now follows this optimizer's own rate: {length.total_steps:g} optimizer"
+            f" remains of the schedule now follows this optimizer's own rate: {timeline.planned_steps:g} optimizer"
             f" steps in all instead of {before:g}. Pass `steps_per_batch={rate:g}` to plan it from the first step.",
         )
     return rate
+
+
+def _replanned(trainer: pl.Trainer, timeline: Timeline, per_epoch: float, *, epoch: int, why: str) -> bool:
+    """Re-plan for epochs of ``per_epoch`` steps from epoch ``epoch`` on; whether the lrs to come changed."""
+    length = length_from_now(trainer, timeline, per_epoch, epoch=epoch)
+    return timeline.replan(length, why, epochs_kept=True) == "rebuilt"
 
 
 def scaled(length: TrainingLength, rate: float | None) -> TrainingLength:

@@ -235,21 +235,17 @@ class Timeline:
     def replan(self, length: TrainingLength, why: str, *, epochs_kept: bool = False) -> str:
         """Plan what remains of the schedule for a run of ``length``, continuing from the current lrs.
 
-        Lengths that mean the whole training and percentages are resolved again against ``length``; the part of
-        the schedule still to come is rebuilt from the current lr (cosine, polynomial and linear decays to
-        their floor at the new end, ``MultiStepLR``'s remaining milestones, ``WarmupStableDecayLR``'s decay at
-        the new end), so the lr does not jump. Lengths given as ints or fixed durations stay as they are; the
-        warmup keeps its length. A schedule that cannot be rebuilt this way keeps its plan, with one warning.
+        Whole-run lengths and percentages are resolved again and the rest of the schedule is rebuilt from the
+        current lr by the schedule's ``_rebase`` (README, "When the run changes"); fixed lengths and the warmup
+        stay. A schedule that cannot be rebuilt without a jump keeps its plan, with one warning.
 
         Args:
             length: the run's new length.
             why: the reason, for the warnings and the summary.
-            epochs_kept: the run keeps its number of epochs (only their size or an optimizer's rate changed), so
-                schedules that count epochs keep their places.
+            epochs_kept: only the epochs' size or an optimizer's rate changed: schedules counting epochs stay.
 
         Returns:
-            ``"rebuilt"`` (the lrs to come changed), ``"fixed"`` (the schedule's lengths do not depend on the run,
-            or count epochs: only the run's end moved) or ``"kept"`` (it cannot be re-planned and keeps its plan).
+            ``"rebuilt"`` (the lrs to come changed), ``"fixed"`` (only the run's end moved) or ``"kept"``.
         """
         before = (self.length, self.planned_steps, self.planned_epochs)
         self._set_length(length)

@@ -25,6 +25,7 @@ from torch.utils.data import DataLoader, DistributedSampler
 
 import lightning_lrsched as lrs
 from tests.helpers import TinyModel, make_loader
+from tests.test_stepping import ManualModel
 
 SCHEDULES = {
     "cosine-warmup": lambda: lrs.CosineAnnealingLR(warmup="15%"),
@@ -70,22 +71,6 @@ class KillAt(Callback):
             os.kill(os.getpid(), signal.SIGKILL)
 
 
-class HalfRate(TinyModel):
-    """Manual optimization that steps the optimizer on even batches only."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.automatic_optimization = False
-
-    def training_step(self, batch: Any, batch_idx: int) -> None:
-        optimizer = self.optimizers()
-        x, y = batch
-        self.manual_backward(torch.nn.functional.mse_loss(self(x), y))
-        if batch_idx % 2 == 0:
-            optimizer.step()
-            optimizer.zero_grad()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("schedule", choices=sorted(SCHEDULES))
@@ -127,7 +112,7 @@ def main() -> None:
         deterministic=True,
         default_root_dir=args.out,
     )
-    model = HalfRate() if args.schedule == "cosine-measured-rate" else TinyModel()
+    model = ManualModel() if args.schedule == "cosine-measured-rate" else TinyModel()  # (every second batch)
     trainer.fit(model, train, make_loader(9), ckpt_path=ckpt / "last.ckpt" if args.resume else None, weights_only=True)
     if trainer.is_global_zero:
         torch.save(model.state_dict(), args.out / f"weights-{tag}.pt")
