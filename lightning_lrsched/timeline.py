@@ -76,17 +76,12 @@ class Timeline:
         self.planned_steps = length.total_steps
         self.planned_epochs = _epochs(length)
         self.steps = self.epochs = self.epoch_start_steps = 0
-        self.origin = 0
-        """The optimizer step where the current scheduler started: 0, or the step of the last re-plan."""
-        self.replans: list[dict[str, Any]] = []
-        """Each re-plan: the step, the planned optimizer steps before and after, and why."""
-        self.steps_per_batch = 1.0
-        """Optimizer steps per training batch (not 1 for optimizers stepping at their own rate)."""
-        self.handed_over: dict[str, Any] | None = None
-        """Who sets the lr instead of this schedule (e.g. StochasticWeightAveraging) and from which step."""
+        self.origin = 0  # the optimizer step where the current scheduler started: 0, or the last re-plan's
+        self.replans: list[dict[str, Any]] = []  # each re-plan: its step, planned steps before and after, why
+        self.steps_per_batch = 1.0  # optimizer steps per training batch (not 1 for optimizers at their own rate)
+        self.handed_over: dict[str, Any] | None = None  # who sets the lr instead (e.g. SWA) and from which step
         self.path: dict[str, Any] = {}
-        self.configured: list[float] = self.lrs
-        """Each param group's lr as configured, before the schedule set any: new groups scale against it."""
+        self.configured: list[float] = self.lrs  # the groups' lrs as configured: groups that join scale by them
         self.warmup_epochs = self.warmup.steps / length.steps_per_epoch if self.warmup.steps else 0.0
         self.scheduler: LRScheduler = self._build()
         self._sync_warmup_lr()
