@@ -2,7 +2,8 @@
 
 The callback picks the optimizer, checks for conflicts, plans a fresh :class:`~lightning_lrsched.timeline.Timeline`
 at every fit start, tells it when optimizer steps, epochs and validations happen, and delegates the checkpoint
-state to it. Every use of a Lightning private attribute is in this module, each with its public fallback.
+state to it. Lightning private attributes are used only in the adapter modules (this one, `run_changes.py`,
+`lr_logging.py`), each with its public fallback.
 """
 
 from __future__ import annotations
