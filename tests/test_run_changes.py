@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 import torch
-from lightning.pytorch.callbacks import BaseFinetuning, ModelCheckpoint, StochasticWeightAveraging
+from lightning.pytorch.callbacks import BaseFinetuning, Callback, ModelCheckpoint, StochasticWeightAveraging
 from lightning.pytorch.loggers import Logger
 from torch import nn
 from torch.optim import lr_scheduler as ts
@@ -541,3 +541,27 @@ def test_replan_on_resume_moves_percentage_milestones_of_an_epoch_schedule(tmp_p
     # and 6: the decay already applied counts as the first, the second comes at epoch 6
     per_epoch = [recorder.lrs[10 * k][0] for k in range(6)]
     assert per_epoch == pytest.approx([0.01, 0.01, 0.01, 0.01, 0.001, 0.001])
+
+
+class AddNamedGroup(Callback):
+    """At the start of epoch 1, `optimizer.add_param_group` with a `name`, as a user's own unfreezing code does."""
+
+    def on_train_epoch_start(self, trainer: Any, pl_module: Any) -> None:
+        if trainer.current_epoch == 1:
+            pl_module.hidden.requires_grad_(True)
+            params = list(pl_module.hidden.parameters())
+            trainer.optimizers[0].add_param_group({"params": params, "lr": 0.02, "name": "backbone"})
+
+
+def test_a_named_group_added_by_hand_gets_its_name_as_tag(tmp_path) -> None:
+    class Frozen(Backbone):
+        def setup(self, stage: str) -> None:  # before `configure_optimizers`
+            self.hidden.requires_grad_(False)
+
+    catcher, recorder = Catcher(), LRRecorder()
+    trainer(tmp_path, max_epochs=2, logger=catcher, log_every_n_steps=1,
+            callbacks=[AddNamedGroup(), lrs.CosineAnnealingLR(), recorder]).fit(Frozen(), make_loader())  # fmt: skip
+    tags = set().union(*(metrics for _, metrics in catcher.metrics))
+    assert {"lr-SGD", "lr-SGD/pg1", "lr-SGD/backbone"} <= tags
+    for lrs_ in recorder.lrs[10:]:
+        assert lrs_[1] == pytest.approx(lrs_[0] * 0.02 / GROUP_LRS[0], rel=1e-12)
