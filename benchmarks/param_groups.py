@@ -1,7 +1,8 @@
 """Learning-rate logging cost per optimizer step as the number of param groups grows (layer-wise decay).
 
-Times the callback's own work per step (its optimizer pre/post hooks: logging every group's lr to TensorBoard,
-then the scheduler step) for 1 to 200 param groups, with log_every_n_steps=1. For comparison it also times
+Times the callback's own work per step (logging every group's lr to TensorBoard and to `callback_metrics` at the
+batch start, then its optimizer pre/post hooks and the scheduler step) for 1 to 200 param groups, with
+log_every_n_steps=1. For comparison it also times
 writing the same values through `TensorBoardLogger.log_metrics`, one event per value, which is what
 Lightning's LearningRateMonitor does.
 
@@ -13,22 +14,27 @@ from __future__ import annotations
 import statistics
 import tempfile
 import time
+from types import SimpleNamespace
 
 import torch
 from lightning.pytorch.loggers import TensorBoardLogger
 
 from lightning_lrsched import CosineAnnealingLR, TrainingLength
-from lightning_lrsched.callback import _file_writer
-from lightning_lrsched.reporting import lr_tags
+from lightning_lrsched.lr_logging import LogOptions, LrLog
 
 
 class _Trainer:
-    """The Trainer attributes the callback's optimizer hooks read."""
+    """The Trainer attributes the callback's hooks and its lr log read."""
 
     def __init__(self, logger: TensorBoardLogger) -> None:
         self.loggers = [logger]
         self.log_every_n_steps = 1
         self.global_step = 0
+        self.should_stop = False
+        self.progress_bar_callback = None
+        self.callback_metrics: dict[str, torch.Tensor] = {}
+        self.strategy = SimpleNamespace(root_device=torch.device("cpu"))
+        self.fit_loop = SimpleNamespace(epoch_loop=SimpleNamespace(_batches_that_stepped=0))
 
 
 def per_step_microseconds(groups: int, steps: int, root: str) -> float:
@@ -37,15 +43,15 @@ def per_step_microseconds(groups: int, steps: int, root: str) -> float:
     logger = TensorBoardLogger(root, name=f"groups{groups}")
     callback = CosineAnnealingLR(plan=False)
     trainer = _Trainer(logger)
-    # what `on_fit_start` sets up, without a Trainer: the plan, the tags and the trainer the hooks read
+    # what `on_fit_start` sets up, without a Trainer: the plan, the lr log and the trainer the hooks read
     callback._timeline = callback.timeline(optimizer, TrainingLength(steps, steps))
-    callback._tags = lr_tags([optimizer], optimizer, None)
-    callback._trainer = trainer  # type: ignore[assignment]
-    callback._sinks = [(logger, _file_writer(logger))]
+    log = LrLog(trainer, optimizer, "lr-AdamW", callback, LogOptions())  # type: ignore[arg-type]
+    callback._log, callback._trainer = log, trainer  # type: ignore[assignment]
     optimizer._opt_called = True  # type: ignore[attr-defined]
     start = time.perf_counter()
     for step in range(steps):
-        trainer.global_step = step
+        trainer.global_step = trainer.fit_loop.epoch_loop._batches_that_stepped = step
+        log.batch_start()
         callback._before_optimizer_step(optimizer, (), {})
         callback._after_optimizer_step(optimizer, (), {})
     seconds = time.perf_counter() - start

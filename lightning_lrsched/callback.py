@@ -8,6 +8,7 @@ state to it. Lightning private attributes are used only in the adapter modules (
 
 from __future__ import annotations
 
+import contextlib
 import copy
 from collections.abc import Sequence
 from typing import Any
@@ -21,7 +22,7 @@ from typing_extensions import override
 
 from lightning_lrsched import _checks, reporting, run_changes
 from lightning_lrsched.duration import DurationLike, Interval, TrainingLength
-from lightning_lrsched.lr_logging import LrLog
+from lightning_lrsched.lr_logging import LoggingInterval, LogOptions, LrLog, prefixes
 from lightning_lrsched.monitoring import MonitorFeed
 from lightning_lrsched.schedule import Schedule, SchedulerFactory
 from lightning_lrsched.timeline import Timeline
@@ -64,8 +65,10 @@ class LRSchedulerCallback(Schedule, Callback):
         warmup_start_factor: the fraction of lr0 the warmup starts from, in [0, 1).
         optimizer: which optimizer of ``trainer.optimizers`` to schedule: an index, or the optimizer's class
             name (``"AdamW"``) when that is unique.
-        log_lr: log the learning rate (and momentum where the schedule cycles it) and show it in the progress
-            bar.
+        log_lr: log the learning rate and show it in the progress bar, as ``LearningRateMonitor`` would.
+        log_momentum: log momentum (or beta1) too; None: where the schedule cycles it (1cycle, cyclic).
+        log_weight_decay: log each group's weight decay too.
+        logging_interval: ``"step"``, ``"epoch"``, or None to log at the schedule's own interval.
         plan: at fit start, write the planned schedule (a figure and a text card of the resolved lengths) to
             TensorBoard. Drawing the figure costs about 0.1 s once per fit.
         name: the logged tag prefix instead of ``lr-<OptimizerClass>``.
@@ -108,6 +111,9 @@ class LRSchedulerCallback(Schedule, Callback):
         log_lr: bool = True,
         plan: bool = True,
         name: str | None = None,
+        log_momentum: bool | None = None,
+        log_weight_decay: bool = False,
+        logging_interval: LoggingInterval = None,
         replan_on_resume: bool = False,
         steps_per_batch: float | None = None,
         lengths: Sequence[str] = (),
@@ -130,7 +136,6 @@ class LRSchedulerCallback(Schedule, Callback):
                 f"Expected argument `optimizer` to be an index >= 0 into `trainer.optimizers` or an optimizer"
                 f" class name such as 'AdamW', but got {optimizer!r}."
             )
-        _checks.boolean("log_lr", log_lr)
         _checks.boolean("plan", plan)
         _checks.boolean("replan_on_resume", replan_on_resume)
         if steps_per_batch is not None:
@@ -141,6 +146,7 @@ class LRSchedulerCallback(Schedule, Callback):
             raise ValueError(f"Expected argument `name` to be a non-empty string or None, but got {name!r}.")
         self._optimizer_ref = optimizer
         self._log_lr = log_lr
+        self._log_options = LogOptions(log_lr, log_momentum, log_weight_decay, logging_interval)
         self._plan = plan
         self._name = name
         self._replan_on_resume = replan_on_resume
@@ -222,7 +228,7 @@ class LRSchedulerCallback(Schedule, Callback):
             return
         self._follower = run_changes.begin(trainer, pl_module, timeline, pending, catch_up, previous, self)
         self._timeline, self._trainer, self._active = timeline, trainer, True
-        self._log = log = LrLog(trainer, optimizer, self._name, enabled=self._log_lr, momentum=self._cycles_momentum)
+        self._log = log = LrLog(trainer, optimizer, tag_prefix(trainer, self), self, self._log_options)
         self._reductions = len(getattr(timeline, "reductions", ()))
         if self._plan and trainer.is_global_zero:
             reporting.log_plan(trainer.loggers, f"{log.tags[0]}-plan", self, timeline, trainer.global_step)
@@ -236,7 +242,8 @@ class LRSchedulerCallback(Schedule, Callback):
         timeline = self._timeline
         if not self._active or timeline is None:
             return
-        self._join_new_groups()
+        if self._log is not None:
+            self._log.join_new_groups(timeline)
         if self._follower is not None:
             self._follower.train_start(trainer)
 
@@ -265,26 +272,21 @@ class LRSchedulerCallback(Schedule, Callback):
     # ------------------------------------------------------------------ events
 
     def _before_optimizer_step(self, optimizer: Optimizer, args: Any, kwargs: Any) -> None:
-        if self._log is not None:
-            if len(optimizer.param_groups) != len(self._log.tags):
-                self._join_new_groups()
-            self._log.before_step()
+        if self._log is not None and self._timeline is not None:
+            self._log.join_new_groups(self._timeline)
 
     def _after_optimizer_step(self, optimizer: Optimizer, args: Any, kwargs: Any) -> None:
         if self._timeline is not None:
             self._timeline.optimizer_step()
 
-    def _join_new_groups(self) -> None:
-        """Param groups added since the last step join the schedule and get their lr tags."""
-        if self._timeline is not None and self._log is not None and self._timeline.join_new_groups():
-            self._log.retag()
-
     @override
     def on_train_batch_start(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch: Any, batch_idx: int
     ) -> None:
-        if self._follower is not None:
+        if self._follower is not None and self._log is not None and self._timeline is not None:
             self._follower.batch_start(trainer)
+            self._log.join_new_groups(self._timeline)
+            self._log.batch_start()
 
     @override
     def on_train_batch_end(
@@ -314,8 +316,9 @@ class LRSchedulerCallback(Schedule, Callback):
         if not self._active or timeline is None:
             return
         self._monitor_feed.start(trainer, timeline, training=True)
-        if self._follower is not None:
+        if self._follower is not None and self._log is not None:
             self._follower.epoch_start(trainer)
+            self._log.epoch_start()
 
     @override
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
@@ -420,6 +423,26 @@ def _hookable(callback: LRSchedulerCallback, optimizer: Any) -> Optimizer:
             " Use DeepSpeed's own scheduler configuration with DeepSpeed, or the FSDP strategy with this callback."
         )
     return optimizer
+
+
+def tag_prefix(trainer: pl.Trainer, callback: LRSchedulerCallback) -> str:
+    """The tag prefix of ``callback``'s optimizer, named as ``LearningRateMonitor`` names scheduled optimizers.
+
+    The scheduled optimizers are counted in its order: the module's own schedulers first, then this package's
+    schedule callbacks by optimizer index (so the only scheduled Adam is ``lr-Adam`` whatever its index).
+    """
+    listed: list[tuple[Optimizer, str | None]] = [
+        (config.scheduler.optimizer, config.name) for config in trainer.lr_scheduler_configs
+    ]
+    ours: list[tuple[int, LRSchedulerCallback]] = []
+    for other in trainer.callbacks:  # type: ignore[attr-defined]
+        if isinstance(other, LRSchedulerCallback):
+            with contextlib.suppress(ValueError):  # a callback naming no optimizer raises at its own fit start
+                ours.append((trainer.optimizers.index(select_optimizer(trainer, other)), other))
+    ours.sort(key=lambda item: item[0])
+    listed += [(trainer.optimizers[index], other._name) for index, other in ours]
+    mine = len(trainer.lr_scheduler_configs) + [other for _, other in ours].index(callback)
+    return prefixes(listed)[mine]
 
 
 def check_conflicts(trainer: pl.Trainer, callback: LRSchedulerCallback, optimizer: Optimizer) -> None:

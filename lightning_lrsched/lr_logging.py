@@ -1,21 +1,59 @@
 """How one schedule callback shows its learning rates: the tags, the loggers and the progress bar.
 
-The lr of every param group is logged before each optimizer step at the cadence of ``trainer.log_every_n_steps``,
-under the tags Lightning's ``LearningRateMonitor`` uses; a TensorBoard logger gets all of a step's lrs as one
-event. Param groups that join during training get their tags (the first group's tag gains ``/pg1`` as in
-``LearningRateMonitor``). The Lightning private attributes read here are commented with their public fallbacks.
+Exactly as Lightning's ``LearningRateMonitor`` does for a scheduler returned from ``configure_optimizers``: the same
+tags (``lr-AdamW``, ``lr-AdamW/pg1``, a group's ``name``, ``-1`` for a second scheduled optimizer of a type,
+``-momentum``, ``-weight_decay``), at the same moments (a step schedule at the start of each training batch
+whose step metrics Lightning logs, i.e. every ``log_every_n_steps`` batches; an epoch schedule at each epoch
+start) and the same x value (the batches that stepped, which is where the module's own step metrics go). The
+values also go into ``trainer.callback_metrics``, so ``EarlyStopping``/``ModelCheckpoint`` can monitor them. A
+TensorBoard logger gets all of a step's values as one event. The Lightning private attributes read here are
+commented with their public fallbacks.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
 
 import lightning.pytorch as pl
+import torch
 from lightning.pytorch.loggers import Logger, TensorBoardLogger
 from lightning.pytorch.utilities import rank_zero_only
 from torch.optim import Optimizer
 
-from lightning_lrsched import reporting, tensorboard
+from lightning_lrsched import _checks, tensorboard
+from lightning_lrsched.schedule import Schedule
+from lightning_lrsched.timeline import Timeline
+
+LoggingInterval = Literal["step", "epoch"] | None
+
+
+@dataclass(frozen=True)
+class LogOptions:
+    """What a schedule callback logs besides the lr, and when; checked at construction.
+
+    Example::
+
+        >>> LogOptions(momentum=True).logging_interval is None
+        True
+    """
+
+    enabled: bool = True
+    """Log the lrs to the loggers and show them in the progress bar."""
+    momentum: bool | None = None
+    """Each group's momentum (or beta1): True, False, or None for schedules that cycle it (1cycle, cyclic)."""
+    weight_decay: bool = False
+    logging_interval: LoggingInterval = None
+
+    def __post_init__(self) -> None:
+        _checks.boolean("log_lr", self.enabled)
+        if self.momentum is not None:
+            _checks.boolean("log_momentum", self.momentum)
+        _checks.boolean("log_weight_decay", self.weight_decay)
+        if self.logging_interval is not None:
+            _checks.one_of("logging_interval", self.logging_interval, ("step", "epoch"))
 
 
 class LrLog:
@@ -24,9 +62,10 @@ class LrLog:
     Args:
         trainer: the fitting Trainer.
         optimizer: the scheduled optimizer.
-        name: the tag prefix instead of ``lr-<OptimizerClass>``.
-        enabled: log to the loggers and show the lr in the progress bar.
-        momentum: log momentum (or beta1) too, for schedules that cycle it.
+        prefix: its tag prefix (``lr-AdamW``, ``lr-AdamW-1``, or the callback's ``name``): see :func:`prefixes`.
+        schedule: the schedule: its interval decides when the lr is logged (unless ``logging_interval`` says),
+            and a schedule that cycles momentum has it logged (unless ``log_momentum=False``).
+        options: what is logged and when, as ``LearningRateMonitor``'s arguments.
 
     Example::
 
@@ -34,52 +73,148 @@ class LrLog:
         >>> optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
         >>> trainer = pl.Trainer(logger=False, enable_progress_bar=False)  # doctest: +ELLIPSIS
         ...
-        >>> trainer.optimizers = [optimizer]
-        >>> LrLog(trainer, optimizer, None, enabled=True, momentum=False).tags
+        >>> from lightning_lrsched import CosineAnnealingLR
+        >>> LrLog(trainer, optimizer, "lr-SGD", CosineAnnealingLR(), LogOptions()).tags
         ['lr-SGD']
     """
 
     def __init__(
-        self, trainer: pl.Trainer, optimizer: Optimizer, name: str | None, *, enabled: bool, momentum: bool
+        self,
+        trainer: pl.Trainer,
+        optimizer: Optimizer,
+        prefix: str,
+        schedule: Schedule,
+        options: LogOptions,
     ) -> None:
-        self.trainer, self.optimizer, self.name, self.momentum = trainer, optimizer, name, momentum
-        self.tags = reporting.lr_tags(trainer.optimizers, optimizer, name)
+        self.trainer, self.optimizer, self.prefix = trainer, optimizer, prefix
+        self.momentum = schedule._cycles_momentum if options.momentum is None else options.momentum
+        self.weight_decay, enabled = options.weight_decay, options.enabled
+        when = options.logging_interval or schedule.interval
+        self.per_step, self.per_epoch = enabled and when == "step", enabled and when == "epoch"
+        self.tags = group_tags(prefix, optimizer)
         self.sinks: list[tuple[Logger, Any]] = (
             [(logger, _file_writer(logger)) for logger in trainer.loggers] if enabled else []
         )
         """Each logger with the TensorBoard file writer that takes all lrs of a step as one event, or None."""
         self.show_progress = enabled and trainer.progress_bar_callback is not None
 
-    def retag(self) -> None:
-        """Param groups joined: one tag each, named as ``LearningRateMonitor`` names them."""
-        self.tags = reporting.lr_tags(self.trainer.optimizers, self.optimizer, self.name)
+    def join_new_groups(self, timeline: Timeline) -> None:
+        """Param groups added since the last look join ``timeline`` and get their tags.
 
-    def before_step(self) -> None:
-        """Log the lrs the coming optimizer step uses, at the Trainer's logging cadence."""
-        trainer = self.trainer
-        if not self.sinks or not reporting.should_log(
-            trainer.global_step, int(getattr(trainer, "log_every_n_steps", 1))
-        ):
-            return
-        metrics = reporting.lr_metrics(self.tags, self.optimizer, self.momentum)
-        for logger, writer in self.sinks:
-            if writer is None:
-                logger.log_metrics(metrics, step=trainer.global_step)
-            else:
-                tensorboard.write_scalars(writer, metrics, trainer.global_step)
+        ``lr-SGD`` becomes ``lr-SGD/pg1`` then, as ``LearningRateMonitor`` renames it.
+        """
+        if len(self.optimizer.param_groups) != len(self.tags) and timeline.join_new_groups():
+            self.tags = group_tags(self.prefix, self.optimizer)
+
+    def batch_start(self) -> None:
+        """At a training batch's start: log the lrs its step uses, if Lightning logs this batch's step metrics."""
+        if self.per_step and _logs_this_batch(self.trainer):
+            self._emit()
+
+    def epoch_start(self) -> None:
+        """At a training epoch's start: log the lrs (epoch logging, as ``LearningRateMonitor``: at any cadence)."""
+        if self.per_epoch:
+            self._emit()
 
     def show(self, pl_module: pl.LightningModule) -> None:
-        """Put the first group's lr in the progress bar."""
+        """Put the first group's lr in the progress bar, readably (``3.0e-04``, not ``0.000``)."""
         if not self.show_progress:
             return
         lr = float(self.optimizer.param_groups[0]["lr"])
-        # private: `LightningModule.log` costs more per call than the schedule step, and the progress bar
-        # only reads this dict; `log(..., prog_bar=True)` is the fallback should the dict move
+        # private: `LightningModule.log` costs more per call than the schedule step, and takes no text; the
+        # progress bar only reads this dict. `log(..., prog_bar=True)` is the fallback should the dict move
         shown = getattr(self.trainer._logger_connector, "_progress_bar_metrics", None)
         if isinstance(shown, dict):
-            shown[self.tags[0]] = lr
+            shown[self.tags[0]] = f"{lr:.1e}"
         else:
             pl_module.log(self.tags[0], lr, prog_bar=True, logger=False)
+
+    def _emit(self) -> None:
+        trainer = self.trainer
+        metrics = values(self.tags, self.optimizer, momentum=self.momentum, weight_decay=self.weight_decay)
+        # as LearningRateMonitor: in `callback_metrics`, so EarlyStopping/ModelCheckpoint can monitor them (one
+        # tensor made and split: five times cheaper than a tensor per value with 200 param groups)
+        stacked = torch.tensor(list(metrics.values()), device=trainer.strategy.root_device)
+        trainer.callback_metrics.update(zip(metrics, stacked.unbind(), strict=True))
+        step = _batches_that_stepped(trainer)
+        for logger, writer in self.sinks:
+            if writer is None:
+                logger.log_metrics(metrics, step=step)
+            else:
+                tensorboard.write_scalars(writer, metrics, step)
+
+
+def prefixes(scheduled: Sequence[tuple[Optimizer, str | None]]) -> list[str]:
+    """The tag prefix of each scheduled optimizer, in order, named as ``LearningRateMonitor`` names them.
+
+    ``scheduled`` lists each scheduled optimizer with the name its schedule gives it (None: ``lr-<Class>``).
+    Optimizers of one class get ``-1``, ``-2``, ... from the second unnamed one on, counted in this order.
+
+    Example::
+
+        >>> import torch
+        >>> weights = [torch.zeros(1, requires_grad=True)]
+        >>> first, second = torch.optim.Adam(weights), torch.optim.Adam(weights)
+        >>> prefixes([(first, None), (second, None)])
+        ['lr-Adam', 'lr-Adam-1']
+    """
+    counts: defaultdict[type, int] = defaultdict(int)
+    names = []
+    for optimizer, name in scheduled:
+        kind = type(optimizer)
+        if name is None:
+            counts[kind] += 1
+        prefix = name if name is not None else f"lr-{kind.__name__}"
+        count = counts.get(kind, 0)
+        names.append(f"{prefix}-{count - 1}" if count > 1 else prefix)
+    return names
+
+
+def group_tags(prefix: str, optimizer: Optimizer) -> list[str]:
+    """One tag per param group: the prefix alone, ``/pgN``, or ``/<name>`` for a named group.
+
+    Raises:
+        ValueError: when two param groups have the same ``name``.
+    """
+    groups = optimizer.param_groups
+    names = [group.get("name") for group in groups]
+    named = [n for n in names if n is not None]
+    if len(named) != len(set(named)):
+        raise ValueError(
+            f"The param groups of {type(optimizer).__name__} have duplicate `name` values {names}; the"
+            " learning-rate tags would collide. Give each group a unique name."
+        )
+    if len(groups) == 1:
+        return [f"{prefix}/{names[0]}" if names[0] else prefix]
+    return [f"{prefix}/{n if n else f'pg{i + 1}'}" for i, n in enumerate(names)]
+
+
+def values(tags: Sequence[str], optimizer: Optimizer, *, momentum: bool, weight_decay: bool) -> dict[str, float]:
+    """Each group's lr under its tag, with ``-momentum`` (momentum or beta1) and ``-weight_decay`` if asked."""
+    metrics: dict[str, float] = {}
+    use_betas = "betas" in optimizer.defaults
+    for tag, group in zip(tags, optimizer.param_groups, strict=False):
+        metrics[tag] = float(group["lr"])
+        if momentum:
+            metrics[f"{tag}-momentum"] = float(group["betas"][0] if use_betas else group.get("momentum", 0.0))
+        if weight_decay:
+            metrics[f"{tag}-weight_decay"] = float(group["weight_decay"])
+    return metrics
+
+
+def _batches_that_stepped(trainer: pl.Trainer) -> int:
+    # private: the x value of Lightning's own step metrics; `global_step` is the public fallback, equal to it
+    # with one optimizer in automatic optimization
+    return int(getattr(trainer.fit_loop.epoch_loop, "_batches_that_stepped", trainer.global_step))
+
+
+def _logs_this_batch(trainer: pl.Trainer) -> bool:
+    # private: the rule Lightning logs step metrics by; the fallback restates it
+    connector = getattr(trainer, "_logger_connector", None)
+    if connector is not None and hasattr(connector, "should_update_logs"):
+        return bool(connector.should_update_logs)
+    every = int(getattr(trainer, "log_every_n_steps", 1))
+    return every > 0 and ((_batches_that_stepped(trainer) + 1) % every == 0 or trainer.should_stop)
 
 
 def _file_writer(logger: Logger) -> Any:

@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
-from torch.optim import Optimizer
 
 from lightning_lrsched import tensorboard
 from lightning_lrsched.preview import plot_schedule
@@ -22,46 +21,6 @@ from lightning_lrsched.timeline import FEW_CHANGES, Timeline
 if TYPE_CHECKING:
     import lightning.pytorch as pl
     from lightning.pytorch.loggers import Logger
-
-
-def lr_tags(optimizers: Sequence[Optimizer], optimizer: Optimizer, name: str | None) -> list[str]:
-    """One tag per param group, as Lightning's ``LearningRateMonitor`` names them.
-
-    Raises:
-        ValueError: when two param groups have the same ``name``.
-    """
-    prefix = name
-    if prefix is None:
-        same_type = [opt for opt in optimizers if type(opt) is type(optimizer)]
-        position = next(i for i, opt in enumerate(same_type) if opt is optimizer)
-        prefix = f"lr-{type(optimizer).__name__}" + (f"-{position}" if position else "")
-    groups = optimizer.param_groups
-    names = [group.get("name") for group in groups]
-    named = [n for n in names if n is not None]
-    if len(named) != len(set(named)):
-        raise ValueError(
-            f"The param groups of {type(optimizer).__name__} have duplicate `name` values {names}; the"
-            " learning-rate tags would collide. Give each group a unique name."
-        )
-    if len(groups) == 1:
-        return [f"{prefix}/{names[0]}" if names[0] else prefix]
-    return [f"{prefix}/{n if n else f'pg{i + 1}'}" for i, n in enumerate(names)]
-
-
-def lr_metrics(tags: Sequence[str], optimizer: Optimizer, momentum: bool) -> dict[str, float]:
-    """The lr of every param group under its tag (and its momentum or beta1 where the schedule cycles it)."""
-    metrics: dict[str, float] = {}
-    use_betas = "betas" in optimizer.defaults
-    for tag, group in zip(tags, optimizer.param_groups, strict=False):
-        metrics[tag] = float(group["lr"])
-        if momentum:
-            metrics[f"{tag}-momentum"] = float(group["betas"][0] if use_betas else group.get("momentum", 0.0))
-    return metrics
-
-
-def should_log(global_step: int, every_n_steps: int) -> bool:
-    """Whether the lr is logged at ``global_step`` (every ``trainer.log_every_n_steps``)."""
-    return global_step % (every_n_steps or 1) == 0
 
 
 def describe_plan(timeline: Timeline) -> str:

@@ -96,7 +96,7 @@ def test_missing_key_names_the_logged_keys_and_closest_match(tmp_path) -> None:
     run = trainer(tmp_path, max_epochs=2, callbacks=[lrs.ReduceLROnPlateau("val_los", mode="min")])
     with pytest.raises(
         RuntimeError,
-        match=r"monitor='val_los'\) found no such metric .* \['train_loss', 'val_loss'\]\. Did you mean 'val_loss'",
+        match=r"monitor='val_los'\) found no such metric .* 'train_loss', 'val_loss'\]\. Did you mean 'val_loss'",
     ):
         run.fit(ScriptedModel(), make_loader(), make_loader(6))
 
