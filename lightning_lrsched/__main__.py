@@ -64,7 +64,7 @@ def _preview(args: argparse.Namespace) -> None:
 def _plot(args: argparse.Namespace) -> None:
     from lightning_lrsched.plotting import plot_runs
 
-    figure = plot_runs(args.logdirs)
+    figure = plot_runs(args.logdirs, log_lr=args.log_lr)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(out, dpi=110)
@@ -86,9 +86,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     shown.add_argument("--out", default="schedule", help="output path without suffix (writes .png and .csv)")
     shown.set_defaults(run=_preview)
 
-    plotted = commands.add_parser("plot", help="PNG of lr, loss and metric curves read from TensorBoard logs")
+    plotted = commands.add_parser(
+        "plot", help="PNG of lr, loss and metric curves read from TensorBoard or CSVLogger logs"
+    )
     plotted.add_argument("logdirs", nargs="+", help="one or more run folders (or parents of runs)")
     plotted.add_argument("--out", default="curves.png")
+    plotted.add_argument("--log-lr", action="store_true", help="a log scale for the learning rate")
     plotted.set_defaults(run=_plot)
 
     args = parser.parse_args(argv)

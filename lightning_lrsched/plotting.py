@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import csv
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from lightning_lrsched.tensorboard import find_runs, read_scalars
+from lightning_lrsched.tensorboard import read_scalars
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -54,31 +55,119 @@ def draw_schedule(trace: Sequence[Sequence[float]], *, steps_per_epoch: int, tit
     return figure
 
 
-def plot_runs(paths: Sequence[str | Path]) -> Figure:
-    """A Figure with the learning rate, the losses and the accuracy/F1 curves of one or several runs."""
-    runs = find_runs(paths)
-    panels = [
-        ("learning rate", lambda tag: tag.startswith("lr-") and "momentum" not in tag and "plateau" not in tag),
-        ("loss", lambda tag: tag in ("train_loss_step", "train_loss", "val_loss", "train_loss_epoch")),
-        ("accuracy / F1", lambda tag: tag.split("_")[-1] in ("acc", "f1") and not tag.startswith("test")),
-    ]
-    figure = new_figure(figsize=(13, 3.8))
-    figure.subplots_adjust(left=0.05, right=0.99, bottom=0.14, top=0.9, wspace=0.22)
-    axes = figure.subplots(1, len(panels))
+PANELS = (
+    ("learning rate", lambda tag: tag.startswith("lr-") and not tag.endswith(("momentum", "weight_decay"))
+     and "plateau" not in tag and not tag.endswith(("-plan", "-summary"))),
+    ("loss", lambda tag: tag in ("train_loss_step", "train_loss", "val_loss", "train_loss_epoch")),
+    ("accuracy / F1", lambda tag: tag.split("_")[-1] in ("acc", "f1") and tag.startswith(("train", "val"))),
+)  # fmt: skip
+"""The panels of :func:`plot_runs`: title and which logged tags go in it."""
+
+
+def plot_runs(paths: Sequence[str | Path], *, log_lr: bool = False) -> Figure:
+    """The learning rate, the losses and the accuracy/F1 curves of one or several runs, side by side.
+
+    Each run has one colour; training curves are solid, validation curves dashed (a step-level training loss
+    thin and faint); the lr is drawn as steps, as it is held between optimizer steps. The legends sit below the
+    panels, off the data. TensorBoard runs and CSVLogger runs (``metrics.csv``) are read alike.
+
+    Args:
+        paths: run folders, or folders holding runs.
+        log_lr: a log scale for the learning rate.
+
+    Example::
+
+        >>> plot_runs(["runs/quickstart"]).savefig("curves.png")  # doctest: +SKIP
+    """
+    from matplotlib.lines import Line2D
+
+    runs = find_log_runs(paths)
+    figure = new_figure(figsize=(13, 4.4))
+    figure.subplots_adjust(left=0.06, right=0.99, bottom=0.25, top=0.92, wspace=0.25)
+    axes = figure.subplots(1, len(PANELS))
     prefix = _common_parent(runs)
-    for run in runs:
-        scalars = read_scalars(run)
-        name = str(run.resolve().relative_to(prefix)) if prefix else run.name
-        for axis, (_title, wanted) in zip(axes, panels, strict=True):
+    colours = _colours(len(runs))
+    names = []
+    for run, colour in zip(runs, colours, strict=True):
+        scalars = read_run(run)
+        names.append(str(run.resolve().relative_to(prefix)) if prefix else run.name)
+        for axis, (_title, wanted) in zip(axes, PANELS, strict=True):
             for tag in sorted(filter(wanted, scalars)):
                 steps, values = zip(*scalars[tag], strict=True)
-                axis.plot(steps, values, label=f"{name}: {tag}" if len(runs) > 1 else tag)
-    for axis, (title, _wanted) in zip(axes, panels, strict=True):
+                style = _style(tag)
+                if axis is axes[0]:
+                    axis.step(steps, values, where="post", color=colour, linewidth=1.2)
+                else:
+                    axis.plot(steps, values, color=colour, **style)
+    for axis, (title, _wanted) in zip(axes, PANELS, strict=True):
         axis.set_title(title)
-        axis.set_xlabel("global step")
-        if axis.get_legend_handles_labels()[0]:
-            axis.legend(fontsize=7)
+        axis.set_xlabel("step (batches that stepped)")
+        axis.set_ylabel(title)
+        axis.grid(alpha=0.3)
+    if log_lr:
+        axes[0].set_yscale("log")
+    run_handles = [Line2D([], [], color=colour, linewidth=2) for colour in colours]
+    figure.legend(run_handles, names, loc="lower left", bbox_to_anchor=(0.06, 0.0), ncol=min(len(names), 4),
+                  fontsize=8, title="run", frameon=False)  # fmt: skip
+    kinds = {"train (epoch)": "train_acc", "train (step)": "train_loss_step", "validation": "val_loss", "F1": "val_f1"}
+    kind_handles = [Line2D([], [], color="0.3", **_style(tag)) for tag in kinds.values()]
+    figure.legend(kind_handles, list(kinds), loc="lower right", bbox_to_anchor=(0.99, 0.0), ncol=4,
+                  fontsize=8, title="curve", frameon=False)  # fmt: skip
     return figure
+
+
+def find_log_runs(paths: Sequence[str | Path]) -> list[Path]:
+    """Run folders at or below each path: TensorBoard ones (event files) and CSVLogger ones (``metrics.csv``).
+
+    Raises:
+        ValueError: naming a path with no run below it.
+    """
+    runs: list[Path] = []
+    for path in map(Path, paths):
+        found = sorted(
+            {event.parent for event in path.rglob("events.out.tfevents*")}
+            | {csv.parent for csv in path.rglob("metrics.csv")}
+        )
+        if not found:
+            raise ValueError(
+                f"No TensorBoard event files or CSVLogger metrics.csv under {str(path)!r}. Point at a log directory"
+                " of a run."
+            )
+        runs += [run for run in found if run not in runs]
+    return runs
+
+
+def read_run(run: Path) -> dict[str, list[tuple[int, float]]]:
+    """Every scalar of one run as ``{tag: [(step, value), ...]}``, from its event files or its ``metrics.csv``."""
+    if any(run.glob("events.out.tfevents*")):
+        return read_scalars(run)
+    scalars: dict[str, list[tuple[int, float]]] = {}
+    with (run / "metrics.csv").open(newline="") as file:
+        for row in csv.DictReader(file):
+            for tag, value in row.items():
+                if tag in ("step", "epoch") or value in ("", None):
+                    continue
+                scalars.setdefault(tag, []).append((int(float(row["step"])), float(value)))
+    return scalars
+
+
+def _style(tag: str) -> dict[str, Any]:
+    """Solid for training, dashed for validation, thin and faint for step values; F1 with dots, accuracy without."""
+    marker = {"marker": "o", "markersize": 3} if tag.endswith("_f1") else {}
+    if tag.startswith("val"):
+        return {"linestyle": "--", "linewidth": 1.6, **marker}
+    if tag.endswith("_step") or tag == "train_loss":
+        return {"linestyle": "-", "linewidth": 0.8, "alpha": 0.45, **marker}
+    return {"linestyle": "-", "linewidth": 1.6, **marker}
+
+
+def _colours(count: int) -> list[Any]:
+    """One distinct colour per run: tab10 up to 10 runs, evenly spread over a colour map beyond."""
+    from matplotlib import colormaps
+
+    if count <= 10:
+        return [colormaps["tab10"](i) for i in range(count)]
+    return [colormaps["turbo"](i / max(count - 1, 1)) for i in range(count)]
 
 
 def _common_parent(runs: list[Path]) -> Path | None:
