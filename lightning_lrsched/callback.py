@@ -230,6 +230,7 @@ class LRSchedulerCallback(Schedule, Callback):
         self._timeline, self._trainer, self._active = timeline, trainer, True
         self._log = log = LrLog(trainer, optimizer, tag_prefix(trainer, self), self, self._log_options)
         self._reductions = len(getattr(timeline, "reductions", ()))
+        log.update_layout()
         if self._plan and trainer.is_global_zero:
             reporting.log_plan(trainer.loggers, f"{log.tags[0]}-plan", self, timeline, trainer.global_step)
         self._handles = [
@@ -239,12 +240,8 @@ class LRSchedulerCallback(Schedule, Callback):
 
     @override
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        timeline = self._timeline
-        if not self._active or timeline is None:
-            return
-        if self._log is not None:
-            self._log.join_new_groups(timeline)
-        if self._follower is not None:
+        if self._active and self._timeline is not None and self._log is not None and self._follower is not None:
+            self._log.join_new_groups(self._timeline)
             self._follower.train_start(trainer)
 
     @override
@@ -353,9 +350,10 @@ class LRSchedulerCallback(Schedule, Callback):
     # ------------------------------------------------------------------ helpers
 
     def _feed(self, trainer: pl.Trainer, *, training: bool) -> None:
-        """Send the monitored values this validation (or training epoch) logged to the timeline."""
+        """Send the monitored values this validation (or training epoch) logged to the timeline; update the layout."""
         if not self._active or self._timeline is None or self._log is None or trainer.sanity_checking:
             return
+        self._log.update_layout()
         for event in self._monitor_feed.feed(trainer, self._timeline, training=training):
             self._reductions += 1
             reporting.report_reduction(trainer.loggers, self._log.tags[0], event, self._reductions, log=self._log_lr)

@@ -97,6 +97,7 @@ class LrLog:
         )
         """Each logger with the TensorBoard file writer that takes all lrs of a step as one event, or None."""
         self.show_progress = enabled and trainer.progress_bar_callback is not None
+        self._layout: frozenset[str] = frozenset()
 
     def join_new_groups(self, timeline: Timeline) -> None:
         """Param groups added since the last look join ``timeline`` and get their tags.
@@ -128,6 +129,17 @@ class LrLog:
             shown[self.tags[0]] = f"{lr:.1e}"
         else:
             pl_module.log(self.tags[0], lr, prog_bar=True, logger=False)
+
+    def update_layout(self) -> None:
+        """Give TensorBoard's custom scalars the charts of what this run logs by now (none that stay empty)."""
+        if not self.sinks:
+            return
+        logged = set(self.trainer.callback_metrics) | set(self.tags)
+        logged |= {f"{tag}-momentum" for tag in self.tags if self.momentum}
+        logged |= {f"{tag}-weight_decay" for tag in self.tags if self.weight_decay}
+        if logged != self._layout:
+            self._layout = frozenset(logged)
+            tensorboard.write_layout(tensorboard.tensorboard_experiments(self.trainer.loggers), sorted(logged))
 
     def _emit(self) -> None:
         trainer = self.trainer

@@ -108,6 +108,7 @@ def log_plan(loggers: Sequence[Logger], tag: str, schedule: Schedule, timeline: 
             figure = plot_schedule(
                 schedule, epochs=epochs, steps_per_epoch=int(per_epoch), lr=rates, title="planned schedule"
             )
+            figure.set_dpi(150)  # TensorBoard shows images at their pixel size: readable, not a thumbnail
     tensorboard.write_plan(experiments, tag, describe_plan(timeline), figure, step)
 
 

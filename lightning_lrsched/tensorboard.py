@@ -13,18 +13,36 @@ if TYPE_CHECKING:
     from lightning.pytorch.loggers import Logger
     from matplotlib.figure import Figure
 
-LAYOUT = {
-    "schedule": {
-        "learning rate": ["Multiline", [r"^lr-(?!.*momentum).*"]],
-        "momentum / beta1": ["Multiline", [r"^lr-.*momentum$"]],
-    },
-    "losses": {"train and validation loss": ["Multiline", [r"^train_loss", r"^val_loss$"]]},
-    "quality": {
-        "accuracy": ["Multiline", [r"^(train|val|test)_acc"]],
-        "F1": ["Multiline", [r"^(train|val|test)_f1"]],
-    },
-}
-"""TensorBoard's custom-scalars layout: schedule (lr + momentum), losses (train and val on one chart), quality."""
+CHARTS: tuple[tuple[str, str, str], ...] = (
+    ("schedule", "learning rate", r"^lr-(?!.*(-momentum|-weight_decay|-plan|-summary|-plateau)).*"),
+    ("schedule", "momentum / beta1", r"^lr-.*-momentum$"),
+    ("schedule", "weight decay", r"^lr-.*-weight_decay$"),
+    ("losses", "training loss", r"^train_loss"),
+    ("losses", "validation loss", r"^val_loss$"),
+    ("quality", "training accuracy", r"^train_acc"),
+    ("quality", "validation accuracy", r"^val_acc$"),
+    ("quality", "training F1", r"^train_f1"),
+    ("quality", "validation F1", r"^val_f1$"),
+)
+"""The custom-scalars charts, each (category, title, tag regex). Training and validation curves get charts of
+their own: TensorBoard colours curves by run, not by tag, so on one chart they would share a colour."""
+
+
+def layout(tags: Sequence[str]) -> dict[str, dict[str, list[Any]]]:
+    """TensorBoard's custom-scalars layout for a run that logs ``tags``: only the charts that will have curves.
+
+    Example::
+
+        >>> sorted(layout(["lr-SGD", "train_loss", "val_loss"])["losses"])
+        ['training loss', 'validation loss']
+    """
+    import re
+
+    found: dict[str, dict[str, list[Any]]] = {}
+    for category, title, pattern in CHARTS:
+        if any(re.search(pattern, tag) for tag in tags):
+            found.setdefault(category, {})[title] = ["Multiline", [pattern]]
+    return found
 
 
 def write_scalars(writer: Any, metrics: dict[str, float], step: int) -> None:
@@ -47,10 +65,16 @@ def tensorboard_experiments(loggers: Sequence[Logger]) -> list[Any]:
     return [logger.experiment for logger in loggers if isinstance(logger, TensorBoardLogger)]
 
 
-def write_plan(experiments: Sequence[Any], tag: str, text: str, figure: Figure | None, step: int) -> None:
-    """At fit start: the layout, the text card of the plan and its figure, on every TensorBoard writer."""
+def write_layout(experiments: Sequence[Any], tags: Sequence[str]) -> None:
+    """The custom-scalars layout for a run that logs ``tags``, on every TensorBoard writer (the last one counts)."""
+    charts = layout(tags)
     for experiment in experiments:
-        experiment.add_custom_scalars(LAYOUT)
+        experiment.add_custom_scalars(charts)
+
+
+def write_plan(experiments: Sequence[Any], tag: str, text: str, figure: Figure | None, step: int) -> None:
+    """At fit start: the text card of the plan and its figure, on every TensorBoard writer."""
+    for experiment in experiments:
         experiment.add_text(tag, text, global_step=step)
         if figure is not None:
             experiment.add_figure(tag, figure, global_step=step, close=False)

@@ -111,6 +111,7 @@ def text_entries(log_dir: str) -> dict[str, list[tuple[int, str]]]:
             (e.step, e.tensor_proto.string_val[0].decode()) for e in events.Tensors(tag)
         ]
         for tag in events.Tags()["tensors"]
+        if tag.endswith("/text_summary")  # (not the custom-scalars layout)
     }
 
 

@@ -120,3 +120,43 @@ def test_a_prefixed_tensorboard_logger_keeps_its_prefix(tmp_path) -> None:
         TinyModel(), make_loader()
     )
     assert {"fold1-lr-SGD/pg1", "fold1-lr-SGD/pg2"} <= set(scalars(logger.log_dir))
+
+
+class ClassifierLike(TinyModel):
+    """Logs what a classifier logs: train/val loss, val accuracy and F1."""
+
+    def validation_step(self, batch: Any, batch_idx: int) -> None:
+        super().validation_step(batch, batch_idx)
+        self.log("val_acc", 0.5)
+        self.log("val_f1", 0.4)
+
+
+def read_layout(log_dir: str) -> dict[str, dict[str, list[str]]]:
+    """The custom-scalars layout as TensorBoard reads it (its last version): {category: {chart: regexes}}."""
+    from tensorboard.plugins.custom_scalar import layout_pb2
+
+    events = EventAccumulator(log_dir, size_guidance={"tensors": 0})
+    events.Reload()
+    layout = layout_pb2.Layout()
+    layout.ParseFromString(events.Tensors("custom_scalars__config__")[-1].tensor_proto.string_val[0])
+    return {c.title: {chart.title: list(chart.multiline.tag) for chart in c.chart} for c in layout.category}
+
+
+def test_the_dashboard_has_train_and_val_charts_apart_and_no_empty_chart(tmp_path) -> None:
+    import re
+
+    logger = TensorBoardLogger(tmp_path, name="run")
+    trainer(tmp_path, max_epochs=2, logger=logger, log_every_n_steps=1, callbacks=[lrs.CosineAnnealingLR()]).fit(
+        ClassifierLike("adamw"), make_loader(), make_loader(6)
+    )
+    layout = read_layout(logger.log_dir)
+    assert layout == {
+        "schedule": {"learning rate": layout["schedule"]["learning rate"]},  # AdamW + cosine: no momentum chart
+        "losses": {"training loss": ["^train_loss"], "validation loss": ["^val_loss$"]},
+        "quality": {"validation accuracy": ["^val_acc$"], "validation F1": ["^val_f1$"]},
+    }
+    tags = set(scalars(logger.log_dir))
+    for charts in layout.values():
+        for patterns in charts.values():  # every chart has curves
+            assert any(re.search(patterns[0], tag) for tag in tags), patterns
+    assert not any(re.search(layout["schedule"]["learning rate"][0], tag) for tag in ("train_loss", "lr-x-momentum"))
