@@ -231,6 +231,8 @@ class LRSchedulerCallback(Schedule, Callback):
         self._log = log = LrLog(trainer, optimizer, tag_prefix(trainer, self), self, self._log_options)
         self._reductions = len(getattr(timeline, "reductions", ()))
         log.update_layout()
+        if self._log_lr and trainer.is_global_zero and log.first:
+            reporting.declare_hparams(trainer, pl_module, self, timeline)
         if self._plan and trainer.is_global_zero:
             reporting.log_plan(trainer.loggers, f"{log.tags[0]}-plan", self, timeline, trainer.global_step)
         self._handles = [
@@ -249,6 +251,7 @@ class LRSchedulerCallback(Schedule, Callback):
         timeline = self._timeline
         if self._active and timeline is not None and self._log is not None:
             reporting.report_fit_end(trainer, type(self).__name__, timeline, self._log.tags[0], log=self._log_lr)
+            self._log.write_results()
         self._release()
 
     @override
@@ -353,7 +356,7 @@ class LRSchedulerCallback(Schedule, Callback):
         """Send the monitored values this validation (or training epoch) logged to the timeline; update the layout."""
         if not self._active or self._timeline is None or self._log is None or trainer.sanity_checking:
             return
-        self._log.update_layout()
+        self._log.refresh()
         for event in self._monitor_feed.feed(trainer, self._timeline, training=training):
             self._reductions += 1
             reporting.report_reduction(trainer.loggers, self._log.tags[0], event, self._reductions, log=self._log_lr)

@@ -98,6 +98,10 @@ class LrLog:
         """Each logger with the TensorBoard file writer that takes all lrs of a step as one event, or None."""
         self.show_progress = enabled and trainer.progress_bar_callback is not None
         self._layout: frozenset[str] = frozenset()
+        self.first = next((c for c in trainer.callbacks if isinstance(c, Schedule)), None) is schedule  # type: ignore[attr-defined]
+        """The Trainer's first schedule callback writes the HParams (one definition and one set of results a run)."""
+        self.results: dict[str, float] = {}
+        """The run's results so far: best ``val_acc`` and ``val_f1``, the last ``val_loss`` (as HParams metrics)."""
 
     def join_new_groups(self, timeline: Timeline) -> None:
         """Param groups added since the last look join ``timeline`` and get their tags.
@@ -129,6 +133,26 @@ class LrLog:
             shown[self.tags[0]] = f"{lr:.1e}"
         else:
             pl_module.log(self.tags[0], lr, prog_bar=True, logger=False)
+
+    def refresh(self) -> None:
+        """After a validation or an epoch: the results so far, and the charts of what the run logs by now."""
+        metrics = self.trainer.callback_metrics
+        for key, better in (("val_acc", max), ("val_f1", max)):
+            if key in metrics:
+                value = float(metrics[key])
+                self.results[f"hp/best_{key}"] = better(value, self.results.get(f"hp/best_{key}", value))
+        if "val_loss" in metrics:
+            self.results["hp/final_val_loss"] = float(metrics["val_loss"])
+        self.update_layout()
+
+    def write_results(self) -> None:
+        """At fit end: the results as the HParams tab's metrics (``hp_metric`` = the best accuracy, if any)."""
+        results = dict(self.results)
+        if "hp/best_val_acc" in results:
+            results["hp_metric"] = results["hp/best_val_acc"]
+        if results and self.sinks and self.first:
+            for logger, _ in self.sinks:
+                logger.log_metrics(results, step=self.trainer.global_step)
 
     def update_layout(self) -> None:
         """Give TensorBoard's custom scalars the charts of what this run logs by now (none that stay empty)."""

@@ -128,8 +128,8 @@ class ClassifierModule(pl.LightningModule):
 
         ``hp_metric``, which Lightning's TensorBoard logger starts as a placeholder, becomes the best ``val_acc``.
         """
-        if not getattr(self, "best", None):
-            return
+        if not getattr(self, "best", None) or _has_schedule_callback(self.trainer):
+            return  # (a schedule callback writes the same results, with the schedule in the HParams)
         results = dict(self.best)
         if "hp/best_val_acc" in results:
             results["hp_metric"] = results["hp/best_val_acc"]
@@ -187,3 +187,9 @@ def _layer_depths(model: nn.Module) -> dict[str, int]:
         if match:
             depths[name] = int(match.group(1)) + 1
     return depths
+
+
+def _has_schedule_callback(trainer: pl.Trainer) -> bool:
+    from lightning_lrsched.schedule import Schedule
+
+    return any(isinstance(callback, Schedule) for callback in trainer.callbacks)  # type: ignore[attr-defined]

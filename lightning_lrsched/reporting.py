@@ -16,7 +16,7 @@ from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 from lightning_lrsched import tensorboard
 from lightning_lrsched.preview import plot_schedule
 from lightning_lrsched.schedule import Schedule
-from lightning_lrsched.timeline import FEW_CHANGES, Timeline
+from lightning_lrsched.timeline import FEW_CHANGES, Timeline, arguments
 
 if TYPE_CHECKING:
     import lightning.pytorch as pl
@@ -74,6 +74,25 @@ def report_fit_end(trainer: pl.Trainer, name: str, timeline: Timeline, tag: str,
         text = summary(name, timeline.interval, timeline)["text"]
         for experiment in tensorboard.tensorboard_experiments(trainer.loggers):
             experiment.add_text(f"{tag}-summary", text, global_step=trainer.global_step)
+
+
+def declare_hparams(trainer: pl.Trainer, pl_module: pl.LightningModule, schedule: Schedule, timeline: Timeline) -> None:
+    """The HParams tab's definition: the module's hyperparameters and the schedule, results to come.
+
+    The schedule's entries are its class, interval, warmup steps, planned total, resolved lengths and arguments;
+    the result metrics get their values at fit end.
+    """
+    experiments = tensorboard.tensorboard_experiments(trainer.loggers)
+    if not experiments:
+        return
+    params: dict[str, Any] = dict(pl_module.hparams)
+    params["schedule"] = timeline.name
+    params["schedule/interval"] = timeline.interval
+    params["schedule/warmup_steps"] = timeline.warmup_steps
+    params["schedule/total_steps"] = timeline.planned_steps
+    params.update({f"schedule/{key}": value for key, value in timeline.resolved.items()})
+    params.update({f"schedule/{key}": value for key, value in arguments(schedule).items() if key not in params})
+    tensorboard.declare_hparams(experiments, params)
 
 
 def shortfall_text(steps: int, planned: int) -> str:

@@ -72,6 +72,26 @@ def write_layout(experiments: Sequence[Any], tags: Sequence[str]) -> None:
         experiment.add_custom_scalars(charts)
 
 
+RESULTS = ("hp/best_val_acc", "hp/best_val_f1", "hp/final_val_loss", "hp_metric")
+"""The run's results in the HParams tab: best validation accuracy and F1, the final validation loss, and
+``hp_metric`` (the best accuracy when there is one, as Lightning's placeholder is -1)."""
+
+
+def declare_hparams(experiments: Sequence[Any], params: dict[str, Any]) -> None:
+    """Write the HParams tab's definition (the hyperparameters and the result metrics), without any scalar.
+
+    TensorBoard takes a run's HParams definition from the first one written, so this is written at fit start,
+    before Lightning's own (whose only metric is ``hp_metric``); the results come as scalars at fit end.
+    """
+    from torch.utils.tensorboard.summary import hparams
+
+    plain = {key: value if isinstance(value, (bool, int, float, str)) else str(value) for key, value in params.items()}
+    for experiment in experiments:
+        writer = experiment._get_file_writer()  # private in torch, as Lightning's own `log_hyperparams` uses it
+        for summary in hparams(plain, dict.fromkeys(RESULTS, 0.0)):  # type: ignore[no-untyped-call]
+            writer.add_summary(summary)
+
+
 def write_plan(experiments: Sequence[Any], tag: str, text: str, figure: Figure | None, step: int) -> None:
     """At fit start: the text card of the plan and its figure, on every TensorBoard writer."""
     for experiment in experiments:

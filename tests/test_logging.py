@@ -160,3 +160,43 @@ def test_the_dashboard_has_train_and_val_charts_apart_and_no_empty_chart(tmp_pat
         for patterns in charts.values():  # every chart has curves
             assert any(re.search(patterns[0], tag) for tag in tags), patterns
     assert not any(re.search(layout["schedule"]["learning rate"][0], tag) for tag in ("train_loss", "lr-x-momentum"))
+
+
+def hparams_definition(log_dir: str) -> tuple[set[str], set[str], dict[str, Any]]:
+    """What the HParams tab shows, as TensorBoard reads it: hyperparameter names, metric names, session values."""
+    from tensorboard.plugins.hparams import plugin_data_pb2
+
+    events = EventAccumulator(log_dir)
+    events.Reload()
+    content = events.PluginTagToContent("hparams")
+    experiment = plugin_data_pb2.HParamsPluginData.FromString(content["_hparams_/experiment"]).experiment
+    session = plugin_data_pb2.HParamsPluginData.FromString(content["_hparams_/session_start_info"]).session_start_info
+    values = {key: value.string_value or value.number_value for key, value in session.hparams.items()}
+    return {h.name for h in experiment.hparam_infos}, {m.name.tag for m in experiment.metric_infos}, values
+
+
+def test_hparams_list_the_schedule_and_the_real_results_for_any_module(tmp_path) -> None:
+    logger = TensorBoardLogger(tmp_path, name="run")
+
+    class Scored(TinyModel):  # a user's own module: val_loss, val_acc, val_f1
+        def __init__(self) -> None:
+            super().__init__("adamw")
+            self.save_hyperparameters({"hidden": 4})
+
+        def validation_step(self, batch: Any, batch_idx: int) -> None:
+            super().validation_step(batch, batch_idx)
+            self.log("val_acc", 0.5 + 0.1 * self.current_epoch)
+            self.log("val_f1", 0.4)
+
+    trainer(tmp_path, max_epochs=3, logger=logger, callbacks=[lrs.CosineAnnealingLR(warmup=3)]).fit(
+        Scored(), make_loader(), make_loader(6)
+    )
+    names, metrics, values = hparams_definition(logger.log_dir)
+    assert {"hidden", "schedule", "schedule/interval", "schedule/warmup_steps", "schedule/T_max"} <= names
+    assert metrics == {"hp/best_val_acc", "hp/best_val_f1", "hp/final_val_loss", "hp_metric"}  # not hp_metric only
+    assert values["schedule"] == "CosineAnnealingLR"
+    assert values["schedule/T_max"] == 27  # 30 steps, 3 of warmup
+    logged = scalars(logger.log_dir)
+    assert logged["hp/best_val_acc"][-1][1] == pytest.approx(0.7)
+    assert logged["hp_metric"][-1][1] == pytest.approx(0.7)  # not Lightning's -1 placeholder
+    assert logged["hp/final_val_loss"][-1][1] == pytest.approx(logged["val_loss"][-1][1])

@@ -39,8 +39,11 @@ class Catcher(Logger):
 
     def lr_calls(self) -> list[tuple[int | None, dict[str, float]]]:
         """The calls with lr keys, with only those keys (not the module's own metrics)."""
-        own = {"train_loss", "val_loss", "epoch"}
-        picked = [(step, {k: v for k, v in metrics.items() if k not in own}) for step, metrics in self.calls]
+        own = {"train_loss", "val_loss", "epoch"}  # and the HParams results (`hp/...`, `hp_metric`) at fit end
+        picked = [
+            (step, {k: v for k, v in metrics.items() if k not in own and not k.startswith("hp")})
+            for step, metrics in self.calls
+        ]
         return [(step, metrics) for step, metrics in picked if metrics]
 
 
