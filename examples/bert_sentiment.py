@@ -141,6 +141,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         default=1.0,
         help="tweets: keep labels with at least this annotator agreement (1.0: unanimous)",
     )
+    parser.add_argument(
+        "--val-every", type=float, default=0.25, help="validate every this fraction of an epoch (curves, not points)"
+    )
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     return parser.parse_args(argv)
@@ -169,6 +172,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         logger=logger,
         callbacks=[make_schedule(args), checkpoint, diagnostics],
         log_every_n_steps=1,
+        val_check_interval=args.val_every,  # 4 validations an epoch: val loss, accuracy and F1 are curves
     )
     start = time.perf_counter()
     trainer.fit(module, train, val)

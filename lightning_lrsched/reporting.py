@@ -86,12 +86,15 @@ def declare_hparams(trainer: pl.Trainer, pl_module: pl.LightningModule, schedule
     if not experiments:
         return
     params: dict[str, Any] = dict(pl_module.hparams)
-    params["schedule"] = timeline.name
-    params["schedule/interval"] = timeline.interval
-    params["schedule/warmup_steps"] = timeline.warmup_steps
-    params["schedule/total_steps"] = timeline.planned_steps
-    params.update({f"schedule/{key}": value for key, value in timeline.resolved.items()})
-    params.update({f"schedule/{key}": value for key, value in arguments(schedule).items() if key not in params})
+    lengths = ", ".join(f"{key}={value}" for key, value in timeline.resolved.items())
+    warmup = f", warmup {timeline.warmup_steps} steps" if timeline.warmup_steps else ""
+    # one readable entry (`lr_schedule` sorts next to `lr`, among the columns TensorBoard shows at first)
+    params["lr_schedule"] = f"{timeline.name}({lengths}) per {timeline.interval}{warmup}"
+    params["lr_schedule/interval"] = timeline.interval
+    params["lr_schedule/warmup_steps"] = timeline.warmup_steps
+    params["lr_schedule/total_steps"] = timeline.planned_steps
+    params.update({f"lr_schedule/{key}": value for key, value in timeline.resolved.items()})
+    params.update({f"lr_schedule/{key}": value for key, value in arguments(schedule).items()})
     tensorboard.declare_hparams(experiments, params)
 
 

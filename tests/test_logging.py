@@ -152,7 +152,7 @@ def test_the_dashboard_has_train_and_val_charts_apart_and_no_empty_chart(tmp_pat
     layout = read_layout(logger.log_dir)
     assert layout == {
         "schedule": {"learning rate": layout["schedule"]["learning rate"]},  # AdamW + cosine: no momentum chart
-        "losses": {"training loss": ["^train_loss"], "validation loss": ["^val_loss$"]},
+        "losses": {"training loss": ["^train_loss(_step)?$"], "validation loss": ["^val_loss$"]},
         "quality": {"validation accuracy": ["^val_acc$"], "validation F1": ["^val_f1$"]},
     }
     tags = set(scalars(logger.log_dir))
@@ -192,10 +192,10 @@ def test_hparams_list_the_schedule_and_the_real_results_for_any_module(tmp_path)
         Scored(), make_loader(), make_loader(6)
     )
     names, metrics, values = hparams_definition(logger.log_dir)
-    assert {"hidden", "schedule", "schedule/interval", "schedule/warmup_steps", "schedule/T_max"} <= names
+    assert {"hidden", "lr_schedule", "lr_schedule/interval", "lr_schedule/warmup_steps", "lr_schedule/T_max"} <= names
     assert metrics == {"hp/best_val_acc", "hp/best_val_f1", "hp/final_val_loss", "hp_metric"}  # not hp_metric only
-    assert values["schedule"] == "CosineAnnealingLR"
-    assert values["schedule/T_max"] == 27  # 30 steps, 3 of warmup
+    assert values["lr_schedule"] == "CosineAnnealingLR(T_max=27) per step, warmup 3 steps"
+    assert values["lr_schedule/T_max"] == 27  # 30 steps, 3 of warmup
     logged = scalars(logger.log_dir)
     assert logged["hp/best_val_acc"][-1][1] == pytest.approx(0.7)
     assert logged["hp_metric"][-1][1] == pytest.approx(0.7)  # not Lightning's -1 placeholder
