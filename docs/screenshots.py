@@ -24,12 +24,14 @@ PAGES = {"tensorboard.png": "#custom_scalars&_smoothingWeight=0", "hparams.png":
 
 
 def free_port() -> int:
+    """A free TCP port on the loopback address."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
 
 
 def wait_for_tags(port: int, seconds: float = 90) -> None:
+    """Wait until the TensorBoard on ``port`` serves scalar tags (it has read the run)."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         try:
@@ -43,6 +45,7 @@ def wait_for_tags(port: int, seconds: float = 90) -> None:
 
 
 def main() -> None:
+    """Render the pages of ``PAGES`` for the run given on the command line."""
     parser = argparse.ArgumentParser()
     parser.add_argument("logdir", type=Path, help="the run's folder (the one holding its event files)")
     parser.add_argument("--out", type=Path, default=HERE)
