@@ -20,7 +20,10 @@ import urllib.request
 from pathlib import Path
 
 HERE = Path(__file__).parent
-PAGES = {"tensorboard.png": "#custom_scalars&_smoothingWeight=0", "hparams.png": "#hparams"}
+PAGES = {  # file: (page, window size): the HParams table is one row, as wide as its columns
+    "tensorboard.png": ("#custom_scalars&_smoothingWeight=0", "1500,1500"),
+    "hparams.png": ("#hparams", "2100,420"),
+}
 
 
 def free_port() -> int:
@@ -49,7 +52,6 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("logdir", type=Path, help="the run's folder (the one holding its event files)")
     parser.add_argument("--out", type=Path, default=HERE)
-    parser.add_argument("--size", default="1500,1500", help="the window, width,height in pixels")
     args = parser.parse_args()
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
     if browser is None:
@@ -63,11 +65,11 @@ def main() -> None:
     )  # fmt: skip
     try:
         wait_for_tags(port)
-        for name, fragment in PAGES.items():
+        for name, (fragment, size) in PAGES.items():
             out = args.out / name
             subprocess.run(
                 [browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-                 f"--window-size={args.size}", "--virtual-time-budget=20000", f"--screenshot={out}",
+                 f"--window-size={size}", "--virtual-time-budget=20000", f"--screenshot={out}",
                  f"http://127.0.0.1:{port}/{fragment}"],
                 check=True,
                 capture_output=True,

@@ -88,8 +88,9 @@ def declare_hparams(trainer: pl.Trainer, pl_module: pl.LightningModule, schedule
     params: dict[str, Any] = dict(pl_module.hparams)
     lengths = ", ".join(f"{key}={value}" for key, value in timeline.resolved.items())
     warmup = f", warmup {timeline.warmup_steps} steps" if timeline.warmup_steps else ""
-    # one readable entry (`lr_schedule` sorts next to `lr`, among the columns TensorBoard shows at first)
-    params["lr_schedule"] = f"{timeline.name}({lengths}) per {timeline.interval}{warmup}"
+    # `lr_schedule` sorts next to `lr`, among the columns TensorBoard shows at first: short enough for its cell
+    params["lr_schedule"] = timeline.name
+    params["lr_schedule/plan"] = f"{timeline.name}({lengths}) per {timeline.interval}{warmup}"
     params["lr_schedule/interval"] = timeline.interval
     params["lr_schedule/warmup_steps"] = timeline.warmup_steps
     params["lr_schedule/total_steps"] = timeline.planned_steps

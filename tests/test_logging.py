@@ -194,7 +194,8 @@ def test_hparams_list_the_schedule_and_the_real_results_for_any_module(tmp_path)
     names, metrics, values = hparams_definition(logger.log_dir)
     assert {"hidden", "lr_schedule", "lr_schedule/interval", "lr_schedule/warmup_steps", "lr_schedule/T_max"} <= names
     assert metrics == {"hp/best_val_acc", "hp/best_val_f1", "hp/final_val_loss", "hp_metric"}  # not hp_metric only
-    assert values["lr_schedule"] == "CosineAnnealingLR(T_max=27) per step, warmup 3 steps"
+    assert values["lr_schedule"] == "CosineAnnealingLR"
+    assert values["lr_schedule/plan"] == "CosineAnnealingLR(T_max=27) per step, warmup 3 steps"
     assert values["lr_schedule/T_max"] == 27  # 30 steps, 3 of warmup
     logged = scalars(logger.log_dir)
     assert logged["hp/best_val_acc"][-1][1] == pytest.approx(0.7)
