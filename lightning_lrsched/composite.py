@@ -173,6 +173,7 @@ class _Composite(LRSchedulerCallback):
     """Shared configuration: the child schedules, and the composite counting optimizer steps."""
 
     _step_by_default = True  # the composite counts optimizer steps; each child keeps its own interval
+    _checks_signature = False  # its arguments are its own, checked in its `__init__`
 
     def __init__(self, schedulers: Sequence[LRSchedulerCallback], **kwargs: Any) -> None:
         self._children = _check_children(type(self).__name__, schedulers)

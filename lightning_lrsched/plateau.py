@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import difflib
 import math
 from collections.abc import Mapping
 from typing import Any, Literal
@@ -20,6 +21,29 @@ from lightning_lrsched.warmup import Warn
 
 _MIN_WORDS = ("loss", "error", "err", "mse", "mae", "rmse", "perplexity", "ppl", "nll", "wer", "cer")
 _MAX_WORDS = ("acc", "accuracy", "f1", "precision", "recall", "auroc", "auc", "iou", "dice", "map", "bleu", "r2")
+
+
+USUAL_MONITORS = tuple(
+    f"{stage}{sep}{name}"
+    for stage in ("val", "valid", "train")
+    for sep in ("_", "/")
+    for name in ("loss", "acc", "accuracy", "f1", "precision", "recall", "auroc", "mse", "mae", "perplexity")
+)
+"""Usual monitored metric names: a monitor close to one of them, whose direction the name does not tell, is a typo."""
+
+
+def typo_of(monitor: str) -> str | None:
+    """The usual metric name ``monitor`` looks like a misspelling of, or None.
+
+    Example::
+
+        >>> typo_of("val_los"), typo_of("val_loss"), typo_of("score")
+        ('val_loss', None, None)
+    """
+    if monitor in USUAL_MONITORS:
+        return None
+    close = difflib.get_close_matches(monitor, USUAL_MONITORS, n=1, cutoff=0.8)
+    return close[0] if close else None
 
 
 def infer_mode(monitor: str) -> Literal["min", "max"] | None:
@@ -188,6 +212,12 @@ class ReduceLROnPlateau(LRSchedulerCallback):
             raise ValueError(f"Expected argument `monitor` to be a logged metric name, but got {monitor!r}.")
         _checks.one_of("mode", mode, ("min", "max", "auto"))
         resolved = infer_mode(monitor) if mode == "auto" else mode
+        if resolved is None and (typo := typo_of(monitor)) is not None:
+            raise ValueError(
+                f"`monitor`={monitor!r} looks like a misspelling of {typo!r}. Did you mean `monitor={typo!r}`? Give"
+                " the key your LightningModule logs with `self.log(...)` (for a metric of your own that is really"
+                " named so, pass `mode='min'` or `mode='max'`)."
+            )
         if resolved is None:
             raise ValueError(
                 f"Cannot tell from the name whether `monitor`={monitor!r} should go down or up. Pass `mode='min'`"

@@ -7,6 +7,8 @@ scheduler and advances it; :class:`~lightning_lrsched.timeline.Timeline` decides
 
 from __future__ import annotations
 
+import difflib
+import inspect
 import math
 import warnings
 from collections.abc import Callable, Sequence
@@ -57,6 +59,8 @@ class Schedule:
     """Whether the schedule has a planned end (a decay to a floor, a last milestone): past the run it was planned
     for, it holds its final value instead of extending its formula."""
     _timeline_class: ClassVar[type[Timeline]] = Timeline
+    _checks_signature: ClassVar[bool] = True
+    """Scheduler arguments are checked against the scheduler's signature at construction (composites: their own)."""
 
     def __init__(
         self,
@@ -83,6 +87,8 @@ class Schedule:
                 f"Argument `lengths` names {missing}, which are not among the scheduler arguments"
                 f" {sorted(scheduler_kwargs)}. Pass them as keyword arguments, e.g. `{missing[0]}='10%'`."
             )
+        if self._checks_signature:
+            _check_names(self, scheduler, scheduler_kwargs)
         self._factory = scheduler
         self._kwargs = dict(scheduler_kwargs)
         self._interval: Interval = interval or self._default_interval(self._kwargs)
@@ -213,3 +219,31 @@ class Schedule:
                 f"{' after the warmup' if warmup_steps else ''}: it ends before the schedule gets there."
                 f" Give `{key}` as a share of the run, e.g. '50%', or train longer."
             )
+
+
+def _check_names(schedule: Schedule, factory: SchedulerFactory, kwargs: dict[str, Any]) -> None:
+    """Every scheduler argument is one the scheduler takes: a misspelling is an error at construction.
+
+    Raises:
+        TypeError: naming the unknown argument and the closest valid name (of the scheduler or of the callback).
+    """
+    try:
+        parameters = inspect.signature(factory).parameters
+    except (TypeError, ValueError):  # a builtin without a signature: nothing to check against
+        return
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        return
+    taken = set(parameters) - {"optimizer", "last_epoch"}
+    unknown = [key for key in kwargs if key not in taken]
+    if not unknown:
+        return
+    own = {
+        name for cls in type(schedule).__mro__ if "__init__" in vars(cls) for name in inspect.signature(cls).parameters
+    }
+    valid = sorted(taken | (own - {"self", "kwargs", "scheduler_kwargs", "scheduler"}))
+    close = difflib.get_close_matches(unknown[0], valid, n=1, cutoff=0.6)
+    hint = f" Did you mean `{close[0]}`?" if close else ""
+    raise TypeError(
+        f"`{type(schedule).__name__}` got an unknown argument `{unknown[0]}`={kwargs[unknown[0]]!r}.{hint} Valid"
+        f" arguments: {', '.join(valid)}."
+    )
