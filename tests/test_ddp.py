@@ -9,10 +9,16 @@ from pathlib import Path
 import pytest
 
 from tests.ddp_job import RANK1, run
-from tests.test_faults import launch_nodes
+from tests.test_faults import free_port, launch_nodes
 from tests.test_plateau import VALUES, by_hand
 
 LAYOUTS = ["2-processes", "2-nodes"]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_port(monkeypatch) -> None:
+    """Lightning's spawn launcher leaves MASTER_PORT in os.environ: the next job would bind the last one's port."""
+    monkeypatch.setenv("MASTER_PORT", str(free_port()))
 
 
 def run_layout(scenario: str, out: Path, layout: str) -> None:
