@@ -23,7 +23,7 @@ from lightning.pytorch.loggers import Logger, TensorBoardLogger
 from lightning.pytorch.utilities import rank_zero_only
 from torch.optim import Optimizer
 
-from lightning_lrsched import _checks, tensorboard
+from lightning_lrsched import _checks, reporting, tensorboard
 from lightning_lrsched.schedule import Schedule
 from lightning_lrsched.timeline import Timeline
 
@@ -136,20 +136,12 @@ class LrLog:
 
     def refresh(self) -> None:
         """After a validation or an epoch: the results so far, and the charts of what the run logs by now."""
-        metrics = self.trainer.callback_metrics
-        for key, better in (("val_acc", max), ("val_f1", max)):
-            if key in metrics:
-                value = float(metrics[key])
-                self.results[f"hp/best_{key}"] = better(value, self.results.get(f"hp/best_{key}", value))
-        if "val_loss" in metrics:
-            self.results["hp/final_val_loss"] = float(metrics["val_loss"])
+        reporting.track_results(self.results, self.trainer.callback_metrics)
         self.update_layout()
 
     def write_results(self) -> None:
         """At fit end: the results as the HParams tab's metrics (``hp_metric`` = the best accuracy, if any)."""
-        results = dict(self.results)
-        if "hp/best_val_acc" in results:
-            results["hp_metric"] = results["hp/best_val_acc"]
+        results = reporting.final_results(self.results)
         if results and self.sinks and self.first:
             for logger, _ in self.sinks:
                 logger.log_metrics(results, step=self.trainer.global_step)

@@ -11,7 +11,7 @@ import lightning.pytorch as pl
 import torch
 from torch import Tensor, nn
 
-from lightning_lrsched import _checks
+from lightning_lrsched import _checks, reporting
 from lightning_lrsched.metrics import Average, ClassificationMetrics, Stage
 
 _LAYER = re.compile(r"(?:^|\.)(?:layer|layers|h|block|blocks)\.(\d+)\.")
@@ -115,13 +115,7 @@ class ClassifierModule(pl.LightningModule):
         """Track best val_acc/val_f1 and the last val_loss for the hparams summary."""
         if self.trainer.sanity_checking or self.trainer.state.fn != "fit":
             return
-        metrics = self.trainer.callback_metrics
-        for key, better in (("val_acc", max), ("val_f1", max)):
-            if key in metrics:
-                value = float(metrics[key])
-                self.best[f"hp/best_{key}"] = better(value, self.best.get(f"hp/best_{key}", value))
-        if "val_loss" in metrics:
-            self.best["hp/final_val_loss"] = float(metrics["val_loss"])
+        reporting.track_results(self.best, self.trainer.callback_metrics)
 
     def on_fit_end(self) -> None:
         """Write the hyperparameters with real results: best val_acc/F1 and the final val_loss.
@@ -130,9 +124,7 @@ class ClassifierModule(pl.LightningModule):
         """
         if not getattr(self, "best", None) or _has_schedule_callback(self.trainer):
             return  # (a schedule callback writes the same results, with the schedule in the HParams)
-        results = dict(self.best)
-        if "hp/best_val_acc" in results:
-            results["hp_metric"] = results["hp/best_val_acc"]
+        results = reporting.final_results(self.best)
         for logger in self.trainer.loggers:
             if "metrics" in inspect.signature(logger.log_hyperparams).parameters:  # TensorBoard: the HParams tab
                 logger.log_hyperparams(dict(self.hparams), metrics=results)

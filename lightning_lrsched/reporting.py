@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
@@ -74,6 +74,32 @@ def report_fit_end(trainer: pl.Trainer, name: str, timeline: Timeline, tag: str,
         text = summary(name, timeline.interval, timeline)["text"]
         for experiment in tensorboard.tensorboard_experiments(trainer.loggers):
             experiment.add_text(f"{tag}-summary", text, global_step=trainer.global_step)
+
+
+def track_results(results: dict[str, float], metrics: Mapping[str, Any]) -> None:
+    """Fold a validation's ``metrics`` into ``results``: the best ``val_acc``/``val_f1``, the last ``val_loss``.
+
+    Example::
+
+        >>> results = {}
+        >>> track_results(results, {"val_acc": 0.8, "val_loss": 0.5}); track_results(results, {"val_acc": 0.7})
+        >>> results
+        {'hp/best_val_acc': 0.8, 'hp/final_val_loss': 0.5}
+    """
+    for key in ("val_acc", "val_f1"):
+        if key in metrics:
+            value = float(metrics[key])
+            results[f"hp/best_{key}"] = max(value, results.get(f"hp/best_{key}", value))
+    if "val_loss" in metrics:
+        results["hp/final_val_loss"] = float(metrics["val_loss"])
+
+
+def final_results(results: Mapping[str, float]) -> dict[str, float]:
+    """The HParams tab's metrics: ``results`` and ``hp_metric`` = the best accuracy (not Lightning's -1)."""
+    final = dict(results)
+    if "hp/best_val_acc" in final:
+        final["hp_metric"] = final["hp/best_val_acc"]
+    return final
 
 
 def declare_hparams(trainer: pl.Trainer, pl_module: pl.LightningModule, schedule: Schedule, timeline: Timeline) -> None:

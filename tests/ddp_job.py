@@ -34,6 +34,7 @@ class DumpLrs(Callback):
 
     def on_fit_end(self, trainer: Any, pl_module: Any) -> None:
         Path(self.folder, f"rank{trainer.global_rank}.json").write_text(json.dumps(self.lrs))
+        trainer.strategy.barrier("lrs written")  # the ranks leave together: none exits under the other's feet
 
 
 class NanOnRank1(TinyModel):
@@ -54,6 +55,7 @@ class DumpSteps(Callback):
 
     def on_fit_end(self, trainer: Any, pl_module: Any) -> None:
         Path(self.folder, f"steps{trainer.global_rank}.json").write_text(json.dumps(trainer.global_step))
+        trainer.strategy.barrier("steps written")  # the ranks leave together: none exits under the other's feet
 
 
 def run(scenario: str, out: Path, **layout: Any) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 import lightning.pytorch as pl
 import torch
 from lightning.pytorch.callbacks import Callback
+from lightning.pytorch.loggers import Logger
 from torch import nn
 from torch.optim.lr_scheduler import LRScheduler
 from torch.utils.data import DataLoader, TensorDataset
@@ -87,6 +88,37 @@ class LRRecorder(Callback):
     @property
     def lrs(self) -> list[list[float]]:
         return [lrs for _, lrs in self.trace]
+
+
+class Catcher(Logger):
+    """A logger that keeps every `log_metrics` call as (step, metrics)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[tuple[int | None, dict[str, float]]] = []
+
+    @property
+    def name(self) -> str:
+        return "catcher"
+
+    @property
+    def version(self) -> str:
+        return "0"
+
+    def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
+        self.calls.append((step, {key: float(value) for key, value in metrics.items()}))
+
+    def log_hyperparams(self, params: Any, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    def lr_calls(self) -> list[tuple[int | None, dict[str, float]]]:
+        """The calls with lr keys, with only those keys (not the module's own metrics, not the HParams results)."""
+        own = {"train_loss", "val_loss", "epoch"}
+        picked = [
+            (step, {k: v for k, v in metrics.items() if k not in own and not k.startswith("hp")})
+            for step, metrics in self.calls
+        ]
+        return [(step, metrics) for step, metrics in picked if metrics]
 
 
 def reference_trace(

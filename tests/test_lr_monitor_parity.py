@@ -9,43 +9,10 @@ from typing import Any
 import pytest
 import torch
 from lightning.pytorch.callbacks import EarlyStopping, LearningRateMonitor
-from lightning.pytorch.loggers import Logger
 from torch.optim import lr_scheduler as ts
 
 import lightning_lrsched as lrs
-from tests.helpers import TinyModel, make_loader, make_optimizer, trainer
-
-
-class Catcher(Logger):
-    """Keeps every `log_metrics` call."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.calls: list[tuple[int | None, dict[str, float]]] = []
-
-    @property
-    def name(self) -> str:
-        return "catcher"
-
-    @property
-    def version(self) -> str:
-        return "0"
-
-    def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
-        self.calls.append((step, {key: float(value) for key, value in metrics.items()}))
-
-    def log_hyperparams(self, params: Any, *args: Any, **kwargs: Any) -> None:
-        pass
-
-    def lr_calls(self) -> list[tuple[int | None, dict[str, float]]]:
-        """The calls with lr keys, with only those keys (not the module's own metrics)."""
-        own = {"train_loss", "val_loss", "epoch"}  # and the HParams results (`hp/...`, `hp_metric`) at fit end
-        picked = [
-            (step, {k: v for k, v in metrics.items() if k not in own and not k.startswith("hp")})
-            for step, metrics in self.calls
-        ]
-        return [(step, metrics) for step, metrics in picked if metrics]
-
+from tests.helpers import Catcher, TinyModel, make_loader, make_optimizer, trainer
 
 Build = Callable[[torch.optim.Optimizer], ts.LRScheduler]
 

@@ -12,12 +12,11 @@ from typing import Any
 import pytest
 import torch
 from lightning.pytorch.callbacks import BaseFinetuning, Callback, ModelCheckpoint, StochasticWeightAveraging
-from lightning.pytorch.loggers import Logger
 from torch import nn
 from torch.optim import lr_scheduler as ts
 
 import lightning_lrsched as lrs
-from tests.helpers import GROUP_LRS, LRRecorder, TinyModel, make_loader, make_optimizer, trainer
+from tests.helpers import GROUP_LRS, Catcher, LRRecorder, TinyModel, make_loader, make_optimizer, trainer
 from tests.test_stepping import ManualModel
 
 # ---------------------------------------------------------------------------------------------- helpers
@@ -263,28 +262,6 @@ class Unfreeze(BaseFinetuning):
             self.unfreeze_and_add_param_group(pl_module.hidden, optimizer, lr=GROUP_LRS[1])
 
 
-class Catcher(Logger):
-    """Keeps every logged metric dict."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.metrics: list[tuple[int | None, dict[str, float]]] = []
-
-    @property
-    def name(self) -> str:
-        return "catcher"
-
-    @property
-    def version(self) -> str:
-        return "0"
-
-    def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
-        self.metrics.append((step, dict(metrics)))
-
-    def log_hyperparams(self, params: Any, *args: Any, **kwargs: Any) -> None:
-        pass
-
-
 GROUP_SCHEDULES: list[tuple[str, Callable[[], lrs.LRSchedulerCallback], Callable[[Any], ts.LRScheduler]]] = [
     ("cosine", lambda: lrs.CosineAnnealingLR(), lambda o: ts.CosineAnnealingLR(o, 30)),
     ("onecycle", lambda: lrs.OneCycleLR(0.5), lambda o: ts.OneCycleLR(o, 0.5, total_steps=30)),
@@ -314,7 +291,7 @@ def test_an_unfrozen_group_joins_with_the_same_multiplier_and_gets_its_tag(
     assert [len(lrs_) for lrs_ in recorder.lrs] == [1] * 10 + [2] * 20
     for lrs_ in recorder.lrs[10:]:  # the backbone follows the same multiplier from its own lr 0.01
         assert lrs_[1] == pytest.approx(lrs_[0] * GROUP_LRS[1] / GROUP_LRS[0], rel=1e-12)
-    tags = set().union(*(metrics for _, metrics in catcher.metrics))
+    tags = set().union(*(metrics for _, metrics in catcher.calls))
     assert {"lr-SGD", "lr-SGD/pg1", "lr-SGD/pg2"} <= tags  # renamed as LearningRateMonitor does
 
 
@@ -561,7 +538,7 @@ def test_a_named_group_added_by_hand_gets_its_name_as_tag(tmp_path) -> None:
     catcher, recorder = Catcher(), LRRecorder()
     trainer(tmp_path, max_epochs=2, logger=catcher, log_every_n_steps=1,
             callbacks=[AddNamedGroup(), lrs.CosineAnnealingLR(), recorder]).fit(Frozen(), make_loader())  # fmt: skip
-    tags = set().union(*(metrics for _, metrics in catcher.metrics))
+    tags = set().union(*(metrics for _, metrics in catcher.calls))
     assert {"lr-SGD", "lr-SGD/pg1", "lr-SGD/backbone"} <= tags
     for lrs_ in recorder.lrs[10:]:
         assert lrs_[1] == pytest.approx(lrs_[0] * 0.02 / GROUP_LRS[0], rel=1e-12)
