@@ -75,9 +75,9 @@ def plot_runs(paths: Sequence[str | Path], *, log_lr: bool = False) -> Figure:
         paths: run folders, or folders holding runs.
         log_lr: a log scale for the learning rate.
 
-    Example::
+    Example (needs a run's logs on disk)::
 
-        >>> plot_runs(["runs/quickstart"]).savefig("curves.png")  # doctest: +SKIP
+        plot_runs(["runs/quickstart"], log_lr=True).savefig("curves.png")
     """
     from matplotlib.lines import Line2D
 
