@@ -49,9 +49,11 @@ def length_from_now(trainer: pl.Trainer, timeline: Timeline, per_epoch: float, *
     return TrainingLength(total_steps=total, steps_per_epoch=per_epoch, unbounded=timeline.length.unbounded)
 
 
-def follow_epoch_size(trainer: pl.Trainer, timeline: Timeline, rate: float) -> None:
+def follow_epoch_size(trainer: pl.Trainer, timeline: Timeline) -> None:
     """At an epoch start: when this epoch has another number of optimizer steps than planned, re-plan."""
-    per_epoch = steps_per_epoch_now(trainer, rate)
+    if trainer.current_epoch == 0 or timeline.handed_over is not None:
+        return  # the plan was made from the first epoch's size; after SWA's start the schedule sets no lr
+    per_epoch = steps_per_epoch_now(trainer, timeline.steps_per_batch)
     planned = timeline.length.steps_per_epoch
     if not math.isfinite(per_epoch) or per_epoch == planned or not math.isfinite(timeline.planned_steps):
         return
@@ -260,8 +262,7 @@ class RunFollower:
 
     def fit_start(self, trainer: pl.Trainer, *, resumed: bool) -> None:
         """SWA from the first epoch: the schedule hands over at once."""
-        swa = swa_start_epoch(trainer)
-        if swa is not None and not resumed and swa[1] == 0:
+        if not resumed:
             hand_over_to_swa(trainer, self.timeline, next_epoch=0)
 
     def train_start(self, trainer: pl.Trainer) -> None:
@@ -276,16 +277,14 @@ class RunFollower:
         """The first batch of a fit (its epoch's data is loaded by now): check the epoch's size once."""
         if self._size_unchecked:
             self._size_unchecked = False
-            if trainer.current_epoch > 0 and self.timeline.handed_over is None:
-                follow_epoch_size(trainer, self.timeline, self.timeline.steps_per_batch)
+            follow_epoch_size(trainer, self.timeline)
 
     def epoch_start(self, trainer: pl.Trainer) -> None:
         """An epoch of another size re-plans; the first whole epoch of a fit is measured."""
         timeline = self.timeline
         self._measuring = self.measure and timeline.steps == timeline.epoch_start_steps
         self._size_unchecked = False
-        if trainer.current_epoch > 0 and timeline.handed_over is None:
-            follow_epoch_size(trainer, timeline, timeline.steps_per_batch)
+        follow_epoch_size(trainer, timeline)
 
     def epoch_end(self, trainer: pl.Trainer) -> None:
         """After an epoch's last batch: the measured rate, the epoch event, and SWA's start."""

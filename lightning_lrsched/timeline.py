@@ -123,11 +123,10 @@ class Timeline:
     def epoch_end(self) -> None:
         """A training epoch has ended (after its last batch, before its end-of-epoch validation)."""
         self.epochs += 1
-        if self.handed_over is not None:
-            self.epoch_start_steps = self.steps
-            return
-        # an epoch counts for the schedule when at least one of its steps came after the warmup
-        if self.interval == "epoch" and self.steps > max(self.warmup.steps, self.epoch_start_steps):
+        # an epoch counts for the schedule when at least one of its steps came after the warmup (and before a
+        # hand-over)
+        counts = self.steps > max(self.warmup.steps, self.epoch_start_steps) and self.handed_over is None
+        if self.interval == "epoch" and counts:
             self._advance()
         self.epoch_start_steps = self.steps
 
@@ -245,9 +244,9 @@ class Timeline:
         before = (self.length, self.planned_steps, self.planned_epochs)
         self._set_length(length)
         if self.handed_over is not None or (epochs_kept and self.interval == "epoch"):
-            return "fixed"
+            return "fixed"  # (the lr is someone else's, or the schedule counts epochs, which keep their places)
         if not self.schedule._scaled_to_run():
-            return "fixed"
+            return "fixed"  # fixed lengths keep their places
         try:
             new = self.schedule._resolve_lengths(length, self.warmup.steps, _quiet)
         except ValueError:

@@ -349,6 +349,14 @@ def test_swa_takes_over_the_lr_from_its_first_epoch_as_it_does_alone(tmp_path) -
     assert "handed over to StochasticWeightAveraging at step 20" in schedule.summary()["text"]
 
 
+def test_swa_takes_over_from_a_composite_whose_phase_steps_per_epoch(tmp_path) -> None:
+    alone, _, _ = swa_run(tmp_path / "alone")
+    composite = lrs.SequentialLR([lrs.LinearLR(0.5, 1.0, total_iters=5, interval="step"), lrs.StepLR(1, 0.5)], [5])
+    with_schedule, messages, _ = swa_run(tmp_path / "scheduled", composite)
+    assert_lrs(with_schedule.lrs[20:], alone.lrs[20:])  # the StepLR phase's epoch steps stop at SWA's start
+    assert len(containing(messages, "hands the learning rate over")) == 1
+
+
 # ---------------------------------------------------------------------------------------------- 7. stepping rates
 
 
