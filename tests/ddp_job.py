@@ -15,7 +15,7 @@ from typing import Any
 from lightning.pytorch.callbacks import Callback
 
 import lightning_lrsched as lrs
-from tests.helpers import TinyModel, make_loader, trainer
+from tests.helpers import LeaveTogether, TinyModel, make_loader, trainer
 from tests.test_plateau import VALUES, ScriptedModel
 
 RANK1 = [2.0 - 0.1 * k for k in range(len(VALUES))]  # keeps improving: alone, rank 1 would never reduce
@@ -34,7 +34,6 @@ class DumpLrs(Callback):
 
     def on_fit_end(self, trainer: Any, pl_module: Any) -> None:
         Path(self.folder, f"rank{trainer.global_rank}.json").write_text(json.dumps(self.lrs))
-        trainer.strategy.barrier("lrs written")  # the ranks leave together: none exits under the other's feet
 
 
 class NanOnRank1(TinyModel):
@@ -55,18 +54,25 @@ class DumpSteps(Callback):
 
     def on_fit_end(self, trainer: Any, pl_module: Any) -> None:
         Path(self.folder, f"steps{trainer.global_rank}.json").write_text(json.dumps(trainer.global_step))
-        trainer.strategy.barrier("steps written")  # the ranks leave together: none exits under the other's feet
 
 
 def run(scenario: str, out: Path, **layout: Any) -> None:
     """Fit ``scenario`` with the DDP ``layout`` (``devices``, ``num_nodes``, ``strategy``)."""
     if scenario == "plateau":
         schedule = lrs.ReduceLROnPlateau(patience=1, factor=0.5)
-        fit = trainer(out, max_epochs=8, callbacks=[schedule, DumpLrs(str(out))], deterministic=False, **layout)
+        fit = trainer(
+            out, max_epochs=8, callbacks=[schedule, DumpLrs(str(out)), LeaveTogether()], deterministic=False, **layout
+        )
         fit.fit(ScriptedModel(rank1_values=RANK1), make_loader(), make_loader(6))
     elif scenario == "divergence":
         diagnostics = lrs.LRDiagnostics(window=4, stop_on_divergence=True, verbose=False, summary_file=None)
-        fit = trainer(out, max_epochs=4, callbacks=[diagnostics, DumpSteps(str(out))], deterministic=False, **layout)
+        fit = trainer(
+            out,
+            max_epochs=4,
+            callbacks=[diagnostics, DumpSteps(str(out)), LeaveTogether()],
+            deterministic=False,
+            **layout,
+        )
         fit.fit(NanOnRank1(), make_loader())  # (the finding's warning is raised in rank 0)
     else:
         raise ValueError(f"unknown scenario {scenario!r}")

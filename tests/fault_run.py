@@ -24,7 +24,7 @@ from lightning.pytorch.callbacks import Callback, ModelCheckpoint
 from torch.utils.data import DataLoader, DistributedSampler
 
 import lightning_lrsched as lrs
-from tests.helpers import TinyModel, make_loader
+from tests.helpers import LeaveTogether, TinyModel, make_loader
 from tests.test_stepping import ManualModel
 
 SCHEDULES = {
@@ -95,6 +95,7 @@ def main() -> None:
         SCHEDULES[args.schedule](),
         TraceToFile(args.out / f"trace-{tag}-rank{rank}.txt"),
         ModelCheckpoint(dirpath=ckpt, save_last=True, save_top_k=-1, every_n_epochs=1),
+        LeaveTogether(),
     ]
     if args.kill_at is not None:
         callbacks.append(KillAt(args.kill_at))

@@ -121,6 +121,20 @@ class Catcher(Logger):
         return [(step, metrics) for step, metrics in picked if metrics]
 
 
+class LeaveTogether(Callback):
+    """Ends a DDP fit cleanly: the ranks wait for each other, then destroy the process group.
+
+    Lightning destroys the process group at exit for NCCL only; a gloo group left to the interpreter's exit can
+    abort a rank ("terminate called without an active exception", pytorch/pytorch#190489). ``teardown`` is the
+    last hook of a fit, after the strategy's own teardown.
+    """
+
+    def teardown(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
+            torch.distributed.barrier()
+            torch.distributed.destroy_process_group()
+
+
 def reference_trace(
     build: Callable[[torch.optim.Optimizer], LRScheduler],
     *,
