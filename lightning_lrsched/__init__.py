@@ -11,6 +11,9 @@ from lightning_lrsched.callback import LRSchedulerCallback
 from lightning_lrsched.composite import ChainedScheduler, SequentialLR
 from lightning_lrsched.diagnostics import LRDiagnostics
 from lightning_lrsched.duration import Duration, DurationLike, TrainingLength
+from lightning_lrsched.greedy import GreedyLR
+from lightning_lrsched.hf_config import schedule_from_hf
+from lightning_lrsched.hf_schedules import TransformersLR
 from lightning_lrsched.metrics import ClassificationMetrics
 from lightning_lrsched.module import ClassifierModule
 from lightning_lrsched.names import SCHEDULE_NAMES, schedule_from_name
@@ -47,6 +50,7 @@ __all__ = [
     "Duration",
     "DurationLike",
     "ExponentialLR",
+    "GreedyLR",
     "InverseSqrtLR",
     "LRDiagnostics",
     "LRSchedulerCallback",
@@ -62,8 +66,10 @@ __all__ = [
     "StepLR",
     "Timeline",
     "TrainingLength",
+    "TransformersLR",
     "WarmupStableDecayLR",
     "plot_schedule",
     "preview",
+    "schedule_from_hf",
     "schedule_from_name",
 ]

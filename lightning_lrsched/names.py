@@ -9,15 +9,9 @@ from typing import Any
 from lightning_lrsched import schedules
 from lightning_lrsched.callback import LRSchedulerCallback
 from lightning_lrsched.composite import ChainedScheduler, SequentialLR
+from lightning_lrsched.greedy import GreedyLR
+from lightning_lrsched.hf_schedules import FACTORIES, TransformersLR
 from lightning_lrsched.plateau import ReduceLROnPlateau
-
-
-def _fixed(cls: type[LRSchedulerCallback], **defaults: Any) -> Callable[..., LRSchedulerCallback]:
-    def build(**kwargs: Any) -> LRSchedulerCallback:
-        return cls(**{**defaults, **kwargs})
-
-    return build
-
 
 _CLASSES: dict[str, type[LRSchedulerCallback]] = {
     cls.__name__: cls
@@ -37,24 +31,29 @@ _CLASSES: dict[str, type[LRSchedulerCallback]] = {
         schedules.InverseSqrtLR,
         schedules.WarmupStableDecayLR,
         ReduceLROnPlateau,
+        GreedyLR,
+        TransformersLR,
         SequentialLR,
         ChainedScheduler,
     )
 }
 
+
+def _transformers(lr_scheduler_type: str) -> Callable[..., LRSchedulerCallback]:
+    def build(**kwargs: Any) -> LRSchedulerCallback:
+        return TransformersLR(lr_scheduler_type, **kwargs)
+
+    return build
+
+
 SCHEDULE_NAMES: dict[str, Callable[..., LRSchedulerCallback]] = {
-    # the names transformers' `get_scheduler` uses, mapped to the callback that gives the same curve
-    "linear": _fixed(schedules.PolynomialLR, power=1.0),
-    "cosine": schedules.CosineAnnealingLR,
-    "cosine_with_restarts": schedules.CosineAnnealingWarmRestarts,
-    "polynomial": schedules.PolynomialLR,
-    "constant": _fixed(schedules.ConstantLR, factor=1.0, total_iters=1, interval="step"),
-    "constant_with_warmup": _fixed(schedules.ConstantLR, factor=1.0, total_iters=1, interval="step"),
-    "inverse_sqrt": schedules.InverseSqrtLR,
-    "warmup_stable_decay": schedules.WarmupStableDecayLR,
+    # transformers' 12 `SchedulerType` names, with transformers' arguments
+    **{name: _transformers(name) for name in FACTORIES},
+    "reduce_lr_on_plateau": ReduceLROnPlateau,
+    "greedy": GreedyLR,
+    # this package's short names
     "wsd": schedules.WarmupStableDecayLR,
     "plateau": ReduceLROnPlateau,
-    "reduce_lr_on_plateau": ReduceLROnPlateau,
     "one_cycle": schedules.OneCycleLR,
     "cyclic": schedules.CyclicLR,
     "step": schedules.StepLR,
@@ -67,9 +66,12 @@ SCHEDULE_NAMES: dict[str, Callable[..., LRSchedulerCallback]] = {
 def schedule_from_name(name: str, **kwargs: Any) -> LRSchedulerCallback:
     """Build a schedule callback from its name and arguments.
 
-    Names: ``"linear"``, ``"cosine"``, ``"cosine_with_restarts"``, ``"polynomial"``, ``"constant"``,
-    ``"constant_with_warmup"``, ``"inverse_sqrt"``, ``"warmup_stable_decay"`` (``"wsd"``), ``"plateau"``,
-    ``"one_cycle"``, ``"cyclic"``, ``"step"``, ``"multistep"``, ``"exponential"``, and every callback's class name
+    Names: transformers' twelve ``SchedulerType`` names with transformers' arguments (``"linear"``,
+    ``"cosine"``, ``"cosine_with_restarts"``, ``"polynomial"``, ``"constant"``, ``"constant_with_warmup"``,
+    ``"inverse_sqrt"``, ``"cosine_with_min_lr"``, ``"cosine_warmup_with_min_lr"``, ``"warmup_stable_decay"``:
+    :class:`TransformersLR`; ``"reduce_lr_on_plateau"``: :class:`ReduceLROnPlateau`; ``"greedy"``:
+    :class:`GreedyLR`), this package's ``"wsd"`` (:class:`WarmupStableDecayLR`), ``"plateau"``, ``"one_cycle"``,
+    ``"cyclic"``, ``"step"``, ``"multistep"``, ``"exponential"``, and every callback's class name
     (``"OneCycleLR"``, ``"CosineAnnealingLR"``, ...).
 
     Args:

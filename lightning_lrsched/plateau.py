@@ -193,6 +193,8 @@ class ReduceLROnPlateau(LRSchedulerCallback):
     """
 
     _timeline_class = PlateauTimeline
+    _plateau_scheduler: type[torch_schedulers.ReduceLROnPlateau] = torch_schedulers.ReduceLROnPlateau
+    """The torch scheduler fed with the monitored values (``GreedyLR`` has its own)."""
 
     def __init__(
         self,
@@ -238,7 +240,7 @@ class ReduceLROnPlateau(LRSchedulerCallback):
                 " `check_val_every_n_epoch`."
             )
         super().__init__(
-            torch_schedulers.ReduceLROnPlateau,
+            self._plateau_scheduler,
             mode=resolved,
             factor=factor,
             patience=patience,

@@ -61,7 +61,8 @@ def preview(
         )
     rates = [float(lr)] if isinstance(lr, (int, float)) else [float(v) for v in lr]
     _checks.positive("lr", rates)
-    optimizer = torch.optim.SGD([{"params": [nn.Parameter(torch.zeros(()))], "lr": r} for r in rates], momentum=0.9)
+    params = [{"params": [nn.Parameter(torch.zeros(()))], "lr": r} for r in rates]
+    optimizer = torch.optim.SGD(params, lr=rates[0], momentum=0.9)  # (`defaults["lr"]`: the first group's)
     optimizer._opt_called = True  # type: ignore[attr-defined]  # torch's private flag: steps are simulated
     timeline = schedule.timeline(optimizer, TrainingLength(epochs * steps_per_epoch, steps_per_epoch))
     groups = optimizer.param_groups

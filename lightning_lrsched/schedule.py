@@ -55,7 +55,7 @@ class Schedule:
     """Length arguments that may exceed the training (a time constant, not a point the schedule reaches)."""
     _step_by_default: ClassVar[bool] = False
     """Schedules that step per optimizer step unless ``interval`` says otherwise (cyclic, 1cycle, ...)."""
-    _ends: ClassVar[bool] = False
+    _ends: bool = False
     """Whether the schedule has a planned end (a decay to a floor, a last milestone): past the run it was planned
     for, it holds its final value instead of extending its formula."""
     _timeline_class: ClassVar[type[Timeline]] = Timeline

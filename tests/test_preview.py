@@ -75,7 +75,7 @@ def test_preview_errors() -> None:
 
 def test_cli_preview_writes_png_and_csv(tmp_path, capsys) -> None:
     out = tmp_path / "plan" / "cosine"
-    main(["preview", "cosine", "--epochs", "3", "--steps-per-epoch", "20", "--lr", "5e-5,1e-4",
+    main(["preview", "CosineAnnealingLR", "--epochs", "3", "--steps-per-epoch", "20", "--lr", "5e-5,1e-4",
           "--set", "warmup=10%", "--set", "eta_min=1e-7", "--out", str(out)])  # fmt: skip
     rows = list(csv.DictReader((tmp_path / "plan" / "cosine.csv").open()))
     expected = preview(lrs.CosineAnnealingLR(warmup="10%", eta_min=1e-7), epochs=3, steps_per_epoch=20, lr=[5e-5, 1e-4])
