@@ -253,7 +253,6 @@ class TransformersLR(LRSchedulerCallback):
         given = {"num_warmup_steps": num_warmup_steps, "num_training_steps": num_training_steps}
         specific: dict[str, Any] = {key: value for key, value in given.items() if key in taken}
         specific.update({key: kwargs.pop(key) for key in list(kwargs) if key in taken})
-        _check_specific(lr_scheduler_type, {**kwargs, **specific})
         lengths = [key for key in _STEP_COUNTS if specific.get(key) not in (0, None)]
         if "num_training_steps" in taken and "num_training_steps" not in lengths and "num_stable_steps" not in lengths:
             lengths.append("num_training_steps")  # omitted: the whole run
@@ -268,6 +267,7 @@ class TransformersLR(LRSchedulerCallback):
                 f"{error} The name {lr_scheduler_type!r} takes transformers' arguments; for torch's arguments use"
                 f" `{_TORCH_KIN[lr_scheduler_type]}`."
             ) from None
+        _check_specific(lr_scheduler_type, {**kwargs, **specific})  # (after the names: a typo is named as such)
 
     @override
     def _resolve_lengths(self, length: TrainingLength, warmup_steps: int, warn: Warn) -> dict[str, Any]:

@@ -88,12 +88,14 @@ MATRIX = [
 
 
 def test_the_matrix_covers_every_public_callback_and_parameter() -> None:
-    assert len(CALLBACKS) == 18
+    assert len(CALLBACKS) == 20
     covered = {(cls.__name__, param) for cls, param, _, _ in MATRIX}
     assert ("OneCycleLR", "pct_start") in covered
     assert ("CosineAnnealingLR", "warmup_start_factor") in covered
     assert ("SequentialLR", "schedulers") in covered
     assert ("LRDiagnostics", "spike_factor") in covered
+    assert ("TransformersLR", "num_warmup_steps") in covered
+    assert ("GreedyLR", "wait_after_increase") in covered
     assert len(MATRIX) > 600
 
 

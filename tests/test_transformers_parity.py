@@ -87,7 +87,7 @@ def test_transformers_factory_wrapped_directly_is_exact(tmp_path) -> None:
 def test_names() -> None:
     assert isinstance(lrs.schedule_from_name("plateau", monitor="val_f1"), lrs.ReduceLROnPlateau)
     assert isinstance(lrs.schedule_from_name("OneCycleLR", max_lr=0.1), lrs.OneCycleLR)
-    assert isinstance(lrs.schedule_from_name("Cosine"), lrs.CosineAnnealingLR)
+    assert isinstance(lrs.schedule_from_name("Cosine"), lrs.TransformersLR)  # transformers' name, case-insensitive
     torch_names = ["LambdaLR", "MultiplicativeLR", "StepLR", "MultiStepLR", "ConstantLR", "LinearLR", "ExponentialLR",
                    "PolynomialLR", "CosineAnnealingLR", "CosineAnnealingWarmRestarts", "CyclicLR", "OneCycleLR",
                    "ReduceLROnPlateau", "SequentialLR", "ChainedScheduler"]  # fmt: skip
