@@ -36,6 +36,7 @@ from lightning_lrsched.schedules import (
     WarmupStableDecayLR,
 )
 from lightning_lrsched.timeline import Timeline
+from lightning_lrsched.timm_schedules import TimmLR, schedule_from_timm
 
 __version__ = "0.1.0"
 
@@ -65,6 +66,7 @@ __all__ = [
     "SCHEDULE_NAMES",
     "StepLR",
     "Timeline",
+    "TimmLR",
     "TrainingLength",
     "TransformersLR",
     "WarmupStableDecayLR",
@@ -72,4 +74,5 @@ __all__ = [
     "preview",
     "schedule_from_hf",
     "schedule_from_name",
+    "schedule_from_timm",
 ]

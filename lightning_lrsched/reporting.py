@@ -137,9 +137,10 @@ def reduction_text(event: dict[str, Any], monitor: str) -> str:
     """One plateau reduction in words: the lrs, where, and the values that caused it."""
     before, after = event["lr_before"][0], event["lr_after"][0]
     values = [f"{v:.4g}" for v in event["recent_values"]]
+    why = "improved" if after > before else "did not improve"  # (GreedyLR also raises the lr)
     return (
-        f"lr {before:.3g} -> {after:.3g} at step {event['step']} (epoch {event['epoch']}): {monitor} did not"
-        f" improve for {event['validations']} validations, values {values}"
+        f"lr {before:.3g} -> {after:.3g} at step {event['step']} (epoch {event['epoch']}): {monitor} {why}"
+        f" for {event['validations']} validations, values {values}"
     )
 
 
@@ -214,11 +215,17 @@ def _describe_plateau(timeline: Any, reductions: list[dict[str, Any]]) -> str:
     last = reductions[-1]["lr_after"][0]
     checks = "training epochs" if timeline.watches_training else "validations"
     causes = "; ".join(
-        f"epoch {event['epoch']}: {monitor} stalled at {_best(event)} for {event.get('validations', '?')} {checks}"
+        f"epoch {event['epoch']}: {monitor} {_how(event)} {_best(event)} for {event.get('validations', '?')} {checks}"
         for event in reductions
     )
     count = len(reductions)
-    return f"lr {first:.3g} -> {last:.3g} in {count} plateau reduction{'s' if count > 1 else ''} ({causes})"
+    what = "plateau reduction" if all(_how(event) == "stalled at" for event in reductions) else "lr change"
+    return f"lr {first:.3g} -> {last:.3g} in {count} {what}{'s' if count > 1 else ''} ({causes})"
+
+
+def _how(event: dict[str, Any]) -> str:
+    """Why the lr changed: the metric stalled (a reduction) or kept improving (GreedyLR's increase)."""
+    return "improved to" if event["lr_after"][0] > event["lr_before"][0] else "stalled at"
 
 
 def _best(event: dict[str, Any]) -> str:
