@@ -99,15 +99,15 @@ def _check_values(sched: str, given: dict[str, Any]) -> None:
         if given[key] is not None:
             _checks.in_range(key, given[key], -math.inf, math.inf, closed_low=False, closed_high=False)
     if given["lb"] is not None or given["ub"] is not None:
-        lb, ub = given["lb"] or _DEFAULTS["lb"], given["ub"] or _DEFAULTS["ub"]
+        lb = _DEFAULTS["lb"] if given["lb"] is None else given["lb"]
+        ub = _DEFAULTS["ub"] if given["ub"] is None else given["ub"]
         if not lb < ub:
             raise ValueError(f"Expected `lb`={lb!r} to be below `ub`={ub!r}, as timm's tanh requires.")
     _checks.one_of("noise_type", given["noise_type"], ("normal", "uniform"))
     _checks.integer("noise_seed", given["noise_seed"], 0)
     if sched in STEPPED and given["decay_t"] is None:
-        raise TypeError(
-            f"timm's {sched!r} scheduler needs `decay_t` (its {'milestones' if sched == 'multistep' else 'period'})."
-        )
+        what = "milestones, e.g. decay_t=['30ep', '60ep']" if sched == "multistep" else "period, e.g. decay_t='30ep'"
+        raise TypeError(f"timm's {sched!r} scheduler needs `decay_t`: its {what}.")
     if given["noise_std"] != 1.0:
         warnings.warn(
             f"`noise_std`={given['noise_std']!r} has no effect: timm's noise is a standard normal draw cut at"

@@ -177,5 +177,10 @@ def trainer(tmp_path: Any, **kwargs: Any) -> pl.Trainer:
     return pl.Trainer(**defaults)
 
 
+def flat(rows: Any) -> list[float]:
+    """Every group's lr of every step in one list (pytest.approx compares flat lists)."""
+    return [float(value) for row in rows for value in (row if isinstance(row, (list, tuple)) else [row])]
+
+
 def steps_per_epoch(batches: int, accumulate: int) -> int:
     return math.ceil(batches / accumulate)

@@ -21,7 +21,7 @@ from transformers import SchedulerType
 
 import lightning_lrsched as lrs
 from lightning_lrsched.hf_schedules import FACTORIES
-from tests.helpers import LRRecorder, TinyModel, make_loader, make_optimizer, reference_trace, trainer
+from tests.helpers import LRRecorder, TinyModel, flat, make_loader, make_optimizer, reference_trace, trainer
 from tests.test_parity import ACCUMULATE, EPOCHS, PER_EPOCH, TOTAL
 from tests.test_plateau import VALUES, LrAfterValidation, ScriptedModel
 from tests.test_resume import StopAt, resumed_trace, run
@@ -54,11 +54,6 @@ CASES: list[tuple[str, int, dict[str, Any]]] = [
     ("warmup_stable_decay", W, {"num_decay_steps": 4, "num_stable_steps": 5}),  # ends early: min_lr_ratio after
 ]
 IDS = [f"{name}-w{w}-" + "-".join(f"{k}={v}" for k, v in kw.items()) for name, w, kw in CASES]
-
-
-def flat(rows: Any) -> list[float]:
-    """Every group's lr of every step in one list (pytest.approx compares flat lists)."""
-    return [float(value) for row in rows for value in (row if isinstance(row, (list, tuple)) else [row])]
 
 
 def transformers_schedule(name: str, warmup: int, total: int, kwargs: dict[str, Any]) -> Any:
