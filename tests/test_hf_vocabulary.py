@@ -85,7 +85,7 @@ def test_every_name_and_argument_equals_transformers_in_a_trainer_run(tmp_path, 
     assert flat(recorder.lrs) == pytest.approx(flat(expected), rel=1e-12, abs=1e-18)  # the same float operations
 
 
-@pytest.mark.parametrize(("name", "warmup", "kwargs"), CASES[::3], ids=IDS[::3])
+@pytest.mark.parametrize(("name", "warmup", "kwargs"), CASES, ids=IDS)
 def test_every_name_resumed_mid_epoch_equals_the_uninterrupted_run(tmp_path, name, warmup, kwargs) -> None:
     def schedule() -> lrs.LRSchedulerCallback:
         return ours(name, warmup, kwargs)
@@ -290,6 +290,29 @@ def test_greedy_equals_transformers_greedy_fed_the_same_values(tmp_path, kwargs)
         expected.append(optimizer.param_groups[0]["lr"])
     assert probe.lrs == pytest.approx(expected, rel=1e-12)
     assert len(set(probe.lrs)) > 1  # the case moves the lr
+
+
+def test_greedy_resumed_between_validations_equals_the_uninterrupted_run(tmp_path) -> None:
+    def schedule() -> lrs.LRSchedulerCallback:
+        return lrs.GreedyLR(patience=0, factor=0.5, smooth=True, window_size=2, cooldown=1)
+
+    def fit(folder: Path, epochs: int, **kwargs: Any) -> LrAfterValidation:
+        probe = LrAfterValidation()
+        model = ScriptedModel()
+        if "ckpt_path" in kwargs:
+            model.runs = 4  # (the scripted values go on where the first fit stopped)
+        extra = kwargs.pop("callbacks", [])
+        trainer(folder, max_epochs=epochs, callbacks=[schedule(), probe, *extra], **kwargs.pop("options", {})).fit(
+            model, make_loader(), make_loader(6), **kwargs
+        )
+        return probe
+
+    straight = fit(tmp_path / "straight", 8)
+    checkpoint = ModelCheckpoint(dirpath=tmp_path / "ckpt", save_last=True, save_top_k=0)
+    first = fit(tmp_path / "a", 4, callbacks=[checkpoint], options={"enable_checkpointing": True})
+    second = fit(tmp_path / "b", 8, ckpt_path=checkpoint.last_model_path, weights_only=True)
+    assert first.lrs + second.lrs == straight.lrs
+    assert len(set(straight.lrs)) > 2
 
 
 def test_every_transformers_name_is_known() -> None:

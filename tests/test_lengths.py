@@ -22,6 +22,14 @@ ALL_TYPES: list[tuple[str, Callable[[], lrs.LRSchedulerCallback]]] = [(c[0], c[1
     ("WarmupStableDecayLR-defaults", lambda: lrs.WarmupStableDecayLR()),
     ("MultiStepLR-pct", lambda: lrs.MultiStepLR(["50%", "75%"])),
     ("OneCycleLR-warmup", lambda: lrs.OneCycleLR(0.1, warmup="10%")),
+    ("TransformersLR-linear", lambda: lrs.TransformersLR("linear", num_warmup_steps=3)),
+    ("TransformersLR-wsd", lambda: lrs.schedule_from_name("warmup_stable_decay", num_warmup_steps="10%",
+                                                          num_decay_steps="1ep")),
+    ("TransformersLR-min-lr", lambda: lrs.schedule_from_name("cosine_warmup_with_min_lr", num_warmup_steps=0.1,
+                                                             min_lr=1e-3)),
+    ("GreedyLR", lambda: lrs.GreedyLR(patience=0)),
+    ("TimmLR-cosine", lambda: lrs.TimmLR("cosine", warmup_t=1, warmup_lr_init=1e-4, cycle_limit=2)),
+    ("TimmLR-multistep", lambda: lrs.TimmLR("multistep", decay_t=["50%", "1ep"], interval="step")),
 ]  # fmt: skip
 ALL_IDS = [label for label, _ in ALL_TYPES]
 

@@ -184,6 +184,21 @@ def test_per_update_equals_timm_on_updates_in_a_trainer_run(tmp_path, sched, cfg
     assert flat(recorder.lrs) == pytest.approx(flat(expected), rel=1e-12, abs=1e-18)
 
 
+@pytest.mark.parametrize(("sched", "cfg"), EPOCH_CASES, ids=IDS)
+def test_per_epoch_resumed_at_an_epoch_end_equals_the_uninterrupted_run(tmp_path, sched, cfg) -> None:
+    fitted = {key: value for key, value in cfg.items() if key != "t_initial"}  # (omitted: the cycles fill 4 epochs)
+    if sched == "multistep":
+        fitted["decay_t"] = [1, 3]
+
+    def schedule() -> lrs.LRSchedulerCallback:
+        return lrs.TimmLR(sched, **fitted)
+
+    straight, _ = run(tmp_path / "straight", schedule, validate=False)
+    checkpoint = ModelCheckpoint(dirpath=tmp_path / "ckpt", save_last=True, save_top_k=0)
+    trace, _ = resumed_trace(tmp_path, schedule, StopAt(epoch=1), validate=False, checkpoint=checkpoint)
+    assert trace == straight.trace
+
+
 def test_the_model_of_timm_is_pinned_by_hand() -> None:
     """Values worked out from the formulas by hand (base lr 0.1)."""
     cosine = timm_trace("cosine", epochs=5, per_epoch=1, t_initial=4)
