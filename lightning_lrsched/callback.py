@@ -205,7 +205,7 @@ class LRSchedulerCallback(Schedule, Callback):
             >>> schedule.summary()["text"]
             'StepLR: no optimizer step yet'
         """
-        return reporting.summary(type(self).__name__, self.interval, self._timeline)
+        return reporting.summary(self.label, self.interval, self._timeline)
 
     @override
     def _attach(self, timeline: Timeline) -> None:
@@ -250,7 +250,7 @@ class LRSchedulerCallback(Schedule, Callback):
     def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         timeline = self._timeline
         if self._active and timeline is not None and self._log is not None:
-            reporting.report_fit_end(trainer, type(self).__name__, timeline, self._log.tags[0], log=self._log_lr)
+            reporting.report_fit_end(trainer, self.label, timeline, self._log.tags[0], log=self._log_lr)
             self._log.write_results()
         self._release()
 
@@ -472,10 +472,11 @@ def check_conflicts(trainer: pl.Trainer, callback: LRSchedulerCallback, optimize
 def validate_state(callback: LRSchedulerCallback, state: dict[str, Any]) -> None:
     """Checkpoint state written by this kind of callback, with the keys every version has."""
     kind = state.get("type")
-    if kind != type(callback).__name__:
+    label = state.get("label", kind)  # (no label before 0.3: the type)
+    if kind != type(callback).__name__ or label != callback.label:
         raise ValueError(
-            f"The checkpoint's schedule state under {callback.state_key!r} was written by `{kind}`, but this"
-            f" callback is `{type(callback).__name__}`. Resume with the same schedule type, or start a new"
+            f"The checkpoint's schedule state under {callback.state_key!r} was written by `{label}`, but this"
+            f" callback is `{callback.label}`. Resume with the same schedule type, or start a new"
             " schedule from the weights with `YourModule.load_from_checkpoint(path)` instead of `ckpt_path`."
         )
     required = {"scheduler": dict, "steps": int, "epochs": int, "interval": str, "resolved": dict}

@@ -103,4 +103,4 @@ def plot_schedule(
 
 def _describe(schedule: Schedule) -> str:
     warmup = f" + warmup {schedule._warmup.text}" if schedule._warmup is not None else ""
-    return f"{type(schedule).__name__}{warmup} ({schedule.interval} interval)"
+    return f"{schedule.label}{warmup} ({schedule.interval} interval)"

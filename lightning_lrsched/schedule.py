@@ -99,6 +99,12 @@ class Schedule:
         self._warmup_start_factor = float(warmup_start_factor)
 
     @property
+    def label(self) -> str:
+        """The schedule's name in summaries, plans and HParams: the class name (and the kind, for vocabularies)."""
+        kind = getattr(self, "lr_scheduler_type", None) or getattr(self, "sched", None)
+        return f"{type(self).__name__}[{kind}]" if isinstance(kind, str) else type(self).__name__
+
+    @property
     def interval(self) -> Interval:
         """``"step"`` or ``"epoch"``: when the scheduler advances."""
         return self._interval

@@ -65,7 +65,7 @@ class Timeline:
     ) -> None:
         self.schedule = schedule
         self.attach = attach
-        self.name = type(schedule).__name__
+        self.name = schedule.label
         self.optimizer = optimizer
         self.length = length
         self.interval = schedule.interval
@@ -148,7 +148,8 @@ class Timeline:
         """The checkpoint state: the clock, the resolved plan, the lrs, the path and the scheduler's own state."""
         return {
             "version": STATE_VERSION,
-            "type": self.name,
+            "type": type(self.schedule).__name__,
+            "label": self.name,
             "interval": self.interval,
             "steps": self.steps,
             "epochs": self.epochs,

@@ -390,3 +390,10 @@ def test_a_transformers_checkpoint_state_loads_with_weights_only(tmp_path) -> No
     )
     state = torch.load(Path(checkpoint.last_model_path), weights_only=True)["callbacks"]
     assert any("FormulaLR" in str(value) or "cosine_warmup_with_min_lr" in str(value) for value in state.values())
+
+
+def test_resuming_with_another_transformers_name_is_an_error_naming_both(tmp_path) -> None:
+    path = checkpoint_at(tmp_path, lrs.TransformersLR("linear"), TinyModel(), 10, max_epochs=2)
+    run_ = trainer(tmp_path / "b", max_epochs=2, callbacks=[lrs.TransformersLR("cosine")])
+    with pytest.raises(ValueError, match=r"written by `TransformersLR\[linear\]`, but this callback is `Transformers"):
+        run_.fit(TinyModel(), make_loader(), ckpt_path=path, weights_only=True)
