@@ -14,15 +14,17 @@ from __future__ import annotations
 import argparse
 import csv
 import importlib.util
+import math
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import lightning.pytorch as pl
 import torch
-from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.callbacks import Callback, ModelCheckpoint
 from lightning.pytorch.loggers import TensorBoardLogger
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, Sampler
 
 from lightning_lrsched import ClassifierModule, LRDiagnostics, LRSchedulerCallback, schedule_from_name
 
@@ -105,13 +107,99 @@ def load_model(name: str) -> tuple[Any, Any]:
     return tokenizer, model
 
 
+class Padded:
+    """Collate tokenized examples into a batch padded to its own longest sequence (dynamic padding)."""
+
+    def __init__(self, pad_id: int) -> None:
+        self.pad_id = pad_id
+
+    def __call__(self, rows: list[tuple[list[int], int]]) -> dict[str, torch.Tensor]:
+        longest = max(len(ids) for ids, _ in rows)
+        ids = torch.full((len(rows), longest), self.pad_id, dtype=torch.long)
+        mask = torch.zeros((len(rows), longest), dtype=torch.long)
+        for row, (tokens, _) in enumerate(rows):
+            ids[row, : len(tokens)] = torch.tensor(tokens)
+            mask[row, : len(tokens)] = 1
+        return {"input_ids": ids, "attention_mask": mask, "labels": torch.tensor([label for _, label in rows])}
+
+
+class LengthGroupedBatches(Sampler[list[int]]):
+    """Shuffled batches of similar lengths: each epoch, a seeded shuffle cut into chunks of 50 batches, each chunk
+    sorted by length and cut into batches, the batches shuffled again. Less padding, still a random order."""
+
+    def __init__(self, lengths: list[int], batch_size: int, seed: int, chunk: int = 50) -> None:
+        self.lengths, self.batch_size, self.seed, self.chunk = lengths, batch_size, seed, chunk
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:  # Lightning calls it at every epoch start
+        self.epoch = epoch
+
+    def __iter__(self) -> Iterator[list[int]]:
+        generator = torch.Generator().manual_seed(self.seed + self.epoch)
+        order = torch.randperm(len(self.lengths), generator=generator).tolist()
+        size = self.batch_size * self.chunk
+        batches = []
+        for start in range(0, len(order), size):
+            chunk = sorted(order[start : start + size], key=lambda i: -self.lengths[i])
+            batches += [chunk[i : i + self.batch_size] for i in range(0, len(chunk), self.batch_size)]
+        yield from (batches[i] for i in torch.randperm(len(batches), generator=generator).tolist())
+
+    def __len__(self) -> int:
+        return math.ceil(len(self.lengths) / self.batch_size)
+
+
 def loader(tokenizer: Any, texts: list[str], labels: list[int], args: argparse.Namespace, shuffle: bool) -> Any:
-    encoded = tokenizer(texts, truncation=True, max_length=args.max_length, padding="max_length", return_tensors="pt")
-    rows = [
-        {"input_ids": ids, "attention_mask": mask, "labels": torch.tensor(label)}
-        for ids, mask, label in zip(encoded["input_ids"], encoded["attention_mask"], labels, strict=True)
-    ]
-    return DataLoader(rows, batch_size=args.batch_size, shuffle=shuffle)
+    """Tokenized once; each batch padded to its own longest tweet. Training batches are shuffled (grouped by
+    length with ``--group-by-length``); evaluation batches are sorted by length (the metrics do not depend on the
+    order, the time does)."""
+    encoded = tokenizer(texts, truncation=True, max_length=args.max_length)["input_ids"]
+    rows = list(zip(encoded, labels, strict=True))
+    collate = Padded(tokenizer.pad_token_id)
+    if not shuffle:
+        order = sorted(range(len(rows)), key=lambda i: -len(rows[i][0]))
+        batches = [order[i : i + args.batch_size] for i in range(0, len(order), args.batch_size)]
+        return DataLoader(rows, batch_sampler=batches, collate_fn=collate)
+    if getattr(args, "group_by_length", False):
+        lengths = [len(ids) for ids, _ in rows]
+        return DataLoader(
+            rows, batch_sampler=LengthGroupedBatches(lengths, args.batch_size, args.seed), collate_fn=collate
+        )
+    return DataLoader(rows, batch_size=args.batch_size, shuffle=True, collate_fn=collate)
+
+
+class Progress(Callback):
+    """One line per validation (step, lr, val loss, accuracy, F1), and after a few steps the time it will take."""
+
+    def __init__(self, timed_steps: int = 5) -> None:
+        self.timed_steps = timed_steps
+
+    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self.start = time.perf_counter()
+
+    def on_train_batch_end(self, trainer: pl.Trainer, *args: Any) -> None:
+        if trainer.global_step == 1:
+            self.first = time.perf_counter()  # (the first step pays for warm-up work: not counted)
+        elif trainer.global_step == 1 + self.timed_steps:
+            per_step = (time.perf_counter() - self.first) / self.timed_steps
+            steps = trainer.estimated_stepping_batches
+            validations = trainer.max_epochs * round(1 / trainer.val_check_interval) if trainer.max_epochs else 0
+            forward = per_step / 3 * sum(len(loader) for loader in [trainer.val_dataloaders] if loader is not None)
+            total = per_step * steps + validations * forward
+            print(f"about {total / 60:.1f} min of training on this machine ({per_step:.2f} s per optimizer step,"
+                  f" {steps} steps, {validations} validations)", flush=True)  # fmt: skip
+
+    def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if trainer.sanity_checking:
+            return
+        metrics = trainer.callback_metrics
+        lr = trainer.optimizers[0].param_groups[0]["lr"]
+        values = "  ".join(
+            f"{key} {float(metrics[key]):.3f}" for key in ("val_loss", "val_acc", "val_f1") if key in metrics
+        )
+        print(
+            f"step {trainer.global_step:>4}  lr {lr:.2e}  {values}  ({time.perf_counter() - self.start:.0f} s)",
+            flush=True,
+        )
 
 
 def make_schedule(args: argparse.Namespace) -> LRSchedulerCallback:
@@ -144,6 +232,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--val-every", type=float, default=0.25, help="validate every this fraction of an epoch (curves, not points)"
     )
+    parser.add_argument(
+        "--group-by-length",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="shuffled batches of similar lengths: half the padding of random batches, about 2x faster training",
+    )
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     return parser.parse_args(argv)
@@ -170,7 +264,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         max_epochs=args.epochs,
         accelerator="auto",
         logger=logger,
-        callbacks=[make_schedule(args), checkpoint, diagnostics],
+        callbacks=[make_schedule(args), checkpoint, diagnostics, Progress()],
         log_every_n_steps=1,
         val_check_interval=args.val_every,  # 4 validations an epoch: val loss, accuracy and F1 are curves
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import re
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -47,7 +48,8 @@ def test_bert_sentiment_end_to_end_on_the_offline_model_and_data(tmp_path, monke
     assert sum(map(sum, result["confusion"])) == 9
     out = capsys.readouterr().out
     assert "test accuracy" in out
-    assert "Learning-rate summary\n  PolynomialLR: lr " in out  # "linear" is PolynomialLR(power=1)
+    assert "Learning-rate summary\n  TransformersLR[linear]: lr " in out  # transformers' "linear"
+    assert re.search(r"step +3  lr \S+  val_loss \d\.\d{3}  val_acc \d\.\d{3}  val_f1 \d\.\d{3}", out)
     assert Path(result["log_dir"], "lr_summary.json").is_file()
     assert result["lr_summary"]["findings"] == []
     assert "tensorboard --logdir" in out
