@@ -219,7 +219,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--max-length", type=int, default=64)
     parser.add_argument("--lr", type=float, default=2e-4)
-    parser.add_argument("--schedule", default="linear", choices=["linear", "cosine", "plateau"])
+    parser.add_argument("--schedule", default="linear", choices=["linear", "cosine", "plateau", "constant"])
     parser.add_argument("--warmup", default="10%")
     parser.add_argument("--layer-decay", type=float, default=None)
     parser.add_argument("--logdir", default="runs")

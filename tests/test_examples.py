@@ -15,8 +15,8 @@ from tests.test_logging import scalars
 EXAMPLES = Path(__file__).parent.parent / "examples"
 
 
-def load(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, EXAMPLES / f"{name}.py")
+def load(name: str, folder: Path = EXAMPLES) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, folder / f"{name}.py")
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -81,3 +81,18 @@ def test_bert_sentiment_hub_dataset_without_the_package_says_what_to_install(tmp
     bert = load("bert_sentiment")
     with pytest.raises(SystemExit, match=r"--dataset sst2 needs the `datasets` package: pip install datasets"):
         bert.main(["--dataset", "sst2", "--logdir", str(tmp_path)])
+
+
+def test_the_schedule_benchmark_runs_in_a_tiny_setting(tmp_path, monkeypatch, capsys) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(EXAMPLES.parent / "benchmarks"))
+    benchmark = load("bert_schedules", EXAMPLES.parent / "benchmarks")
+    rows = benchmark.main(["--tiny", "--out", str(tmp_path / "schedules.png")])
+    assert [row["label"] for row in rows] == [label for label, _ in benchmark.SCHEDULES]
+    constant, no_warmup = rows[0]["lr"], rows[1]["lr"]
+    assert {value for _, value in constant} == {2e-4}  # a constant lr is constant
+    assert no_warmup[0][1] == 2e-4 > no_warmup[-1][1]  # linear decay from the peak, no warmup
+    assert rows[2]["lr"][0][1] < 2e-4  # the demo's default starts with a warmup
+    assert (tmp_path / "schedules.png").read_bytes()[:4] == b"\x89PNG"
+    assert "| 10% warmup + cosine |" in capsys.readouterr().out
