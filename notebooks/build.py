@@ -55,7 +55,7 @@ trainer.fit(ClassifierModule(model, num_classes=10, lr=1e-3), DataLoader(train, 
         new_markdown_cell(
             "# Fine-tune BERT for sentiment\n\nA 6-layer BERT (MiniLM, shipped offline by a pip package) learns to"
             " tell positive from negative tweets (human-labelled, also shipped offline), with a 10% warmup and a"
-            " linear decay of the learning rate. About 5 minutes on 2 CPU cores; the same run as"
+            " linear decay of the learning rate. About 2.5 minutes on 2 CPU cores; the same run as"
             " `python examples/bert_sentiment.py`."
         ),
         new_code_cell(
