@@ -149,7 +149,11 @@ def log_plan(loggers: Sequence[Logger], tag: str, schedule: Schedule, timeline: 
     experiments = tensorboard.tensorboard_experiments(loggers)
     if not experiments:
         return
-    rates = [float(group.get("initial_lr", group["lr"])) for group in timeline.optimizer.param_groups]
+    # the lrs the schedule starts from: torch's `initial_lr`, or (plateau schedules, which set none) the
+    # scheduler's own last lrs, taken before a warmup lowers the optimizer's
+    last = [float(lr) for lr in timeline.scheduler.get_last_lr()]
+    groups = timeline.optimizer.param_groups
+    rates = [float(group["initial_lr"]) if "initial_lr" in group else last[i] for i, group in enumerate(groups)]
     figure = None
     per_epoch, total = timeline.length.steps_per_epoch, timeline.length.total_steps
     if math.isfinite(total) and math.isfinite(per_epoch):  # an unbounded run has no plan to draw

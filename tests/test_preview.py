@@ -87,7 +87,7 @@ def test_cli_preview_writes_png_and_csv(tmp_path, capsys) -> None:
     assert "Did you mean 'cosine'" in capsys.readouterr().err
 
 
-def fit_with_tensorboard(tmp_path: Path) -> str:
+def fit_with_tensorboard(tmp_path: Path, schedule: lrs.LRSchedulerCallback | None = None) -> str:
     logger = TensorBoardLogger(tmp_path, name="tb")
     module = lrs.ClassifierModule(torch.nn.Linear(4, 2), num_classes=2, lr=0.05)
 
@@ -101,8 +101,20 @@ def fit_with_tensorboard(tmp_path: Path) -> str:
 
     loader = torch.utils.data.DataLoader(Pairs(), batch_size=5)
     trainer(tmp_path, max_epochs=2, logger=logger, log_every_n_steps=1,
-            callbacks=[lrs.CosineAnnealingLR(warmup=2)]).fit(module, loader, loader)  # fmt: skip
+            callbacks=[schedule or lrs.CosineAnnealingLR(warmup=2)]).fit(module, loader, loader)  # fmt: skip
     return logger.log_dir
+
+
+@pytest.mark.parametrize(
+    "schedule",
+    [lambda: lrs.ReduceLROnPlateau(warmup=2), lambda: lrs.GreedyLR(warmup=2), lambda: lrs.TimmLR("cosine", warmup_t=1)],
+    ids=["plateau", "greedy", "timm"],
+)
+def test_the_plan_of_a_schedule_without_initial_lr_is_drawn_from_its_own_lrs(tmp_path, schedule) -> None:
+    """Plateau schedules set no `initial_lr` and the warmup has lowered the lr to 0 at fit start."""
+    events = EventAccumulator(fit_with_tensorboard(tmp_path, schedule()), size_guidance={"images": 0})
+    events.Reload()
+    assert "lr-AdamW/decay-plan" in events.Tags()["images"]
 
 
 def test_plan_figure_text_and_layout_in_tensorboard(tmp_path) -> None:
