@@ -84,10 +84,15 @@ def figure(rows: list[dict[str, Any]], path: Path) -> None:
         line = top.plot(*zip(*row["f1"], strict=True), marker="o", label=row["label"])[0]
         bottom.plot(*zip(*row["lr"], strict=True), color=line.get_color(), label=row["label"])
     top.axhline(TARGET_F1, color="grey", linewidth=0.8, linestyle="--")
+    low = min((value for row in rows for _, value in row["f1"][1:]), default=0.0)  # (the first: F1 0 for all)
+    top.set_ylim(max(0.0, low - 0.05), 0.9)
+    top.text(0.01, 0.02, "first validation (step ~23): F1 0.0 for all, below the axis", transform=top.transAxes,
+             fontsize=8, color="grey")  # fmt: skip
     top.set_ylabel("validation F1 (positive class)")
     top.set_title("BERT sentiment demo: the same run with five learning-rate schedules")
     top.grid(alpha=0.3)
     top.legend(loc="lower right")
+    bottom.ticklabel_format(axis="y", style="sci", scilimits=(0, 0))
     bottom.set_ylabel(f"learning rate ({rows[0]['lr_tag']})")
     bottom.set_xlabel("optimizer step")
     bottom.grid(alpha=0.3)

@@ -204,7 +204,10 @@ class Progress(Callback):
 
 def make_schedule(args: argparse.Namespace) -> LRSchedulerCallback:
     if args.schedule == "plateau":
-        return schedule_from_name("plateau", monitor="val_loss", patience=1, factor=0.5, warmup=args.warmup)
+        # (logged every step: a plateau schedule changes per epoch at most, but its warmup changes every step)
+        return schedule_from_name(
+            "plateau", monitor="val_loss", patience=1, factor=0.5, warmup=args.warmup, logging_interval="step"
+        )
     return schedule_from_name(args.schedule, warmup=args.warmup)
 
 
