@@ -4,7 +4,7 @@ Each run is the demo (`examples/bert_sentiment.py`, its defaults: MiniLM BERT, 3
 peak lr 2e-4, 8 validations) with one schedule: a constant lr, linear decay without warmup, 10% warmup + linear
 decay (the demo's default), 10% warmup + cosine, and ReduceLROnPlateau on val_loss (patience 1, factor 0.5) after
 the same warmup. Prints a Markdown table (best val F1, final val loss, the first step at which val F1 reaches
-0.85, test accuracy and F1, wall time) and writes a PNG of the val F1 and lr curves.
+0.85, test accuracy and F1, wall time) and writes a PNG of the val F1 and lr curves (and their data as JSON).
 
     python benchmarks/bert_schedules.py                  # about 15 minutes on 2 CPU cores
     python benchmarks/bert_schedules.py --tiny           # seconds: the pipeline only (the tests run it)
@@ -13,6 +13,7 @@ the same warmup. Prints a Markdown table (best val F1, final val loss, the first
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import tempfile
 import time
@@ -79,19 +80,19 @@ def figure(rows: list[dict[str, Any]], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 7.5), sharex=True, constrained_layout=True)
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 8), sharex=True, layout="constrained")
     for row in rows:
         line = top.plot(*zip(*row["f1"], strict=True), marker="o", label=row["label"])[0]
         bottom.plot(*zip(*row["lr"], strict=True), color=line.get_color(), label=row["label"])
     top.axhline(TARGET_F1, color="grey", linewidth=0.8, linestyle="--")
     low = min((value for row in rows for _, value in row["f1"][1:]), default=0.0)  # (the first: F1 0 for all)
     top.set_ylim(max(0.0, low - 0.05), 0.9)
-    top.text(0.01, 0.02, "first validation (step ~23): F1 0.0 for all, below the axis", transform=top.transAxes,
-             fontsize=8, color="grey")  # fmt: skip
+    top.text(0.01, 0.95, "first validation (step ~23): F1 0.0 for all, below the axis", transform=top.transAxes,
+             fontsize=8, color="grey", va="top")  # fmt: skip
     top.set_ylabel("validation F1 (positive class)")
     top.set_title("BERT sentiment demo: the same run with five learning-rate schedules")
     top.grid(alpha=0.3)
-    top.legend(loc="lower right")
+    fig.legend(*top.get_legend_handles_labels(), loc="outside lower center", ncol=3, frameon=False)
     bottom.ticklabel_format(axis="y", style="sci", scilimits=(0, 0))
     bottom.set_ylabel(f"learning rate ({rows[0]['lr_tag']})")
     bottom.set_xlabel("optimizer step")
@@ -104,13 +105,18 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tiny", action="store_true", help="a few examples: checks the pipeline, measures nothing")
     parser.add_argument("--out", type=Path, default=Path(__file__).with_name("bert_schedules.png"))
+    parser.add_argument("--replot", action="store_true", help="redraw the figure from the last run's .json")
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore")
     logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)
     demo = load_demo()
     options = TINY if args.tiny else []
-    with tempfile.TemporaryDirectory() as root:
-        rows = [run(demo, label, extra, options, root) for label, extra in SCHEDULES]
+    if args.replot:
+        rows = json.loads(args.out.with_suffix(".json").read_text())
+    else:
+        with tempfile.TemporaryDirectory() as root:
+            rows = [run(demo, label, extra, options, root) for label, extra in SCHEDULES]
+        args.out.with_suffix(".json").write_text(json.dumps(rows, indent=1))
     print(table(rows))
     figure(rows, args.out)
     print(f"figure: {args.out}")

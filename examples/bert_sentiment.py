@@ -204,7 +204,7 @@ class Progress(Callback):
 
 def make_schedule(args: argparse.Namespace) -> LRSchedulerCallback:
     if args.schedule == "plateau":
-        # (logged every step: a plateau schedule changes per epoch at most, but its warmup changes every step)
+        # (its lr logged every step, not once an epoch: it validates, and may reduce, four times an epoch)
         return schedule_from_name(
             "plateau", monitor="val_loss", patience=1, factor=0.5, warmup=args.warmup, logging_interval="step"
         )

@@ -286,7 +286,7 @@ class LRSchedulerCallback(Schedule, Callback):
         if self._follower is not None and self._log is not None and self._timeline is not None:
             self._follower.batch_start(trainer)
             self._log.join_new_groups(self._timeline)
-            self._log.batch_start()
+            self._log.batch_start(warming=self._timeline.warmup.covers(self._timeline.steps))
 
     @override
     def on_train_batch_end(

@@ -89,6 +89,7 @@ class LrLog:
         self.trainer, self.optimizer, self.prefix = trainer, optimizer, prefix
         self.momentum = schedule._cycles_momentum if options.momentum is None else options.momentum
         self.weight_decay, enabled = options.weight_decay, options.enabled
+        self.logging_interval = options.logging_interval
         when = options.logging_interval or schedule.interval
         self.per_step, self.per_epoch = enabled and when == "step", enabled and when == "epoch"
         self.tags = group_tags(prefix, optimizer)
@@ -111,9 +112,15 @@ class LrLog:
         if len(self.optimizer.param_groups) != len(self.tags) and timeline.join_new_groups():
             self.tags = group_tags(self.prefix, self.optimizer)
 
-    def batch_start(self) -> None:
-        """At a training batch's start: log the lrs its step uses, if Lightning logs this batch's step metrics."""
-        if self.per_step and _logs_this_batch(self.trainer):
+    def batch_start(self, warming: bool = False) -> None:
+        """At a training batch's start: log the lrs its step uses, if Lightning logs this batch's step metrics.
+
+        ``warming``: the step's lr comes from the warmup, which changes every step: an epoch-interval schedule
+        that logs once an epoch logs these steps too (unless ``logging_interval="epoch"`` was asked for), so that
+        the curve shows the warmup instead of a line drawn across it.
+        """
+        per_step = self.per_step or (warming and self.per_epoch and self.logging_interval is None)
+        if per_step and _logs_this_batch(self.trainer):
             self._emit()
 
     def epoch_start(self) -> None:

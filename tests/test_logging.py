@@ -39,6 +39,15 @@ def test_one_lr_point_per_optimizer_step_with_lr_monitor_names(tmp_path) -> None
     assert max(momentum) == pytest.approx(0.95)
 
 
+def test_an_epoch_schedule_logs_every_step_of_its_warmup_then_once_an_epoch(tmp_path) -> None:
+    logged, recorder, _ = fit_logged(tmp_path, lrs.StepLR(1, gamma=0.5, warmup=4), log_every_n_steps=1)
+    points = logged["lr-SGD/pg1"]
+    assert [step for step, _ in points] == [0, 1, 2, 3, 4, 10]  # the warmup's steps (its last included), then epochs
+    assert [value for _, value in points] == pytest.approx([recorder.lrs[step][0] for step, _ in points])
+    only_epochs, _, _ = fit_logged(tmp_path / "asked", lrs.StepLR(1, warmup=4, logging_interval="epoch"))
+    assert [step for step, _ in only_epochs["lr-SGD/pg1"]] == [0, 10]  # as asked: LearningRateMonitor's cadence
+
+
 def test_logging_follows_log_every_n_steps(tmp_path) -> None:
     logged, _, _ = fit_logged(tmp_path, lrs.CosineAnnealingLR(), log_every_n_steps=5)
     # where Lightning logs the module's step metrics (and LearningRateMonitor the lr): batches 4, 9, 14, 19
