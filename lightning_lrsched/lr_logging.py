@@ -90,6 +90,7 @@ class LrLog:
         self.momentum = schedule._cycles_momentum if options.momentum is None else options.momentum
         self.weight_decay, enabled = options.weight_decay, options.enabled
         self.logging_interval = options.logging_interval
+        self._epoch_logged_at = -1
         when = options.logging_interval or schedule.interval
         self.per_step, self.per_epoch = enabled and when == "step", enabled and when == "epoch"
         self.tags = group_tags(prefix, optimizer)
@@ -119,14 +120,18 @@ class LrLog:
         that logs once an epoch logs these steps too (unless ``logging_interval="epoch"`` was asked for), so that
         the curve shows the warmup instead of a line drawn across it.
         """
-        per_step = self.per_step or (warming and self.per_epoch and self.logging_interval is None)
-        if per_step and _logs_this_batch(self.trainer):
-            self._emit()
+        if self.per_step:
+            if _logs_this_batch(self.trainer):
+                self._emit()
+        elif warming and self.per_epoch and self.logging_interval is None and _logs_this_batch(self.trainer):
+            if _batches_that_stepped(self.trainer) != self._epoch_logged_at:  # (not twice at an epoch's start)
+                self._emit()
 
     def epoch_start(self) -> None:
         """At a training epoch's start: log the lrs (epoch logging, as ``LearningRateMonitor``: at any cadence)."""
         if self.per_epoch:
             self._emit()
+            self._epoch_logged_at = _batches_that_stepped(self.trainer)
 
     def show(self, pl_module: pl.LightningModule) -> None:
         """Put the first group's lr in the progress bar, readably (``3.0e-04``, not ``0.000``)."""

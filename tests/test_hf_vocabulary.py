@@ -397,3 +397,17 @@ def test_resuming_with_another_transformers_name_is_an_error_naming_both(tmp_pat
     run_ = trainer(tmp_path / "b", max_epochs=2, callbacks=[lrs.TransformersLR("cosine")])
     with pytest.raises(ValueError, match=r"written by `TransformersLR\[linear\]`, but this callback is `Transformers"):
         run_.fit(TinyModel(), make_loader(), ckpt_path=path, weights_only=True)
+
+
+def test_the_hparams_name_the_vocabulary_and_the_kind_briefly(tmp_path) -> None:
+    from lightning.pytorch.loggers import TensorBoardLogger
+
+    from tests.test_logging import hparams_definition
+
+    logger = TensorBoardLogger(tmp_path, name="tb")
+    trainer(tmp_path, max_epochs=2, logger=logger, callbacks=[lrs.TransformersLR("cosine", num_warmup_steps=2)]).fit(
+        TinyModel(), make_loader(), make_loader(6)
+    )
+    _, _, values = hparams_definition(logger.log_dir)
+    assert values["lr_schedule"] == "hf:cosine"  # (a table cell: short)
+    assert values["lr_schedule/plan"] == "TransformersLR[cosine](num_warmup_steps=2, num_training_steps=20) per step"
