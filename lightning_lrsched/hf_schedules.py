@@ -219,6 +219,7 @@ class TransformersLR(LRSchedulerCallback):
 
     _step_by_default = True
     _whole_training = ("num_training_steps",)
+    _vocabulary = "hf"
     _free_lengths = ("timescale",)
 
     def __init__(
@@ -268,6 +269,10 @@ class TransformersLR(LRSchedulerCallback):
                 f" `{_TORCH_KIN[lr_scheduler_type]}`."
             ) from None
         _check_specific(lr_scheduler_type, {**kwargs, **specific})  # (after the names: a typo is named as such)
+
+    @override
+    def _kind(self) -> str | None:
+        return self.lr_scheduler_type
 
     @override
     def _resolve_lengths(self, length: TrainingLength, warmup_steps: int, warn: Warn) -> dict[str, Any]:

@@ -120,12 +120,11 @@ class LrLog:
         that logs once an epoch logs these steps too (unless ``logging_interval="epoch"`` was asked for), so that
         the curve shows the warmup instead of a line drawn across it.
         """
-        if self.per_step:
-            if _logs_this_batch(self.trainer):
-                self._emit()
-        elif warming and self.per_epoch and self.logging_interval is None and _logs_this_batch(self.trainer):
-            if _batches_that_stepped(self.trainer) != self._epoch_logged_at:  # (not twice at an epoch's start)
-                self._emit()
+        # a warmup step, except the epoch's first, which `epoch_start` has logged already
+        warmup_step = warming and self.per_epoch and self.logging_interval is None
+        warmup_step = warmup_step and _batches_that_stepped(self.trainer) != self._epoch_logged_at
+        if (self.per_step or warmup_step) and _logs_this_batch(self.trainer):
+            self._emit()
 
     def epoch_start(self) -> None:
         """At a training epoch's start: log the lrs (epoch logging, as ``LearningRateMonitor``: at any cadence)."""

@@ -102,15 +102,6 @@ def final_results(results: Mapping[str, float]) -> dict[str, float]:
     return final
 
 
-def _short_name(schedule: Schedule, name: str) -> str:
-    """A name that fits a table cell: the class, or the vocabulary's own (``hf:linear``, ``timm:cosine``)."""
-    for attribute, vocabulary in (("lr_scheduler_type", "hf"), ("sched", "timm")):
-        kind = getattr(schedule, attribute, None)
-        if isinstance(kind, str):
-            return f"{vocabulary}:{kind}"
-    return name
-
-
 def declare_hparams(trainer: pl.Trainer, pl_module: pl.LightningModule, schedule: Schedule, timeline: Timeline) -> None:
     """The HParams tab's definition: the module's hyperparameters and the schedule, results to come.
 
@@ -124,7 +115,7 @@ def declare_hparams(trainer: pl.Trainer, pl_module: pl.LightningModule, schedule
     lengths = ", ".join(f"{key}={value}" for key, value in timeline.resolved.items())
     warmup = f", warmup {timeline.warmup_steps} steps" if timeline.warmup_steps else ""
     # `lr_schedule` sorts next to `lr`, among the columns TensorBoard shows at first: short enough for its cell
-    params["lr_schedule"] = _short_name(schedule, timeline.name)
+    params["lr_schedule"] = schedule.short_label
     params["lr_schedule/plan"] = f"{timeline.name}({lengths}) per {timeline.interval}{warmup}"
     params["lr_schedule/interval"] = timeline.interval
     params["lr_schedule/warmup_steps"] = timeline.warmup_steps

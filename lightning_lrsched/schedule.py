@@ -59,6 +59,8 @@ class Schedule:
     """Whether the schedule has a planned end (a decay to a floor, a last milestone): past the run it was planned
     for, it holds its final value instead of extending its formula."""
     _timeline_class: ClassVar[type[Timeline]] = Timeline
+    _vocabulary: ClassVar[str] = ""
+    """The short name of the vocabulary whose schedules a class takes by name (``"hf"``, ``"timm"``)."""
     _checks_signature: ClassVar[bool] = True
     """Scheduler arguments are checked against the scheduler's signature at construction (composites: their own)."""
 
@@ -100,9 +102,19 @@ class Schedule:
 
     @property
     def label(self) -> str:
-        """The schedule's name in summaries, plans and HParams: the class name (and the kind, for vocabularies)."""
-        kind = getattr(self, "lr_scheduler_type", None) or getattr(self, "sched", None)
-        return f"{type(self).__name__}[{kind}]" if isinstance(kind, str) else type(self).__name__
+        """The schedule's name in summaries, plans and checkpoints: the class (``TransformersLR[cosine]``)."""
+        kind = self._kind()
+        return f"{type(self).__name__}[{kind}]" if kind else type(self).__name__
+
+    @property
+    def short_label(self) -> str:
+        """The name where room is short (an HParams cell): the class, or ``hf:cosine``, ``timm:tanh``."""
+        kind = self._kind()
+        return f"{self._vocabulary}:{kind}" if kind else type(self).__name__
+
+    def _kind(self) -> str | None:
+        """Which schedule of a vocabulary's several this is (``"cosine"``); None for one-schedule classes."""
+        return None
 
     @property
     def interval(self) -> Interval:

@@ -156,6 +156,7 @@ class TimmLR(LRSchedulerCallback):
     """
 
     _free_lengths = ("cooldown_t",)
+    _vocabulary = "timm"
 
     def __init__(
         self,
@@ -204,6 +205,10 @@ class TimmLR(LRSchedulerCallback):
         super().__init__(_factory, sched=sched, lengths=lengths, **cfg, **kwargs)
         self._noise_durations = self._parse_noise(noise_range_t)
         self._noise_share: float | list[float] | None = None
+
+    @override
+    def _kind(self) -> str | None:
+        return self.sched
 
     @staticmethod
     def _parse_noise(window: Any) -> list[Duration] | Duration | None:
