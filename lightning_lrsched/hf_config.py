@@ -130,16 +130,16 @@ def schedule_from_hf(
             UserWarning,
             stacklevel=2,
         )
+    if kind in HF_METRIC_NAMES:
+        metric = _metric(settings["metric_for_best_model"], settings["greater_is_better"], kwargs)
     if kind == "reduce_lr_on_plateau":
-        return ReduceLROnPlateau(**_metric(settings["metric_for_best_model"], settings["greater_is_better"], kwargs),
-                                 **specific, **kwargs)  # fmt: skip
+        return ReduceLROnPlateau(**metric, **specific, **kwargs)
     if kind == "greedy":
         if "warmup" in specific:  # transformers' GreedyLR name for the wait after an increase
             specific["wait_after_increase"] = specific.pop("warmup")
         if specific.pop("verbose", False):
             raise ValueError("GreedyLR's `verbose=True` has no counterpart: every change is logged as an event.")
-        return GreedyLR(**_metric(settings["metric_for_best_model"], settings["greater_is_better"], kwargs),
-                        **specific, **kwargs)  # fmt: skip
+        return GreedyLR(**metric, **specific, **kwargs)
     if kind == "constant":
         return TransformersLR(kind, **specific, **kwargs)
     return TransformersLR(kind, num_warmup_steps=warmup, **specific, **kwargs)

@@ -89,10 +89,11 @@ class LrLog:
         self.trainer, self.optimizer, self.prefix = trainer, optimizer, prefix
         self.momentum = schedule._cycles_momentum if options.momentum is None else options.momentum
         self.weight_decay, enabled = options.weight_decay, options.enabled
-        self.logging_interval = options.logging_interval
-        self._epoch_logged_at = -1
         when = options.logging_interval or schedule.interval
         self.per_step, self.per_epoch = enabled and when == "step", enabled and when == "epoch"
+        self.warmup_per_step = self.per_epoch and options.logging_interval is None
+        """An epoch cadence the schedule chose (not one asked for) also logs each step of the warmup."""
+        self._epoch_logged_at = -1
         self.tags = group_tags(prefix, optimizer)
         self.sinks: list[tuple[Logger, Any]] = (
             [(logger, _file_writer(logger)) for logger in trainer.loggers] if enabled else []
@@ -121,7 +122,7 @@ class LrLog:
         the curve shows the warmup instead of a line drawn across it.
         """
         # a warmup step, except the epoch's first, which `epoch_start` has logged already
-        warmup_step = warming and self.per_epoch and self.logging_interval is None
+        warmup_step = warming and self.warmup_per_step
         warmup_step = warmup_step and _batches_that_stepped(self.trainer) != self._epoch_logged_at
         if (self.per_step or warmup_step) and _logs_this_batch(self.trainer):
             self._emit()

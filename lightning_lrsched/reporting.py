@@ -137,7 +137,7 @@ def reduction_text(event: dict[str, Any], monitor: str) -> str:
     """One plateau reduction in words: the lrs, where, and the values that caused it."""
     before, after = event["lr_before"][0], event["lr_after"][0]
     values = [f"{v:.4g}" for v in event["recent_values"]]
-    why = "improved" if after > before else "did not improve"  # (GreedyLR also raises the lr)
+    why = "improved" if _raised(event) else "did not improve"
     return (
         f"lr {before:.3g} -> {after:.3g} at step {event['step']} (epoch {event['epoch']}): {monitor} {why}"
         f" for {event['validations']} validations, values {values}"
@@ -223,13 +223,18 @@ def _describe_plateau(timeline: Any, reductions: list[dict[str, Any]]) -> str:
         for event in reductions
     )
     count = len(reductions)
-    what = "plateau reduction" if all(_how(event) == "stalled at" for event in reductions) else "lr change"
+    what = "lr change" if any(_raised(event) for event in reductions) else "plateau reduction"
     return f"lr {first:.3g} -> {last:.3g} in {count} {what}{'s' if count > 1 else ''} ({causes})"
+
+
+def _raised(event: dict[str, Any]) -> bool:
+    """Whether a metric-driven change raised the lr (GreedyLR, after improvements) rather than lowered it."""
+    return bool(event["lr_after"][0] > event["lr_before"][0])
 
 
 def _how(event: dict[str, Any]) -> str:
     """Why the lr changed: the metric stalled (a reduction) or kept improving (GreedyLR's increase)."""
-    return "improved to" if event["lr_after"][0] > event["lr_before"][0] else "stalled at"
+    return "improved to" if _raised(event) else "stalled at"
 
 
 def _best(event: dict[str, Any]) -> str:

@@ -196,7 +196,6 @@ class TimmLR(LRSchedulerCallback):
         }
         cfg["warmup_prefix"] = (sched in STEPPED) if warmup_prefix is None else warmup_prefix
         self.sched = sched
-        self._noise_window = noise_range_t
         lengths = ["t_initial"] if sched in CYCLIC else []
         lengths += [key for key in ("warmup_t", "cooldown_t") if cfg.get(key) not in (0, None)]
         if sched in STEPPED:
