@@ -9,7 +9,7 @@ Example::
 
 from lightning_lrsched.callback import LRSchedulerCallback
 from lightning_lrsched.composite import ChainedScheduler, SequentialLR
-from lightning_lrsched.diagnostics import LRDiagnostics
+from lightning_lrsched.diagnostics import LRDiagnostics, Rewind
 from lightning_lrsched.duration import Duration, DurationLike, TrainingLength
 from lightning_lrsched.greedy import GreedyLR
 from lightning_lrsched.hf_config import schedule_from_hf
@@ -54,6 +54,7 @@ __all__ = [
     "GreedyLR",
     "InverseSqrtLR",
     "LRDiagnostics",
+    "Rewind",
     "LRSchedulerCallback",
     "LambdaLR",
     "LinearLR",

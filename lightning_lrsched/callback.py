@@ -362,6 +362,11 @@ class LRSchedulerCallback(Schedule, Callback):
             reporting.report_reduction(trainer.loggers, self._log.tags[0], event, self._reductions, log=self._log_lr)
 
 
+def timeline_of(callback: LRSchedulerCallback) -> Timeline | None:
+    """The timeline of a schedule callback's current fit (None between fits, or when nothing is scheduled)."""
+    return callback._timeline if callback._active else None
+
+
 def plan_fit(
     callback: LRSchedulerCallback, trainer: pl.Trainer, optimizer: Optimizer, length: TrainingLength
 ) -> Timeline | None:

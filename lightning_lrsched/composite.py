@@ -76,16 +76,16 @@ class _CompositeTimeline(Timeline):
         """The children advance themselves, on the events passed on to them."""
 
     @override
-    def epoch_end(self) -> None:
+    def _epoch_end(self) -> None:
         for child in self.children:
-            child.epoch_end()
-        super().epoch_end()
+            child._epoch_end()
+        super()._epoch_end()
 
     @override
-    def validation(self, values: Mapping[str, float], *, step: int, epoch: int) -> list[dict[str, Any]]:
+    def _validation(self, values: Mapping[str, float], *, step: int, epoch: int) -> list[dict[str, Any]]:
         if self.steps < self.warmup.steps:
             return []
-        return [event for child in self.children for event in child.validation(values, step=step, epoch=epoch)]
+        return [event for child in self.children for event in child._validation(values, step=step, epoch=epoch)]
 
     @override
     def monitors(self) -> dict[str, bool]:

@@ -106,7 +106,7 @@ class PlateauTimeline(Timeline):
         return {self.monitor: self.strict}
 
     @override
-    def validation(self, values: Mapping[str, float], *, step: int, epoch: int) -> list[dict[str, Any]]:
+    def _validation(self, values: Mapping[str, float], *, step: int, epoch: int) -> list[dict[str, Any]]:
         value = values.get(self.monitor)
         if value is None or self.steps < self.warmup.steps:  # validations inside the warmup do not count
             return []
@@ -149,8 +149,8 @@ class PlateauTimeline(Timeline):
         return state
 
     @override
-    def load_state_dict(self, state: Mapping[str, Any], *, replan: bool = False) -> None:
-        super().load_state_dict(state, replan=replan)
+    def _load(self, state: Mapping[str, Any]) -> None:
+        super()._load(state)
         plateau = state.get("plateau", {})
         self.history = [(int(step), float(value)) for step, value in plateau.get("history", [])]
         self.reductions = copy.deepcopy(list(plateau.get("reductions", [])))

@@ -21,6 +21,7 @@ from torch.optim.lr_scheduler import LRScheduler
 
 from lightning_lrsched import groups as groups_module
 from lightning_lrsched.duration import TrainingLength
+from lightning_lrsched.scaling import PlanScale
 from lightning_lrsched.warmup import Warmup, Warn
 
 if TYPE_CHECKING:
@@ -81,6 +82,8 @@ class Timeline:
         self.steps_per_batch = 1.0  # optimizer steps per training batch (not 1 for optimizers at their own rate)
         self.handed_over: dict[str, Any] | None = None  # who sets the lr instead (e.g. SWA) and from which step
         self.path: dict[str, Any] = {}
+        self.scaling = PlanScale()  # the optimizer steps with scaling.factor x the plan (rewinds lower it)
+        self.undone = 0  # optimizer steps that rewinds took back
         self.configured: list[float] = self.lrs  # the groups' lrs as configured: groups that join scale by them
         self.warmup_epochs = self.warmup.steps / length.steps_per_epoch if self.warmup.steps else 0.0
         self.scheduler: LRScheduler = self._build()
@@ -116,12 +119,26 @@ class Timeline:
         if self.handed_over is not None:
             self.steps += 1
             return
-        self._step()
+        with self.scaling.plan_view(self.optimizer):
+            self._step()
         if self._past_plan() and self._ends():
             self.warn_once("plan-end", past_plan_text(self))
 
     def epoch_end(self) -> None:
         """A training epoch has ended (after its last batch, before its end-of-epoch validation)."""
+        with self.scaling.plan_view(self.optimizer, active=self.handed_over is None):
+            self._epoch_end()
+
+    def validation(self, values: Mapping[str, float], *, step: int, epoch: int) -> list[dict[str, Any]]:
+        """Monitored values have arrived (a validation run, or a training epoch for training metrics).
+
+        Returns:
+            The lr reductions this caused (plateau schedules), each as a dict for reporting.
+        """
+        with self.scaling.plan_view(self.optimizer, active=self.handed_over is None):
+            return self._validation(values, step=step, epoch=epoch)
+
+    def _epoch_end(self) -> None:
         self.epochs += 1
         # an epoch counts for the schedule when at least one of its steps came after the warmup (and before a
         # hand-over)
@@ -130,12 +147,7 @@ class Timeline:
             self._advance()
         self.epoch_start_steps = self.steps
 
-    def validation(self, values: Mapping[str, float], *, step: int, epoch: int) -> list[dict[str, Any]]:
-        """Monitored values have arrived (a validation run, or a training epoch for training metrics).
-
-        Returns:
-            The lr reductions this caused (plateau schedules), each as a dict for reporting.
-        """
+    def _validation(self, values: Mapping[str, float], *, step: int, epoch: int) -> list[dict[str, Any]]:
         return []
 
     def monitors(self) -> dict[str, bool]:
@@ -168,6 +180,8 @@ class Timeline:
             "configured": list(self.configured),
             "warmup_epochs": self.warmup_epochs,
             "planned_epochs": self.planned_epochs if math.isfinite(self.planned_epochs) else -1,
+            **self.scaling.state(),
+            "undone": self.undone,
         }
 
     def load_state_dict(self, state: Mapping[str, Any], *, replan: bool = False) -> None:
@@ -188,6 +202,35 @@ class Timeline:
             )
         this_run, this_resolved = self.length, self.resolved
         warn_changed_arguments(self, state)
+        self._load(state)
+        if self.replans:  # the checkpoint's plan already followed its run; epoch-length checks continue it
+            self.length = dataclasses.replace(this_run, total_steps=self.planned_steps)
+            return
+        if self.resolved == this_resolved:  # lengths as given (ints): this run's end is the plan's end
+            self.planned_steps, self.planned_epochs = this_run.total_steps, _epochs(this_run)
+            return
+        if replan:
+            self.replan(this_run, "resumed into a run of another length (`replan_on_resume=True`)")
+            return
+        self.warn(resume_length_text(self, this_run, state["resolved"], this_resolved))
+
+    def rewind(self, state: Mapping[str, Any], length: TrainingLength, factor: float) -> None:
+        """Go back to an earlier state of this fit (plan, clock, lrs), with the whole plan scaled by ``factor``.
+
+        Args:
+            state: a :meth:`state_dict` of this timeline, taken earlier in this fit.
+            length: the run's length when that state was taken.
+            factor: the lrs from here are ``factor`` times those the timeline would have set (it multiplies
+                the scale of earlier rewinds).
+        """
+        scale, undone = self.scaling.factor * factor, self.undone + self.steps - int(state["steps"])
+        self._load(state)
+        self.length, self.undone = length, undone
+        if self.handed_over is None:
+            self.scaling.rescale(self.optimizer, scale)
+
+    def _load(self, state: Mapping[str, Any]) -> None:
+        """Every field of a state written by :meth:`state_dict`."""
         self.resolved = copy.deepcopy(dict(state["resolved"]))
         self.steps = int(state["steps"])
         self.epochs = int(state["epochs"])
@@ -209,16 +252,8 @@ class Timeline:
         self.path = copy.deepcopy(dict(state.get("path") or {}))
         self._load_scheduler_state(state["scheduler"])
         self.restore_lrs([float(lr) for lr in state.get("lrs") or self.scheduler.get_last_lr()])
-        if self.replans:  # the checkpoint's plan already followed its run; epoch-length checks continue it
-            self.length = dataclasses.replace(this_run, total_steps=self.planned_steps)
-            return
-        if self.resolved == this_resolved:  # lengths as given (ints): this run's end is the plan's end
-            self.planned_steps, self.planned_epochs = this_run.total_steps, _epochs(this_run)
-            return
-        if replan:
-            self.replan(this_run, "resumed into a run of another length (`replan_on_resume=True`)")
-            return
-        self.warn(resume_length_text(self, this_run, state["resolved"], this_resolved))
+        self.scaling = PlanScale.from_state(state)
+        self.undone = int(state.get("undone", 0))
 
     def restore_lrs(self, lrs: Sequence[float]) -> None:
         """Set the lrs this timeline gave its param groups (after something else overwrote them)."""
@@ -242,40 +277,13 @@ class Timeline:
         Returns:
             ``"rebuilt"`` (the lrs to come changed), ``"fixed"`` (only the run's end moved) or ``"kept"``.
         """
-        before = (self.length, self.planned_steps, self.planned_epochs)
-        self._set_length(length)
-        if self.handed_over is not None or (epochs_kept and self.interval == "epoch"):
-            return "fixed"  # (the lr is someone else's, or the schedule counts epochs, which keep their places)
-        if not self.schedule._scaled_to_run():
-            return "fixed"  # fixed lengths keep their places
-        try:
-            new = self.schedule._resolve_lengths(length, self.warmup.steps, _quiet)
-        except ValueError:
-            new = None
-        if new == self.resolved:
-            return "fixed"
-        if new is not None and self.steps < self.warmup.steps and self.origin == 0:  # not started yet
-            self.resolved, self.scheduler = new, self.schedule._build_scheduler(self.optimizer, new)
-            self._sync_warmup_lr()
-        elif new is None or not self._rebase(new):
-            self.length, self.planned_steps, self.planned_epochs = before
-            self.warn_once("no-replan", cannot_replan_text(self, why))
-            return "kept"
-        self.replans.append({"step": self.steps, "from": before[1], "to": length.total_steps, "why": why})
-        return "rebuilt"
-
-    def _set_length(self, length: TrainingLength) -> None:
-        """The run is now ``length`` long; the epochs done keep their sizes, the rest have the new one."""
-        self.length = length
-        self.planned_steps, self.planned_epochs = length.total_steps, _epochs(length)
-        if math.isfinite(self.planned_epochs):
-            per_epoch, done = length.steps_per_epoch, self.steps - self.epoch_start_steps
-            left = max(length.total_steps - self.steps - (per_epoch - done if done else 0), 0)
-            self.planned_epochs = self.epochs + (1 if done else 0) + math.ceil(left / per_epoch)
+        with self.scaling.plan_view(self.optimizer, active=self.handed_over is None):
+            return replan_remaining(self, length, why, epochs_kept=epochs_kept)
 
     def join_new_groups(self) -> int:
         """Param groups added to the optimizer since the last call join the schedule; returns how many."""
-        return groups_module.join_new(self)
+        with self.scaling.plan_view(self.optimizer, active=self.handed_over is None):
+            return groups_module.join_new(self)
 
     def hand_over(self, to: str) -> None:
         """Stop setting the lr from now on: ``to`` sets it (the clock and the lr path go on)."""
@@ -283,12 +291,12 @@ class Timeline:
 
     # ------------------------------------------------------------------ reporting helpers
 
-    def shortfall(self) -> tuple[int, int] | None:
-        """(steps taken, steps planned) when this fit took noticeably fewer optimizer steps than planned."""
+    def shortfall(self) -> tuple[int, int, int] | None:
+        """(steps taken, steps planned, steps undone by rewinds) when this fit fell noticeably short of its plan."""
         planned = self.planned_steps
         if not self.schedule._scaled_to_run() or not math.isfinite(planned) or self.steps >= SHORT_RUN * planned:
             return None
-        return self.steps, int(planned)
+        return self.steps, int(planned), self.undone
 
     def warn_once(self, key: str, message: str) -> None:
         """Warn with ``message`` the first time ``key`` comes up in this run."""
@@ -313,28 +321,6 @@ class Timeline:
     def _schedulers(self) -> list[LRScheduler]:
         """The torch schedulers this timeline drives (a composite's children included)."""
         return [self.scheduler]
-
-    def _rebase(self, resolved: dict[str, Any]) -> bool:
-        """Rebuild the scheduler for what remains of the new plan ``resolved``, from the current lrs."""
-        # where the run is, in the schedule's unit, counted as its lengths are: from the end of the warmup
-        position = self.steps - self.warmup.steps if self.interval == "step" else self.epochs - int(self.warmup_epochs)
-        kwargs = self.schedule._rebase(self.scheduler, resolved, position, float(self.optimizer.param_groups[0]["lr"]))
-        if kwargs is None:
-            return False
-        groups = self.optimizer.param_groups
-        initial = [group.get("initial_lr") for group in groups]
-        for group in groups:  # the rebuilt scheduler starts from the current lrs
-            group["initial_lr"] = group["lr"]
-        try:
-            self.scheduler = self.schedule._build_scheduler(self.optimizer, {**resolved, **kwargs})
-        finally:
-            for group, lr in zip(groups, initial, strict=True):
-                if lr is None:
-                    group.pop("initial_lr", None)
-                else:
-                    group["initial_lr"] = lr
-        self.resolved, self.origin = resolved, self.steps
-        return True
 
     def _step(self) -> None:
         """Count one optimizer step: the warmup sets the lr, or a per-step schedule advances."""
@@ -363,6 +349,68 @@ class Timeline:
 
     def _load_scheduler_state(self, state: Mapping[str, Any]) -> None:
         self.scheduler.load_state_dict(copy.deepcopy(dict(state)))
+
+
+def replan_remaining(timeline: Timeline, length: TrainingLength, why: str, *, epochs_kept: bool) -> str:
+    """The body of :meth:`Timeline.replan` (inside its plan view)."""
+    before = (timeline.length, timeline.planned_steps, timeline.planned_epochs)
+    set_length(timeline, length)
+    if timeline.handed_over is not None or (epochs_kept and timeline.interval == "epoch"):
+        return "fixed"  # (the lr is someone else's, or the schedule counts epochs, which keep their places)
+    if not timeline.schedule._scaled_to_run():
+        return "fixed"  # fixed lengths keep their places
+    try:
+        new = timeline.schedule._resolve_lengths(length, timeline.warmup.steps, _quiet)
+    except ValueError:
+        new = None
+    if new == timeline.resolved:
+        return "fixed"
+    if new is not None and timeline.steps < timeline.warmup.steps and timeline.origin == 0:  # not started yet
+        timeline.resolved, timeline.scheduler = new, timeline.schedule._build_scheduler(timeline.optimizer, new)
+        timeline._sync_warmup_lr()
+    elif new is None or not rebase(timeline, new):
+        timeline.length, timeline.planned_steps, timeline.planned_epochs = before
+        timeline.warn_once("no-replan", cannot_replan_text(timeline, why))
+        return "kept"
+    timeline.replans.append({"step": timeline.steps, "from": before[1], "to": length.total_steps, "why": why})
+    return "rebuilt"
+
+
+def set_length(timeline: Timeline, length: TrainingLength) -> None:
+    """The run is now ``length`` long; the epochs done keep their sizes, the rest have the new one."""
+    timeline.length = length
+    timeline.planned_steps, timeline.planned_epochs = length.total_steps, _epochs(length)
+    if math.isfinite(timeline.planned_epochs):
+        per_epoch, done = length.steps_per_epoch, timeline.steps - timeline.epoch_start_steps
+        left = max(length.total_steps - timeline.steps - (per_epoch - done if done else 0), 0)
+        timeline.planned_epochs = timeline.epochs + (1 if done else 0) + math.ceil(left / per_epoch)
+
+
+def rebase(timeline: Timeline, resolved: dict[str, Any]) -> bool:
+    """Rebuild a timeline's scheduler for what remains of the new plan ``resolved``, from the current lrs."""
+    # where the run is, in the schedule's unit, counted as its lengths are: from the end of the warmup
+    if timeline.interval == "step":
+        position = timeline.steps - timeline.warmup.steps
+    else:
+        position = timeline.epochs - int(timeline.warmup_epochs)
+    lr = float(timeline.optimizer.param_groups[0]["lr"])
+    kwargs = timeline.schedule._rebase(timeline.scheduler, resolved, position, lr)
+    if kwargs is None:
+        return False
+    groups = timeline.optimizer.param_groups
+    initial = [group.get("initial_lr") for group in groups]
+    for group in groups:  # the rebuilt scheduler starts from the current lrs
+        group["initial_lr"] = group["lr"]
+    try:
+        timeline.scheduler = timeline.schedule._build_scheduler(timeline.optimizer, {**resolved, **kwargs})
+    finally:
+        for group, initial_lr in zip(groups, initial, strict=True):
+            if initial_lr is None:
+                group.pop("initial_lr", None)
+            else:
+                group["initial_lr"] = initial_lr
+    timeline.resolved, timeline.origin = resolved, timeline.steps
+    return True
 
 
 def _epochs(length: TrainingLength) -> float:

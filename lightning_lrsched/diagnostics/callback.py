@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 from collections import Counter, deque
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import lightning.pytorch as pl
 import torch
@@ -19,9 +20,11 @@ from lightning_lrsched import _checks, run_changes, tensorboard
 from lightning_lrsched.callback import LRSchedulerCallback
 from lightning_lrsched.diagnostics import findings
 from lightning_lrsched.diagnostics.findings import Finding, Window, fmt
+from lightning_lrsched.diagnostics.rewind import Rewind, Rewinder
 from lightning_lrsched.plateau import ReduceLROnPlateau
 
 _LABEL_KEYS = ("labels", "label", "targets", "target", "y")
+OnDivergence = Literal["warn", "stop", "rewind"]
 
 
 class LRDiagnostics(Callback):
@@ -33,8 +36,10 @@ class LRDiagnostics(Callback):
     * **divergence**: a NaN/inf training loss; a loss 100 times its first value (however early); or a spike
       above a robust running baseline (the mean of 3 steps above ``spike_factor`` times the median of the last
       ``window`` losses, far outside their spread, and above the first loss). Reported with the lr at that
-      moment and whether the lr had just increased (warmup, OneCycle, cyclic). ``stop_on_divergence`` stops
-      the training there.
+      moment and whether the lr had just increased (warmup, OneCycle, cyclic). ``on_divergence`` says what
+      happens then: ``"warn"`` (training goes on), ``"stop"``, or ``"rewind"`` / :class:`Rewind` (back to a good
+      state, the whole remaining schedule lowered, optionally some batches skipped, then on; README: "Recover
+      from a divergence").
     * **oscillation**: over a window of ``window`` steps, a loss whose relative spread (std / mean) exceeds
       ``oscillation_cv`` while it makes no progress.
     * **stall**: after ``3 * window`` steps, and not while the lr rises, the loss has not moved by more than
@@ -49,7 +54,7 @@ class LRDiagnostics(Callback):
     step, and the fit-end summary. The summary (the lr path of every schedule callback in words and numbers, the
     best validation result and checkpoint, and the findings) is printed at fit end, kept as :attr:`summary`,
     and written as JSON to ``<log_dir>/lr_summary.json``. Under DDP the report is rank zero's, from its own
-    losses; with ``stop_on_divergence`` a divergence on any rank stops every rank at the same step.
+    losses; a divergence on any rank stops or rewinds every rank at the same step.
 
     Args:
         window: training steps per window for the running baseline, oscillation and stall checks.
@@ -63,7 +68,9 @@ class LRDiagnostics(Callback):
         imbalance_ratio: majority / minority class count of the validation labels from which accuracy is a
             doubtful metric.
         loss_key: the logged validation loss.
-        stop_on_divergence: stop training at a NaN/inf loss or a spike.
+        on_divergence: ``"warn"``, ``"stop"`` (stop training there), ``"rewind"`` (:class:`Rewind` with its
+            defaults) or a :class:`Rewind`.
+        stop_on_divergence: the same as ``on_divergence="stop"`` (kept from earlier versions).
         summary_file: the JSON summary's file name in the log directory; None writes none.
         verbose: print the summary at fit end.
 
@@ -87,6 +94,7 @@ class LRDiagnostics(Callback):
         overfit_patience: int = 3,
         imbalance_ratio: float = 4.0,
         loss_key: str = "val_loss",
+        on_divergence: OnDivergence | Rewind = "warn",
         stop_on_divergence: bool = False,
         summary_file: str | None = "lr_summary.json",
         verbose: bool = True,
@@ -100,6 +108,7 @@ class LRDiagnostics(Callback):
         if not isinstance(loss_key, str) or not loss_key:
             raise ValueError(f"Expected argument `loss_key` to be a logged metric name, but got {loss_key!r}.")
         _checks.boolean("stop_on_divergence", stop_on_divergence)
+        self.on_divergence = _on_divergence(on_divergence, stop_on_divergence)
         if summary_file is not None and (not isinstance(summary_file, str) or not summary_file):
             raise ValueError(f"Expected argument `summary_file` to be a file name or None, but got {summary_file!r}.")
         _checks.boolean("verbose", verbose)
@@ -110,7 +119,8 @@ class LRDiagnostics(Callback):
         self.overfit_patience = overfit_patience
         self.imbalance_ratio = float(imbalance_ratio)
         self.loss_key = loss_key
-        self.stop_on_divergence = stop_on_divergence
+        self.stop_on_divergence = self.on_divergence == "stop"
+        self._loaded: dict[str, Any] | None = None  # checkpoint state loaded before the fit, applied at its start
         self.summary_file = summary_file
         self.verbose = verbose
         self._reset()
@@ -133,50 +143,79 @@ class LRDiagnostics(Callback):
         self._lr_first: float | None = None
         self._lr_last: float | None = None
         self._lr_now: float | None = None
+        self._healthy = True  # no divergence at the last training step (checkpoints record it)
+        rewind = self.on_divergence
+        self._rewinder = Rewinder(rewind, self.state_key) if isinstance(rewind, Rewind) else None
+
+    @property
+    def rewinds(self) -> list[dict[str, Any]]:
+        """Every rewind of the current or last fit (``on_divergence="rewind"``), as reported, in order."""
+        return list(self._rewinder.rewinds) if self._rewinder is not None else []
 
     # ------------------------------------------------------------------ hooks
 
     @override
     def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self._reset()
+        loaded, self._loaded = self._loaded, None
+        if loaded:
+            if "window" in loaded:
+                self._window = Window.from_state(loaded["window"])
+            if self._rewinder is not None:
+                self._rewinder.load_state_dict(loaded)
 
     @override
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        self._check_plateau_monitors(trainer, pl_module)
+        check_plateau_monitors(self, trainer, pl_module)
+        if self._rewinder is not None:
+            self._rewinder.check_fit(trainer)
+            self._rewinder.start(trainer, pl_module, self._window)
 
     @override
     def on_train_batch_start(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch: Any, batch_idx: int
     ) -> None:
         self._lr_now = _first_lr(trainer)  # the lr this batch's optimizer step uses
+        if self._rewinder is not None and self._rewinder.config.keep == "checkpoint":
+            self._rewinder.note_checkpoints(trainer)
 
     @override
     def on_train_batch_end(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any, batch_idx: int
     ) -> None:
+        if self._rewinder is not None and self._rewinder.skip_left:
+            self._rewinder.skipped_one()  # a skipped batch: no loss, nothing to check
+            return
         loss = _training_loss(outputs, trainer)
         lr = self._lr_now
         if lr is not None:
             self._lr_first = lr if self._lr_first is None else self._lr_first
             self._lr_last = lr
         self._window.add(loss, lr)
-        diverged = False
+        found = None
         if loss is not None:
             if math.isfinite(loss):
                 self._loss_sum += loss
                 self._loss_count += 1
-            step = trainer.global_step
-            found = findings.divergence(self._window, step, loss, lr, self.spike_factor, self.stop_on_divergence)
-            diverged = found is not None
-            if found is not None:
+            stopping = "`on_divergence='stop'`" if self.on_divergence == "stop" else ""
+            found = findings.divergence(self._window, trainer.global_step, loss, lr, self.spike_factor, stopping)
+            if found is not None and self._rewinder is None:
                 self._report(trainer, found)
-            if math.isfinite(loss) and step % self.window == 0 and step >= 2 * self.window:
-                self._check_window(trainer, lr)
-        if self.stop_on_divergence:
-            if trainer.world_size > 1:  # every rank, every step: a rank that diverges stops them all together
-                diverged = trainer.strategy.reduce_boolean_decision(diverged, all=False)
-            if diverged:
-                trainer.should_stop = True
+        diverged = found is not None
+        if self.on_divergence != "warn" and trainer.world_size > 1:
+            # every rank, every step: a rank that diverges stops (or rewinds) them all together
+            diverged = trainer.strategy.reduce_boolean_decision(diverged, all=False)
+        self._healthy = not diverged
+        if diverged and self.on_divergence == "stop":
+            trainer.should_stop = True
+        elif diverged and self._rewinder is not None:
+            rewind_or_stop(self, trainer, pl_module, found, loss, lr)
+            return
+        elif self._rewinder is not None:
+            self._rewinder.healthy_step(trainer, pl_module, self._window)
+        step = trainer.global_step
+        if loss is not None and math.isfinite(loss) and step % self.window == 0 and step >= 2 * self.window:
+            self._check_window(trainer, lr)
 
     @override
     def on_validation_batch_end(
@@ -215,7 +254,7 @@ class LRDiagnostics(Callback):
                     self._best[(key, mode)] = {"value": value, "epoch": epoch, "step": step}
         plateau = any(isinstance(c, ReduceLROnPlateau) for c in trainer.callbacks)  # type: ignore[attr-defined]
         found = findings.overfitting(
-            self._recent, self.overfit_patience, self.loss_key, self._best_validation(trainer), plateau
+            self._recent, self.overfit_patience, self.loss_key, best_validation(self, trainer), plateau
         )
         if found is not None:
             self._report(trainer, found)
@@ -227,7 +266,9 @@ class LRDiagnostics(Callback):
 
     @override
     def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        self.summary = self._build_summary(trainer)
+        if self._rewinder is not None:
+            self._rewinder.unpatch()
+        self.summary = build_summary(self, trainer)
         if not trainer.is_global_zero:
             return
         for experiment in tensorboard.tensorboard_experiments(trainer.loggers):
@@ -240,7 +281,23 @@ class LRDiagnostics(Callback):
         self._print_pending = self.verbose
 
     @override
+    def on_exception(self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException) -> None:
+        if self._rewinder is not None:
+            self._rewinder.unpatch()
+
+    @override
+    def state_dict(self) -> dict[str, Any]:
+        state: dict[str, Any] = {"window": self._window.state(), "healthy": self._healthy}
+        return {**state, **self._rewinder.state_dict()} if self._rewinder is not None else state
+
+    @override
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self._loaded = copy.deepcopy(state_dict) or None
+
+    @override
     def teardown(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+        if self._rewinder is not None:
+            self._rewinder.unpatch()
         if not self._print_pending:
             return
         self._print_pending = False
@@ -264,34 +321,13 @@ class LRDiagnostics(Callback):
             if found is not None:
                 self._report(trainer, found)
 
-    def _check_plateau_monitors(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        # (monitor, whether that schedule has warned about it itself already)
-        monitors = [
-            (c.monitor, c.watches_training)
-            for c in trainer.callbacks  # type: ignore[attr-defined]
-            if isinstance(c, ReduceLROnPlateau)
-        ]
-        monitors += [
-            (config.monitor, False)
-            for config in trainer.lr_scheduler_configs
-            if config.reduce_on_plateau and config.monitor is not None
-        ]
-        no_validation = run_changes.validation_never_runs(trainer, pl_module)
-        for monitor, warned in monitors:
-            found = findings.training_metric_monitor(monitor, self.loss_key)
-            if found is not None:
-                self._report(trainer, found, warn=not warned)
-            # a schedule callback has warned (strict=False) or raised already: recorded here, not repeated
-            found = findings.plateau_without_validation(monitor, no_validation)
-            if found is not None:
-                self._report(trainer, found, warn=False)
-
     # ------------------------------------------------------------------ reporting
 
     def _report(self, trainer: pl.Trainer, found: Finding, *, warn: bool = True) -> None:
         kind, message, details = found.kind, found.message, dict(found.details)
-        if any(finding["kind"] == kind for finding in self.findings):
-            return  # each kind once: no spam
+        details.pop("what", None)
+        if kind != "rewind" and any(finding["kind"] == kind for finding in self.findings):
+            return  # each kind once (each rewind is its own event): no spam
         finding = {
             "kind": kind,
             "step": trainer.global_step,
@@ -307,52 +343,129 @@ class LRDiagnostics(Callback):
             for experiment in tensorboard.tensorboard_experiments(trainer.loggers):
                 experiment.add_text(f"diagnostics/{kind}", message, global_step=trainer.global_step)
 
-    def _best_validation(self, trainer: pl.Trainer) -> dict[str, Any]:
-        checkpoint = next(
-            (c for c in trainer.checkpoint_callbacks if isinstance(c, ModelCheckpoint) and c.monitor), None
-        )
-        monitor = checkpoint.monitor if checkpoint is not None and checkpoint.monitor else self.loss_key
-        mode = checkpoint.mode if checkpoint is not None and checkpoint.monitor else "min"
-        best = self._best.get((monitor, "min" if mode == "min" else "max"))
-        if best is None:
-            return {}
-        result = {"monitor": monitor, "value": best["value"], "epoch": best["epoch"], "step": best["step"]}
-        if checkpoint is not None and checkpoint.best_model_path:
-            result["checkpoint"] = checkpoint.best_model_path
-        return result
-
-    def _build_summary(self, trainer: pl.Trainer) -> dict[str, Any]:
-        schedules = [c.summary() for c in trainer.callbacks if isinstance(c, LRSchedulerCallback)]  # type: ignore[attr-defined]
-        if schedules:
-            lr_path = [schedule["text"] for schedule in schedules]
-        elif self._lr_first is None:
-            lr_path = ["no optimizer step was taken"]
-        elif math.isclose(self._lr_first, self._lr_last or 0.0, rel_tol=1e-9):
-            lr_path = [f"lr constant at {fmt(self._lr_first)} (no lightning_lrsched schedule)"]
-        else:
-            lr_path = [f"lr {fmt(self._lr_first)} -> {fmt(self._lr_last)} (no lightning_lrsched schedule)"]
-        best = self._best_validation(trainer)
-        lines = ["Learning-rate summary", *(f"  {line}" for line in lr_path)]
-        if best:
-            where = f" ({best['checkpoint']})" if best.get("checkpoint") else ""
-            lines.append(
-                f"  best: {best['monitor']} {best['value']:.4g} at epoch {best['epoch']}, step {best['step']}{where}"
-            )
-        lines.append(f"  findings: {len(self.findings) or 'none'}")
-        lines += [f"  - [{finding['kind']}] {finding['message']}" for finding in self.findings]
-        return {
-            "lr_path": lr_path,
-            "schedules": schedules,
-            "lr": {"first": self._lr_first, "last": self._lr_last},
-            "best": best,
-            "validations": self._validations,
-            "steps": trainer.global_step,
-            "findings": [dict(finding) for finding in self.findings],
-            "text": "\n".join(lines),
-        }
-
 
 # ---------------------------------------------------------------------- helpers
+
+
+def build_summary(diagnostics: LRDiagnostics, trainer: pl.Trainer) -> dict[str, Any]:
+    """The fit-end summary of ``LRDiagnostics``: the lr path, the best validation, the rewinds and the findings."""
+    schedules = [c.summary() for c in trainer.callbacks if isinstance(c, LRSchedulerCallback)]  # type: ignore[attr-defined]
+    if schedules:
+        lr_path = [schedule["text"] for schedule in schedules]
+    elif diagnostics._lr_first is None:
+        lr_path = ["no optimizer step was taken"]
+    elif math.isclose(diagnostics._lr_first, diagnostics._lr_last or 0.0, rel_tol=1e-9):
+        lr_path = [f"lr constant at {fmt(diagnostics._lr_first)} (no lightning_lrsched schedule)"]
+    else:
+        lr_path = [f"lr {fmt(diagnostics._lr_first)} -> {fmt(diagnostics._lr_last)} (no lightning_lrsched schedule)"]
+    best = best_validation(diagnostics, trainer)
+    lines = ["Learning-rate summary", *(f"  {line}" for line in lr_path)]
+    if best:
+        where = f" ({best['checkpoint']})" if best.get("checkpoint") else ""
+        lines.append(
+            f"  best: {best['monitor']} {best['value']:.4g} at epoch {best['epoch']}, step {best['step']}{where}"
+        )
+    rewinds = diagnostics.rewinds
+    if rewinds:
+        undone = ", ".join(f"{event['to_step'] + 1}-{event['step']}" for event in rewinds)
+        lines.append(
+            f"  rewinds: {len(rewinds)} (steps undone: {undone}); learning rates at {rewinds[-1]['scale']:.3g}x"
+            " the plan since the last one"
+        )
+    lines.append(f"  findings: {len(diagnostics.findings) or 'none'}")
+    lines += [f"  - [{finding['kind']}] {finding['message']}" for finding in diagnostics.findings]
+    return {
+        "lr_path": lr_path,
+        "schedules": schedules,
+        "lr": {"first": diagnostics._lr_first, "last": diagnostics._lr_last},
+        "best": best,
+        "validations": diagnostics._validations,
+        "steps": trainer.global_step,
+        "findings": [dict(finding) for finding in diagnostics.findings],
+        "rewinds": rewinds,
+        "text": "\n".join(lines),
+    }
+
+
+def rewind_or_stop(
+    diagnostics: LRDiagnostics,
+    trainer: pl.Trainer,
+    pl_module: pl.LightningModule,
+    found: Finding | None,
+    loss: Any,
+    lr: float | None,
+) -> None:
+    """Rewind to the good state, or stop when none is left (the bound, or no good state yet)."""
+    assert diagnostics._rewinder is not None
+    what = found.details["what"] if found is not None else "the training loss diverged on another rank"
+    done = diagnostics._rewinder.rewind(trainer, pl_module, what, loss, lr)
+    if done is None:
+        trainer.should_stop = True
+        rewinds, bound = len(diagnostics._rewinder.rewinds), diagnostics._rewinder.config.max_rewinds
+        why = f"after {rewinds} rewinds (`max_rewinds={bound}`)" if rewinds >= bound else "no good state to rewind to"
+        stop = findings.divergence(diagnostics._window, trainer.global_step, loss, lr, diagnostics.spike_factor, why)
+        diagnostics._report(
+            trainer, stop or Finding("divergence", f"Divergence at step {trainer.global_step}: {what}.")
+        )
+        return
+    event, window = done
+    diagnostics._window = window if window is not None else Window(diagnostics.window)
+    details = {key: value for key, value in event.items() if key != "message"}
+    diagnostics._report(trainer, Finding("rewind", event["message"], details))
+
+
+def check_plateau_monitors(diagnostics: LRDiagnostics, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+    """Plateau schedules that watch a training metric, or a validation metric when no validation runs."""
+    # (monitor, whether that schedule has warned about it itself already)
+    monitors = [
+        (c.monitor, c.watches_training)
+        for c in trainer.callbacks  # type: ignore[attr-defined]
+        if isinstance(c, ReduceLROnPlateau)
+    ]
+    monitors += [
+        (config.monitor, False)
+        for config in trainer.lr_scheduler_configs
+        if config.reduce_on_plateau and config.monitor is not None
+    ]
+    no_validation = run_changes.validation_never_runs(trainer, pl_module)
+    for monitor, warned in monitors:
+        found = findings.training_metric_monitor(monitor, diagnostics.loss_key)
+        if found is not None:
+            diagnostics._report(trainer, found, warn=not warned)
+        # a schedule callback has warned (strict=False) or raised already: recorded here, not repeated
+        found = findings.plateau_without_validation(monitor, no_validation)
+        if found is not None:
+            diagnostics._report(trainer, found, warn=False)
+
+
+def best_validation(diagnostics: LRDiagnostics, trainer: pl.Trainer) -> dict[str, Any]:
+    """The best validation so far of the metric ModelCheckpoint monitors (else the validation loss)."""
+    checkpoint = next((c for c in trainer.checkpoint_callbacks if isinstance(c, ModelCheckpoint) and c.monitor), None)
+    monitor = checkpoint.monitor if checkpoint is not None and checkpoint.monitor else diagnostics.loss_key
+    mode = checkpoint.mode if checkpoint is not None and checkpoint.monitor else "min"
+    best = diagnostics._best.get((monitor, "min" if mode == "min" else "max"))
+    if best is None:
+        return {}
+    result = {"monitor": monitor, "value": best["value"], "epoch": best["epoch"], "step": best["step"]}
+    if checkpoint is not None and checkpoint.best_model_path:
+        result["checkpoint"] = checkpoint.best_model_path
+    return result
+
+
+def _on_divergence(value: Any, stop_on_divergence: bool) -> OnDivergence | Rewind:
+    """The divergence action, from ``on_divergence`` and the older ``stop_on_divergence``."""
+    if not isinstance(value, Rewind) and value not in ("warn", "stop", "rewind"):
+        raise ValueError(
+            f"Expected argument `on_divergence` to be 'warn', 'stop', 'rewind' or a `Rewind(...)`, but got {value!r}."
+        )
+    if stop_on_divergence and value != "stop":
+        if value != "warn":
+            raise ValueError(
+                f"`stop_on_divergence=True` and `on_divergence={value!r}` contradict each other. Pass only"
+                " `on_divergence` (`stop_on_divergence=True` is the older spelling of `on_divergence='stop'`)."
+            )
+        return "stop"
+    return Rewind() if value == "rewind" else value
 
 
 def _training_loss(outputs: Any, trainer: pl.Trainer) -> float | None:

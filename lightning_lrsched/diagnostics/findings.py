@@ -70,6 +70,24 @@ class Window:
         if self.start_level is None and len(self.losses) == self.size:
             self.start_level = statistics.median(self.losses)
 
+    def state(self) -> dict[str, Any]:
+        """Plain numbers for a checkpoint (bounded like the window)."""
+        return {
+            "size": self.size,
+            "losses": list(self.losses),
+            "lrs": list(self.lrs),
+            "initial_loss": self.initial_loss,
+            "start_level": self.start_level,
+        }
+
+    @classmethod
+    def from_state(cls, state: Mapping[str, Any]) -> Window:
+        """The window a checkpoint's :meth:`state` describes."""
+        window = cls(int(state["size"]), initial_loss=state.get("initial_loss"), start_level=state.get("start_level"))
+        window.losses.extend(float(loss) for loss in state.get("losses") or [])
+        window.lrs.extend(float(lr) for lr in state.get("lrs") or [])
+        return window
+
     def lr_rising(self, lr: float | None) -> tuple[bool, str]:
         """Whether the lr rose over the window, and a note saying so."""
         if lr is None or not self.lrs:
@@ -81,7 +99,7 @@ class Window:
 
 
 def divergence(
-    window: Window, step: int, loss: float, lr: float | None, spike_factor: float, stopping: bool
+    window: Window, step: int, loss: float, lr: float | None, spike_factor: float, stopping: str = ""
 ) -> Finding | None:
     """A NaN/inf loss, a loss 100x its first value, or a spike far outside the window's spread."""
     if math.isfinite(loss):
@@ -115,11 +133,11 @@ def divergence(
         else "Lower the lr by 3-10x; gradient clipping (`Trainer(gradient_clip_val=1.0)`) also guards against"
         " single bad batches."
     )
-    stopped = " Training was stopped (`stop_on_divergence=True`)." if stopping else ""
+    stopped = f" Training was stopped ({stopping})." if stopping else ""
     return Finding(
         "divergence",
         f"Divergence at step {step}: {what}, at lr {fmt(lr)}{note}. {fix}{stopped}",
-        {"lr": lr, "loss": loss, "lr_rising": rising},
+        {"lr": lr, "loss": loss, "lr_rising": rising, "what": what},
     )
 
 

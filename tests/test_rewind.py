@@ -1,0 +1,375 @@
+"""LRDiagnostics(on_divergence="rewind"): back to a good state, the whole schedule lowered, on from there.
+
+References: the weights and optimizer state recorded at the step a rewind goes back to; torch's own schedulers
+stepped by hand (the lrs after a rewind are the factor times the plan from the restored position); the
+uninterrupted run for a resume after a rewind; a run started at the lower lr for the recovery.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import warnings
+from pathlib import Path
+from typing import Any
+
+import lightning.pytorch as pl
+import pytest
+import torch
+from lightning.pytorch.callbacks import Callback, ModelCheckpoint
+from lightning.pytorch.loggers import TensorBoardLogger
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+from torch.utils.data import DataLoader
+
+import lightning_lrsched as lrs
+from tests.helpers import LRRecorder, TinyModel, make_loader, make_optimizer, trainer
+from tests.test_diagnostics import MLP, dataset
+
+BATCHES = 10  # make_loader(30, 3): 10 optimizer steps an epoch
+
+
+class Poisoned(TinyModel):
+    """TinyModel whose loss is NaN at the global steps ``nan_at`` (and every step from ``nan_from`` on)."""
+
+    def __init__(self, nan_at: tuple[int, ...] = (), nan_from: int | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.nan_at, self.nan_from = set(nan_at), nan_from
+
+    def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
+        loss = super().training_step(batch, batch_idx)
+        step = self.trainer.global_step
+        if step in self.nan_at or (self.nan_from is not None and step >= self.nan_from):
+            return loss * float("nan")
+        return loss
+
+
+class States(Callback):
+    """The model's and the optimizer's state after every training batch (after LRDiagnostics' own hook)."""
+
+    def __init__(self) -> None:
+        self.model: dict[int, dict[str, torch.Tensor]] = {}
+        self.optimizer: dict[int, dict[str, Any]] = {}
+        self.timeline_steps: list[tuple[int, int]] = []  # (global step, schedule steps) after each batch
+
+    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, *args: Any) -> None:
+        step = trainer.global_step
+        self.model.setdefault(step, copy.deepcopy(pl_module.state_dict()))
+        self.optimizer.setdefault(step, copy.deepcopy(trainer.optimizers[0].state_dict()))
+        schedule = next((c for c in trainer.callbacks if isinstance(c, lrs.LRSchedulerCallback)), None)
+        if schedule is not None and schedule._timeline is not None:
+            self.timeline_steps.append((step, schedule._timeline.steps))
+
+
+def fit(
+    tmp_path: Path,
+    model: pl.LightningModule,
+    schedule: lrs.LRSchedulerCallback | None,
+    rewind: lrs.Rewind | str,
+    *,
+    epochs: int = 4,
+    ckpt_path: str | None = None,
+    extra: list[Callback] = (),  # type: ignore[assignment]
+    **options: Any,
+) -> tuple[lrs.LRDiagnostics, LRRecorder, States, pl.Trainer, list[str]]:
+    pl.seed_everything(0, verbose=False)
+    diagnostics = lrs.LRDiagnostics(window=4, on_divergence=rewind, verbose=False)
+    recorder, states = LRRecorder(), States()
+    callbacks = [c for c in (schedule, diagnostics, recorder, states) if c is not None] + list(extra)
+    run = trainer(tmp_path, max_epochs=epochs, callbacks=callbacks, **options)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        run.fit(model, make_loader(30, 3), ckpt_path=ckpt_path)
+    messages = [str(w.message) for w in caught if "LRDiagnostics" in str(w.message)]  # its own, and the schedule's
+    return diagnostics, recorder, states, run, messages
+
+
+def equal_states(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    if isinstance(a, torch.Tensor):
+        return isinstance(b, torch.Tensor) and torch.equal(a, b)
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(equal_states(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(equal_states(x, y) for x, y in zip(a, b, strict=True))
+    return bool(a == b)
+
+
+# ---------------------------------------------------------------------- exact restore
+
+
+def test_a_nan_is_rewound_exactly_to_the_saved_state(tmp_path) -> None:
+    diagnostics, _recorder, states, run, messages = fit(
+        tmp_path, Poisoned(nan_at=(23,)), lrs.CosineAnnealingLR(interval="step"), lrs.Rewind(every=5, factor=0.5)
+    )
+    [event] = diagnostics.rewinds
+    # the NaN loss of step 23 is seen after its optimizer step (global step 24); the good state is the copy of
+    # step 15, trusted at step 20 (5 steps without a divergence)
+    assert (event["step"], event["to_step"], event["steps_undone"]) == (24, 15, 9)
+    assert math.isnan(event["loss"])
+    # after the rewind (same batch end) the weights and the optimizer's momentum are those of step 15, exactly
+    assert equal_states(states.model[24], states.model[15])
+    saved, now = states.optimizer[15], states.optimizer[24]
+    assert equal_states(saved["state"], now["state"])
+    assert [g["lr"] for g in now["param_groups"]] == pytest.approx([0.5 * g["lr"] for g in saved["param_groups"]])
+    # the schedule's clock went back with them; Lightning's global step did not
+    assert (24, 15) in states.timeline_steps
+    assert run.global_step == 4 * BATCHES
+    assert all(math.isfinite(float(v)) for v in run.lightning_module.state_dict().values() for v in v.flatten())
+    assert len(messages) == 2
+    assert "Rewind 1 of at most 3 at step 24: the training loss is nan" in messages[0]
+    assert "Back to the state of step 15 (9 optimizer steps undone)" in messages[0]
+    # the schedule says at fit end why it did not reach the end of its plan
+    assert "it ran 31 of the 40 optimizer steps it was planned for (78%) (9 steps were taken back by" in messages[1]
+
+
+@pytest.mark.parametrize(
+    ("make", "reference"),
+    [
+        (
+            lambda: lrs.OneCycleLR(max_lr=0.1, plan=False),
+            lambda opt, total: torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.1, total_steps=total),
+        ),
+        (
+            lambda: lrs.CosineAnnealingLR(interval="step", warmup=12, eta_min=0.001, plan=False),
+            None,  # warmup then cosine: built by hand below
+        ),
+    ],
+    ids=["onecycle", "warmup-cosine"],
+)
+def test_after_a_rewind_every_lr_is_the_factor_times_the_plan_from_the_restored_position(
+    tmp_path, make, reference
+) -> None:
+    total = 4 * BATCHES
+    diagnostics, recorder, *_ = fit(tmp_path, Poisoned(nan_at=(17,)), make(), lrs.Rewind(every=4, factor=0.3))
+    [event] = diagnostics.rewinds
+    s, g = event["step"], event["to_step"]
+    assert (s, g) == (18, 12)  # the copy of step 12 was trusted at step 16
+    plan = plan_of(reference, total)
+    expected = [plan[n] if n < s else [0.3 * lr for lr in plan[g + n - s]] for n in range(total)]
+    assert len(recorder.lrs) == total
+    assert recorder.lrs == [pytest.approx(row, rel=1e-9) for row in expected]
+
+
+def plan_of(reference: Any, total: int) -> list[list[float]]:
+    """Torch stepped by hand: OneCycleLR, or a 12-step linear warmup then CosineAnnealingLR to eta_min."""
+    optimizer = make_optimizer()
+    if reference is not None:
+        scheduler = reference(optimizer, total)
+        rows = []
+        for _ in range(total):
+            rows.append([group["lr"] for group in optimizer.param_groups])
+            optimizer.step()
+            scheduler.step()
+        return rows
+    base = [group["lr"] for group in optimizer.param_groups]
+    cosine = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total - 12, eta_min=0.001)
+    rows = [[lr * s / 12 for lr in base] for s in range(12)]
+    for _ in range(total - 12):
+        rows.append([group["lr"] for group in optimizer.param_groups])
+        optimizer.step()
+        cosine.step()
+    return rows
+
+
+def test_without_a_schedule_callback_the_optimizers_lrs_are_lowered(tmp_path) -> None:
+    diagnostics, recorder, *_ = fit(tmp_path, Poisoned(nan_at=(9,)), None, lrs.Rewind(every=3, factor=0.1))
+    [event] = diagnostics.rewinds
+    assert (event["step"], event["to_step"]) == (10, 6)
+    assert recorder.lrs[9] == [0.1, 0.01]
+    assert recorder.lrs[10] == pytest.approx([0.01, 0.001])
+    assert recorder.lrs[-1] == pytest.approx([0.01, 0.001])
+
+
+# ---------------------------------------------------------------------- skip, bound, reports
+
+
+def test_skipped_batches_change_nothing_and_do_not_advance_the_schedule(tmp_path) -> None:
+    diagnostics, recorder, states, run, _ = fit(
+        tmp_path,
+        Poisoned(nan_at=(13,)),
+        lrs.CosineAnnealingLR(interval="step", plan=False),
+        lrs.Rewind(every=5, factor=0.5, skip_batches=4),
+    )
+    [event] = diagnostics.rewinds
+    assert (event["step"], event["to_step"], event["skipped_batches"]) == (14, 5, 4)
+    for step in range(15, 19):  # Lightning counts the 4 skipped batches as steps; nothing else moves
+        assert equal_states(states.model[step], states.model[14])
+        assert equal_states(states.optimizer[step], states.optimizer[14])
+    assert [t for s, t in states.timeline_steps if 14 <= s <= 18] == [5, 5, 5, 5, 5]
+    assert not equal_states(states.model[19], states.model[18])  # training goes on after the skip
+    assert len(recorder.lrs) == 4 * BATCHES - 4  # optimizer steps that really ran
+    assert "The next 4 batches are skipped." in event["message"]
+    assert "training_step" not in run.strategy.__dict__
+    assert "optimizer_step" not in run.lightning_module.__dict__
+
+
+def test_the_bound_on_rewinds_then_stops_as_stop_does(tmp_path) -> None:
+    diagnostics, _, _, run, messages = fit(
+        tmp_path, Poisoned(nan_from=12), lrs.StepLR(step_size=1, plan=False), lrs.Rewind(every=3, max_rewinds=2)
+    )
+    assert [(e["step"], e["to_step"]) for e in diagnostics.rewinds] == [(13, 9), (14, 9)]
+    assert run.global_step == 15  # the third divergence stopped the fit
+    kinds = [finding["kind"] for finding in diagnostics.findings if finding["kind"] != "oscillation"]
+    assert kinds == ["rewind", "rewind", "divergence"]
+    assert "Training was stopped (after 2 rewinds (`max_rewinds=2`))" in diagnostics.findings[-1]["message"]
+    assert len(messages) == 3
+
+
+def test_each_rewind_is_reported_in_tensorboard_and_the_summary(tmp_path) -> None:
+    logger = TensorBoardLogger(tmp_path, name="run", version=0)
+    diagnostics, *_ = fit(
+        tmp_path,
+        Poisoned(nan_at=(13, 27)),
+        lrs.OneCycleLR(max_lr=0.1),
+        lrs.Rewind(every=5, factor=0.5),
+        logger=logger,
+    )
+    assert [(e["step"], e["to_step"]) for e in diagnostics.rewinds] == [(14, 5), (28, 20)]
+    events = EventAccumulator(logger.log_dir, size_guidance={"tensors": 0}).Reload()
+    texts = [
+        (event.step, event.tensor_proto.string_val[0].decode())
+        for event in events.Tensors("diagnostics/rewind/text_summary")
+    ]
+    assert [step for step, _ in texts] == [14, 28]
+    assert texts[1][1] == diagnostics.rewinds[1]["message"]
+    assert "(0.25x in all)" in texts[1][1]
+    summary = json.loads(Path(logger.log_dir, "lr_summary.json").read_text())
+    assert [r["to_step"] for r in summary["rewinds"]] == [5, 20]
+    assert "rewinds: 2 (steps undone: 6-14, 21-28); learning rates at 0.25x the plan" in summary["text"]
+    assert [f["kind"] for f in summary["findings"] if f["kind"] == "rewind"] == ["rewind", "rewind"]
+
+
+# ---------------------------------------------------------------------- recovery on a real run
+
+
+def mlp_run(tmp_path: Path, max_lr: float, on_divergence: Any) -> tuple[float, lrs.LRDiagnostics, pl.Trainer]:
+    pl.seed_everything(0, verbose=False)
+    diagnostics = lrs.LRDiagnostics(window=10, on_divergence=on_divergence, verbose=False, summary_file=None)
+    run = trainer(tmp_path, max_epochs=6, callbacks=[lrs.OneCycleLR(max_lr=max_lr, plan=False), diagnostics])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        run.fit(
+            MLP(max_lr),
+            DataLoader(dataset(512, 0), batch_size=16, shuffle=True),
+            DataLoader(dataset(256, 1), batch_size=64),
+        )
+    return float(run.callback_metrics["val_loss"]), diagnostics, run
+
+
+def test_a_too_high_onecycle_peak_recovers_close_to_the_lower_peaks_run(tmp_path) -> None:
+    low, _, _ = mlp_run(tmp_path / "low", 0.25, "warn")
+    stalled, warned, _ = mlp_run(tmp_path / "warn", 1.0, "warn")
+    stopped, _, stop_run = mlp_run(tmp_path / "stop", 1.0, "stop")
+    recovered, diagnostics, run = mlp_run(tmp_path / "rewind", 1.0, lrs.Rewind(every=10, factor=0.25))
+    assert low < 0.1  # the lower peak learns the task
+    assert stalled > 0.6
+    assert "divergence" in [f["kind"] for f in warned.findings]
+    assert stop_run.global_step < 40
+    assert stopped > 0.6
+    assert [(e["step"], e["to_step"]) for e in diagnostics.rewinds] == [(29, 10)]
+    assert run.global_step == 192
+    assert recovered < 0.15
+    assert abs(recovered - low) < 0.1
+
+
+# ---------------------------------------------------------------------- resume, checkpoints, DDP-free agreement
+
+
+def test_resume_from_a_checkpoint_written_after_a_rewind_equals_the_uninterrupted_run(tmp_path) -> None:
+    def schedule() -> lrs.LRSchedulerCallback:
+        return lrs.OneCycleLR(max_lr=0.1, plan=False)
+
+    saver = ModelCheckpoint(dirpath=tmp_path / "ckpt", every_n_train_steps=20, save_top_k=-1)
+    whole, whole_lrs, _, whole_run, _ = fit(
+        tmp_path / "a",
+        Poisoned(nan_at=(13,)),
+        schedule(),
+        lrs.Rewind(every=5),
+        extra=[saver],
+        enable_checkpointing=True,
+    )
+    assert [e["step"] for e in whole.rewinds] == [14]
+    resumed, resumed_lrs, _, resumed_run, _ = fit(
+        tmp_path / "b",
+        Poisoned(nan_at=(13,)),
+        schedule(),
+        lrs.Rewind(every=5),
+        ckpt_path=str(tmp_path / "ckpt" / "epoch=1-step=20.ckpt"),
+    )
+    assert resumed_lrs.lrs == whole_lrs.lrs[20:]
+    assert equal_states(resumed_run.lightning_module.state_dict(), whole_run.lightning_module.state_dict())
+
+    def same(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [{**event, "loss": "nan" if math.isnan(event["loss"]) else event["loss"]} for event in events]
+
+    assert same(resumed.rewinds) == same(whole.rewinds)  # the record (and the bound) continue
+    assert "rewinds: 1" in resumed.summary["text"]
+
+
+def test_keep_checkpoint_rewinds_to_the_newest_healthy_checkpoint(tmp_path) -> None:
+    saver = ModelCheckpoint(dirpath=tmp_path / "ckpt", every_n_train_steps=6, save_top_k=-1)
+    diagnostics, recorder, states, _, _ = fit(
+        tmp_path,
+        Poisoned(nan_at=(25,)),
+        lrs.CosineAnnealingLR(interval="step", plan=False),
+        lrs.Rewind(every=5, keep="checkpoint", factor=0.5),
+        extra=[saver],
+        enable_checkpointing=True,
+    )
+    [event] = diagnostics.rewinds
+    assert (event["step"], event["to_step"]) == (26, 18)  # checkpoints at 6, 12, 18, 24: 24 is too recent
+    saved = torch.load(tmp_path / "ckpt" / "epoch=1-step=18.ckpt", weights_only=False)
+    assert equal_states(states.model[26], saved["state_dict"])
+    assert recorder.lrs[26] == pytest.approx([0.5 * lr for lr in recorder.lrs[18]])
+
+
+def test_a_reused_callback_starts_each_fit_without_rewinds(tmp_path) -> None:
+    diagnostics = lrs.LRDiagnostics(window=4, on_divergence=lrs.Rewind(every=5), verbose=False, summary_file=None)
+    for model, expected in ((Poisoned(nan_at=(13,)), 1), (TinyModel(), 0)):
+        run = trainer(tmp_path, max_epochs=2, callbacks=[lrs.StepLR(step_size=1, plan=False), diagnostics])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            run.fit(model, make_loader(30, 3))
+        assert len(diagnostics.rewinds) == expected
+
+
+# ---------------------------------------------------------------------- bad input
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"factor": 1.0}, r"`factor` to be in the \(0, 1\) range"),
+        ({"factor": 0}, r"`factor` to be in the \(0, 1\) range"),
+        ({"every": 0}, r"`every` to be an int >= 1"),
+        ({"skip_batches": -1}, r"`skip_batches` to be an int >= 0"),
+        ({"max_rewinds": 0}, r"`max_rewinds` to be an int >= 1"),
+        ({"keep": "disk"}, r"`keep` of `Rewind` to be 'memory' or 'checkpoint', but got 'disk'"),
+    ],
+)
+def test_bad_rewind_arguments_are_named_at_construction(kwargs, message) -> None:
+    with pytest.raises(ValueError, match=message):
+        lrs.Rewind(**kwargs)
+
+
+def test_bad_on_divergence_values_are_named_at_construction() -> None:
+    with pytest.raises(ValueError, match=r"`on_divergence` to be 'warn', 'stop', 'rewind' or a `Rewind\(...\)`"):
+        lrs.LRDiagnostics(on_divergence="restart")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"`stop_on_divergence=True` and `on_divergence='rewind'` contradict"):
+        lrs.LRDiagnostics(on_divergence="rewind", stop_on_divergence=True)
+    assert lrs.LRDiagnostics(stop_on_divergence=True).on_divergence == "stop"
+    assert lrs.LRDiagnostics(on_divergence="rewind").on_divergence == lrs.Rewind()
+
+
+def test_a_scheduler_from_configure_optimizers_is_an_error_at_fit_start(tmp_path) -> None:
+    model = TinyModel(scheduler=lambda opt: torch.optim.lr_scheduler.StepLR(opt, 1))
+    run = trainer(tmp_path, max_epochs=1, callbacks=[lrs.LRDiagnostics(on_divergence="rewind", verbose=False)])
+    with pytest.raises(ValueError, match=r"`configure_optimizers` returns its own scheduler \(StepLR\)"):
+        run.fit(model, make_loader(30, 3))
+
+
+def test_keep_checkpoint_without_a_model_checkpoint_is_an_error_at_fit_start(tmp_path) -> None:
+    diagnostics = lrs.LRDiagnostics(on_divergence=lrs.Rewind(keep="checkpoint"), verbose=False)
+    run = trainer(tmp_path, max_epochs=1, callbacks=[diagnostics])
+    with pytest.raises(ValueError, match=r"Add `ModelCheckpoint\(every_n_train_steps=...\)` to `callbacks`"):
+        run.fit(TinyModel(), make_loader(30, 3))
