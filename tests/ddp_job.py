@@ -15,7 +15,7 @@ from typing import Any
 from lightning.pytorch.callbacks import Callback
 
 import lightning_lrsched as lrs
-from tests.helpers import LeaveTogether, TinyModel, make_loader, trainer
+from tests.helpers import LeaveTogether, LRRecorder, TinyModel, make_loader, trainer
 from tests.test_plateau import VALUES, ScriptedModel
 
 RANK1 = [2.0 - 0.1 * k for k in range(len(VALUES))]  # keeps improving: alone, rank 1 would never reduce
@@ -46,6 +46,29 @@ class NanOnRank1(TinyModel):
         return loss
 
 
+class NanOnRank1Once(TinyModel):
+    """Rank 1's training loss is NaN at optimizer step 13 only (its NaN gradients reach rank 0 through DDP)."""
+
+    def training_step(self, batch: Any, batch_idx: int) -> Any:
+        loss = super().training_step(batch, batch_idx)
+        if self.global_rank == 1 and self.global_step == 13:
+            loss = loss * float("nan")
+        return loss
+
+
+class DumpRewinds(Callback):
+    """Writes each rank's rewinds, lrs of every optimizer step and final weights to `rewind<r>.json`."""
+
+    def __init__(self, folder: str, diagnostics: lrs.LRDiagnostics, recorder: LRRecorder) -> None:
+        self.folder, self.diagnostics, self.recorder = folder, diagnostics, recorder
+
+    def on_fit_end(self, trainer: Any, pl_module: Any) -> None:
+        weights = [float(v) for tensor in pl_module.state_dict().values() for v in tensor.flatten()]
+        rewinds = [[event["step"], event["to_step"]] for event in self.diagnostics.rewinds]
+        result = {"rewinds": rewinds, "lrs": self.recorder.lrs, "weights": weights, "steps": trainer.global_step}
+        Path(self.folder, f"rewind{trainer.global_rank}.json").write_text(json.dumps(result))
+
+
 class DumpSteps(Callback):
     """Writes the global step at fit end to `steps<r>.json`."""
 
@@ -74,13 +97,21 @@ def run(scenario: str, out: Path, **layout: Any) -> None:
             **layout,
         )
         fit.fit(NanOnRank1(), make_loader())  # (the finding's warning is raised in rank 0)
+    elif scenario == "rewind":
+        rewind = lrs.Rewind(every=5, factor=0.5, skip_batches=2)
+        diagnostics = lrs.LRDiagnostics(window=4, on_divergence=rewind, verbose=False, summary_file=None)
+        recorder = LRRecorder()
+        callbacks = [lrs.OneCycleLR(max_lr=0.1, plan=False), diagnostics, recorder]
+        dump = DumpRewinds(str(out), diagnostics, recorder)
+        fit = trainer(out, max_epochs=4, callbacks=[*callbacks, dump, LeaveTogether()], deterministic=False, **layout)
+        fit.fit(NanOnRank1Once(), make_loader())
     else:
         raise ValueError(f"unknown scenario {scenario!r}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("scenario", choices=["plateau", "divergence"])
+    parser.add_argument("scenario", choices=["plateau", "divergence", "rewind"])
     parser.add_argument("out", type=Path)
     args = parser.parse_args()
     run(args.scenario, args.out, devices=1, num_nodes=2, strategy="ddp")

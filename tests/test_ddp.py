@@ -1,9 +1,11 @@
 """DDP on CPU (gloo), as 2 processes on one node and as 2 nodes of 1 process each (two launches on 127.0.0.1):
-ranks that log different local values still take the same plateau decisions, and stop together on divergence."""
+ranks that log different local values still take the same plateau decisions, stop together on divergence, and
+rewind together to the same state."""
 
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -45,3 +47,17 @@ def test_stop_on_divergence_stops_every_rank_at_the_same_step(tmp_path, layout) 
     run_layout("divergence", tmp_path, layout)
     steps = [json.loads((tmp_path / f"steps{rank}.json").read_text()) for rank in (0, 1)]
     assert steps == [6, 6]  # of 20: both stopped after the step where rank 1 diverged
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_a_divergence_on_one_rank_rewinds_every_rank_to_the_same_state(tmp_path, layout) -> None:
+    run_layout("rewind", tmp_path, layout)
+    rank0, rank1 = (json.loads((tmp_path / f"rewind{rank}.json").read_text()) for rank in (0, 1))
+    # rank 1's NaN loss at step 13 (seen at global step 14) rewinds both ranks to the copy of step 5
+    assert rank0["rewinds"] == rank1["rewinds"] == [[14, 5]]
+    assert rank0["lrs"] == rank1["lrs"]
+    assert len(rank0["lrs"]) == 20 - 2  # 2 batches of each rank skipped after the rewind
+    assert rank0["steps"] == rank1["steps"] == 20
+    assert rank0["weights"] == rank1["weights"]
+    assert all(math.isfinite(value) for value in rank0["weights"])
+    assert rank0["lrs"][14] == pytest.approx([0.5 * lr for lr in rank0["lrs"][5]])

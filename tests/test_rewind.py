@@ -45,7 +45,7 @@ class Poisoned(TinyModel):
 
 
 class States(Callback):
-    """The model's and the optimizer's state after every training batch (after LRDiagnostics' own hook)."""
+    """The model's and the optimizer's state at each global step's last training batch end (after LRDiagnostics')."""
 
     def __init__(self) -> None:
         self.model: dict[int, dict[str, torch.Tensor]] = {}
@@ -54,8 +54,8 @@ class States(Callback):
 
     def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, *args: Any) -> None:
         step = trainer.global_step
-        self.model.setdefault(step, copy.deepcopy(pl_module.state_dict()))
-        self.optimizer.setdefault(step, copy.deepcopy(trainer.optimizers[0].state_dict()))
+        self.model[step] = copy.deepcopy(pl_module.state_dict())
+        self.optimizer[step] = copy.deepcopy(trainer.optimizers[0].state_dict())
         schedule = next((c for c in trainer.callbacks if isinstance(c, lrs.LRSchedulerCallback)), None)
         if schedule is not None and schedule._timeline is not None:
             self.timeline_steps.append((step, schedule._timeline.steps))
@@ -178,6 +178,46 @@ def test_without_a_schedule_callback_the_optimizers_lrs_are_lowered(tmp_path) ->
     assert recorder.lrs[9] == [0.1, 0.01]
     assert recorder.lrs[10] == pytest.approx([0.01, 0.001])
     assert recorder.lrs[-1] == pytest.approx([0.01, 0.001])
+
+
+class ManualPoisoned(Poisoned):
+    """Manual optimization: one optimizer step per batch, the loss returned for LRDiagnostics."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.automatic_optimization = False
+
+    def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
+        optimizer = self.optimizers()
+        loss = super().training_step(batch, batch_idx)
+        optimizer.zero_grad()
+        self.manual_backward(loss)
+        optimizer.step()
+        return loss.detach()
+
+
+@pytest.mark.parametrize(
+    ("model", "options", "expected"),
+    [
+        (ManualPoisoned(nan_at=(13,)), {}, (14, 9)),
+        # 5 optimizer steps an epoch: the NaN of the first batch of step 6's pair is seen before its step
+        (Poisoned(nan_at=(6,)), {"accumulate_grad_batches": 2}, (6, 3)),
+    ],
+    ids=["manual-optimization", "accumulation"],
+)
+def test_rewinds_and_skips_in_manual_optimization_and_with_accumulation(tmp_path, model, options, expected) -> None:
+    diagnostics, _, states, run, _ = fit(
+        tmp_path,
+        model,
+        lrs.CosineAnnealingLR(interval="step", plan=False),
+        lrs.Rewind(every=3, skip_batches=2),
+        **options,
+    )
+    [event] = diagnostics.rewinds
+    assert (event["step"], event["to_step"]) == expected
+    assert equal_states(states.model[event["step"]], states.model[event["to_step"]])
+    assert all(torch.isfinite(value).all() for value in run.lightning_module.state_dict().values())
+    assert "training_step" not in run.strategy.__dict__
 
 
 # ---------------------------------------------------------------------- skip, bound, reports

@@ -10,7 +10,6 @@ record of every rewind for the reports and the checkpoint.
 from __future__ import annotations
 
 import copy
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -197,11 +196,16 @@ class Rewinder:
             self.unpatch()
 
     def _patch(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        """The strategy's training step does nothing; Lightning's optimizer step runs the (empty) closure only."""
+        """The strategy's training step learns nothing; Lightning's optimizer step runs the closure only."""
         if self._patched is not None:
             return
-        strategy = trainer.strategy
-        strategy.training_step = _no_training_step  # type: ignore[method-assign]
+        strategy, device = trainer.strategy, pl_module.device
+
+        def no_training_step(*args: Any, **kwargs: Any) -> torch.Tensor:
+            # a loss that reaches no parameter (Lightning refuses None under DDP): no gradient, nothing synced
+            return torch.zeros((), device=device, requires_grad=True)
+
+        strategy.training_step = no_training_step  # type: ignore[method-assign]
         if pl_module.automatic_optimization:
             pl_module.optimizer_step = _closure_only  # type: ignore[method-assign]
         self._patched = (strategy, pl_module)
@@ -313,16 +317,9 @@ def _cpu_copy(value: Any) -> Any:
     return copy.deepcopy(value)
 
 
-def _no_training_step(*args: Any, **kwargs: Any) -> None:
-    """A skipped batch's training step: nothing to learn from it."""
-    return None
-
-
 def _closure_only(
     epoch: int, batch_idx: int, optimizer: Any, optimizer_closure: Callable[[], Any] | None = None
 ) -> None:
     """A skipped batch's optimizer step: Lightning needs its closure run; the optimizer does not step."""
     if optimizer_closure is not None:
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=r"`training_step` returned `None`")
-            optimizer_closure()
+        optimizer_closure()
