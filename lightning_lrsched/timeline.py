@@ -136,7 +136,11 @@ class Timeline:
             The lr reductions this caused (plateau schedules), each as a dict for reporting.
         """
         with self.scaling.plan_view(self.optimizer, active=self.handed_over is None):
-            return self._validation(values, step=step, epoch=epoch)
+            events = self._validation(values, step=step, epoch=epoch)
+        for event in events if self.scaling.factor != 1.0 else ():  # the lrs the optimizer really has
+            for key in ("lr_before", "lr_after"):
+                event[key] = [lr * self.scaling.factor for lr in event[key]]
+        return events
 
     def _epoch_end(self) -> None:
         self.epochs += 1

@@ -97,3 +97,13 @@ def test_the_schedule_benchmark_runs_in_a_tiny_setting(tmp_path, monkeypatch, ca
     assert rows[2]["lr"][0][1] < 2e-4  # the demo's default starts with a warmup
     assert (tmp_path / "schedules.png").read_bytes()[:4] == b"\x89PNG"
     assert "| 10% warmup + cosine |" in capsys.readouterr().out
+
+
+def test_the_rewind_benchmark_runs_in_a_quick_setting(monkeypatch, capsys) -> None:
+    benchmark = load("rewind_cost", EXAMPLES.parent / "benchmarks")
+    monkeypatch.setattr(sys, "argv", ["rewind_cost.py", "--quick"])
+    benchmark.main()
+    out = capsys.readouterr().out
+    assert re.search(r"1\.0M parameters: +11\.5 MiB per copy", out)  # 4 bytes x (weights + 2 AdamW moments)
+    assert "x the fit time of on_divergence='warn'" in out
+    assert re.search(r"peak 1\.0, warn +val_loss 0\.7\d\d +val_acc 0\.500", out)  # stuck at chance

@@ -402,7 +402,11 @@ def rewind_or_stop(
     if done is None:
         trainer.should_stop = True
         rewinds, bound = len(diagnostics._rewinder.rewinds), diagnostics._rewinder.config.max_rewinds
-        why = f"after {rewinds} rewinds (`max_rewinds={bound}`)" if rewinds >= bound else "no good state to rewind to"
+        why = (
+            f"after {rewinds} rewinds (`max_rewinds={bound}`)"
+            if rewinds >= bound
+            else "no good state to rewind to: none kept yet, or param groups joined since"
+        )
         stop = findings.divergence(diagnostics._window, trainer.global_step, loss, lr, diagnostics.spike_factor, why)
         diagnostics._report(
             trainer, stop or Finding("divergence", f"Divergence at step {trainer.global_step}: {what}.")

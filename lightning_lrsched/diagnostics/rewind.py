@@ -160,7 +160,7 @@ class Rewinder:
         else:
             self.note_checkpoints(trainer)
             state = _newest_checkpoint(trainer, latest, self.key, self.seen)
-        if state is None:
+        if state is None or not _fits(trainer, state):
             return None
         for optimizer in trainer.optimizers:
             optimizer.zero_grad(set_to_none=True)  # no gradient of the diverged batch survives (accumulation)
@@ -275,6 +275,12 @@ def _restore(trainer: pl.Trainer, pl_module: pl.LightningModule, state: _State, 
         if id(optimizer) not in scheduled:
             for group in optimizer.param_groups:
                 group["lr"] = float(group["lr"]) * factor
+
+
+def _fits(trainer: pl.Trainer, state: _State) -> bool:
+    """Whether the optimizers still have the state's param groups (none joined since, e.g. by unfreezing)."""
+    groups = [len(saved.get("param_groups", ())) for saved in state.optimizers]
+    return groups == [len(optimizer.param_groups) for optimizer in trainer.optimizers]
 
 
 def _newest_checkpoint(trainer: pl.Trainer, latest: int, key: str, seen: dict[str, int]) -> _State | None:
