@@ -228,9 +228,12 @@ class Timeline:
                 the scale of earlier rewinds).
         """
         scale, undone = self.scaling.factor * factor, self.undone + self.steps - int(state["steps"])
+        handed_over = self.handed_over  # (someone else, SWA, sets the lr now: that stays so)
         self._load(state)
         self.length, self.undone = length, undone
-        if self.handed_over is None:
+        if handed_over is not None:
+            self.handed_over = handed_over
+        else:
             self.scaling.rescale(self.optimizer, scale)
 
     def _load(self, state: Mapping[str, Any]) -> None:

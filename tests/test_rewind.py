@@ -17,7 +17,7 @@ from typing import Any
 import lightning.pytorch as pl
 import pytest
 import torch
-from lightning.pytorch.callbacks import Callback, ModelCheckpoint
+from lightning.pytorch.callbacks import Callback, ModelCheckpoint, StochasticWeightAveraging
 from lightning.pytorch.loggers import TensorBoardLogger
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from torch.utils.data import DataLoader
@@ -25,6 +25,7 @@ from torch.utils.data import DataLoader
 import lightning_lrsched as lrs
 from tests.helpers import LRRecorder, TinyModel, make_loader, make_optimizer, trainer
 from tests.test_diagnostics import MLP, dataset
+from tests.test_logging import scalars
 
 BATCHES = 10  # make_loader(30, 3): 10 optimizer steps an epoch
 
@@ -256,6 +257,22 @@ def test_a_good_state_from_before_a_group_joined_is_not_used(tmp_path) -> None:
     assert "stopped (no good state to rewind to: none kept yet, or param groups joined since)" in finding["message"]
 
 
+def test_while_swa_sets_the_lr_a_rewind_restores_the_state_and_leaves_swas_lr(tmp_path) -> None:
+    def run(folder: str, model: pl.LightningModule) -> tuple[lrs.LRDiagnostics, LRRecorder, lrs.StepLR]:
+        swa = StochasticWeightAveraging(swa_lrs=0.05, swa_epoch_start=2, annealing_epochs=1)
+        schedule = lrs.StepLR(step_size=1, plan=False)
+        diagnostics, recorder, *_ = fit(tmp_path / folder, model, schedule, lrs.Rewind(every=5), extra=[swa])
+        return diagnostics, recorder, schedule
+
+    _, clean, _ = run("clean", Poisoned())
+    diagnostics, recorder, schedule = run("rewound", Poisoned(nan_at=(25,)))
+    [event] = diagnostics.rewinds
+    assert (event["step"], event["to_step"]) == (26, 20)
+    assert "`StepLR` are now set by StochasticWeightAveraging: not lowered." in event["message"]
+    assert recorder.lrs == clean.lrs  # SWA's lrs, as without the divergence
+    assert "handed over to StochasticWeightAveraging" in schedule.summary()["text"]
+
+
 # ---------------------------------------------------------------------- skip, bound, reports
 
 
@@ -299,8 +316,14 @@ def test_each_rewind_is_reported_in_tensorboard_and_the_summary(tmp_path) -> Non
         lrs.OneCycleLR(max_lr=0.1),
         lrs.Rewind(every=5, factor=0.5),
         logger=logger,
+        log_every_n_steps=1,
     )
     assert [(e["step"], e["to_step"]) for e in diagnostics.rewinds] == [(14, 5), (28, 20)]
+    # the lr curve goes on at Lightning's global step and drops where each rewind happened
+    curve = dict(scalars(logger.log_dir)["lr-SGD/pg1"])
+    assert sorted(curve) == list(range(4 * BATCHES))
+    assert curve[14] == pytest.approx(0.5 * curve[5], rel=1e-6)  # (TensorBoard keeps float32)
+    assert curve[14] < 0.5 * curve[13]
     events = EventAccumulator(logger.log_dir, size_guidance={"tensors": 0}).Reload()
     texts = [
         (event.step, event.tensor_proto.string_val[0].decode())
@@ -351,28 +374,22 @@ def test_a_too_high_onecycle_peak_recovers_close_to_the_lower_peaks_run(tmp_path
 # ---------------------------------------------------------------------- resume, checkpoints, DDP-free agreement
 
 
-def test_resume_from_a_checkpoint_written_after_a_rewind_equals_the_uninterrupted_run(tmp_path) -> None:
-    def schedule() -> lrs.LRSchedulerCallback:
-        return lrs.OneCycleLR(max_lr=0.1, plan=False)
+@pytest.mark.parametrize(("nan_at", "skip"), [(13, 0), (17, 4)], ids=["after-the-rewind", "while-skipping"])
+def test_resume_from_a_checkpoint_written_after_a_rewind_equals_the_uninterrupted_run(tmp_path, nan_at, skip) -> None:
+    def run(folder: str, **options: Any) -> tuple[lrs.LRDiagnostics, LRRecorder, pl.Trainer]:
+        schedule = lrs.OneCycleLR(max_lr=0.1, plan=False)
+        diagnostics, recorder, _, run, _ = fit(
+            tmp_path / folder, Poisoned(nan_at=(nan_at,)), schedule, lrs.Rewind(every=5, skip_batches=skip), **options
+        )
+        return diagnostics, recorder, run
 
-    saver = ModelCheckpoint(dirpath=tmp_path / "ckpt", every_n_train_steps=20, save_top_k=-1)
-    whole, whole_lrs, _, whole_run, _ = fit(
-        tmp_path / "a",
-        Poisoned(nan_at=(13,)),
-        schedule(),
-        lrs.Rewind(every=5),
-        extra=[saver],
-        enable_checkpointing=True,
-    )
-    assert [e["step"] for e in whole.rewinds] == [14]
-    resumed, resumed_lrs, _, resumed_run, _ = fit(
-        tmp_path / "b",
-        Poisoned(nan_at=(13,)),
-        schedule(),
-        lrs.Rewind(every=5),
-        ckpt_path=str(tmp_path / "ckpt" / "epoch=1-step=20.ckpt"),
-    )
-    assert resumed_lrs.lrs == whole_lrs.lrs[20:]
+    # the checkpoint of step 20 ends an epoch (mid-epoch resumes of plain dataloaders replay other batches)
+    saver = ModelCheckpoint(dirpath=tmp_path / "ckpt", every_n_train_steps=10, save_top_k=-1)
+    whole, whole_lrs, whole_run = run("a", extra=[saver], enable_checkpointing=True)
+    assert [e["step"] for e in whole.rewinds] == [nan_at + 1]  # (skipping: global steps 18 to 21)
+    resumed, resumed_lrs, resumed_run = run("b", ckpt_path=str(tmp_path / "ckpt" / "epoch=1-step=20.ckpt"))
+    assert resumed_lrs.trace == [(step, lrs) for step, lrs in whole_lrs.trace if step >= 20]
+    assert len(resumed_lrs.trace) == 20 - (2 if skip else 0)
     assert equal_states(resumed_run.lightning_module.state_dict(), whole_run.lightning_module.state_dict())
 
     def same(events: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -126,6 +126,8 @@ class Rewinder:
         self.seen = {}
         if self.config.keep == "memory":
             self.good = _take(trainer, pl_module, window)
+        if self.skip_left:  # resumed from a checkpoint written while skipping: skip the rest
+            self._patch(trainer, pl_module)
 
     def note_checkpoints(self, trainer: pl.Trainer) -> None:
         """Remember where the fit's ModelCheckpoints have saved, and at which step (they save after this hook)."""
@@ -165,7 +167,7 @@ class Rewinder:
         for optimizer in trainer.optimizers:
             optimizer.zero_grad(set_to_none=True)  # no gradient of the diverged batch survives (accumulation)
         self.scale *= self.config.factor
-        _restore(trainer, pl_module, state, self.config.factor)
+        swa = _restore(trainer, pl_module, state, self.config.factor)
         self.pending = None
         event: dict[str, Any] = {
             "number": len(self.rewinds) + 1,
@@ -180,7 +182,9 @@ class Rewinder:
             "scale": self.scale,
             "skipped_batches": self.config.skip_batches,
         }
-        event["message"] = _message(event, what, self.config.max_rewinds)
+        event["message"] = _message(event, what, self.config.max_rewinds) + (
+            f" {', '.join(swa)} now set by StochasticWeightAveraging: not lowered." if swa else ""
+        )
         self.rewinds.append(event)
         if self.config.skip_batches:
             self.skip_left = self.config.skip_batches
@@ -223,12 +227,13 @@ class Rewinder:
 
     def state_dict(self) -> dict[str, Any]:
         """The rewinds so far and the scale they put on the learning rates (the good state is not saved)."""
-        return {"rewinds": copy.deepcopy(self.rewinds), "scale": self.scale}
+        return {"rewinds": copy.deepcopy(self.rewinds), "scale": self.scale, "skip_left": self.skip_left}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Continue the record and the bound of a checkpoint's fit."""
         self.rewinds = copy.deepcopy(list(state.get("rewinds") or []))
         self.scale = float(state.get("scale", 1.0))
+        self.skip_left = int(state.get("skip_left", 0))
 
 
 def _message(event: dict[str, Any], what: str, bound: int) -> str:
@@ -257,8 +262,10 @@ def _take(trainer: pl.Trainer, pl_module: pl.LightningModule, window: Window) ->
     )
 
 
-def _restore(trainer: pl.Trainer, pl_module: pl.LightningModule, state: _State, factor: float) -> None:
+def _restore(trainer: pl.Trainer, pl_module: pl.LightningModule, state: _State, factor: float) -> list[str]:
+    """Load ``state`` and lower the lrs; returns the schedules whose lr someone else sets (SWA)."""
     pl_module.load_state_dict(state.model)
+    handed_over = []
     scheduled = set()
     for optimizer, saved in zip(trainer.optimizers, state.optimizers, strict=True):
         # torch keeps the loaded state's tensors where they already sit on the right device: load a copy, so
@@ -271,10 +278,13 @@ def _restore(trainer: pl.Trainer, pl_module: pl.LightningModule, state: _State, 
         saved_timeline, length = state.schedules[callback.state_key]
         timeline.rewind(saved_timeline, length if length is not None else timeline.length, factor)
         scheduled.add(id(timeline.optimizer))
+        if timeline.handed_over is not None:
+            handed_over.append(f"The lrs of `{timeline.name}` are")
     for optimizer in trainer.optimizers:  # an optimizer without a schedule of this package: its lrs directly
         if id(optimizer) not in scheduled:
             for group in optimizer.param_groups:
                 group["lr"] = float(group["lr"]) * factor
+    return handed_over
 
 
 def _fits(trainer: pl.Trainer, state: _State) -> bool:
