@@ -416,6 +416,26 @@ def test_keep_checkpoint_rewinds_to_the_newest_healthy_checkpoint(tmp_path) -> N
     assert recorder.lrs[26] == pytest.approx([0.5 * lr for lr in recorder.lrs[18]])
 
 
+def test_keep_checkpoint_after_a_resume_can_go_back_to_the_checkpoint_it_resumed_from(tmp_path) -> None:
+    saver = ModelCheckpoint(dirpath=tmp_path / "ckpt", every_n_train_steps=20, save_top_k=-1)
+    schedule = lrs.CosineAnnealingLR(interval="step", plan=False)
+    fit(tmp_path / "a", Poisoned(), schedule, "warn", extra=[saver], enable_checkpointing=True)
+    path = tmp_path / "ckpt" / "epoch=1-step=20.ckpt"
+    quiet = ModelCheckpoint(dirpath=tmp_path / "later", every_n_train_steps=100)  # writes nothing in this fit
+    diagnostics, _, states, _, _ = fit(
+        tmp_path / "b",
+        Poisoned(nan_at=(25,)),
+        lrs.CosineAnnealingLR(interval="step", plan=False),
+        lrs.Rewind(every=3, keep="checkpoint"),
+        ckpt_path=str(path),
+        extra=[quiet],
+        enable_checkpointing=True,
+    )
+    [event] = diagnostics.rewinds
+    assert (event["step"], event["to_step"]) == (26, 20)
+    assert equal_states(states.model[26], torch.load(path, weights_only=False)["state_dict"])
+
+
 def test_a_reused_callback_starts_each_fit_without_rewinds(tmp_path) -> None:
     diagnostics = lrs.LRDiagnostics(window=4, on_divergence=lrs.Rewind(every=5), verbose=False, summary_file=None)
     for model, expected in ((Poisoned(nan_at=(13,)), 1), (TinyModel(), 0)):

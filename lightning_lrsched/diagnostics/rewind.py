@@ -126,6 +126,8 @@ class Rewinder:
         self.seen = {}
         if self.config.keep == "memory":
             self.good = _take(trainer, pl_module, window)
+        elif trainer.ckpt_path:  # a resumed fit: the checkpoint it resumed from is the first candidate
+            self.seen[str(trainer.ckpt_path)] = trainer.global_step
         if self.skip_left:  # resumed from a checkpoint written while skipping: skip the rest
             self._patch(trainer, pl_module)
 
