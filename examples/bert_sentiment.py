@@ -241,6 +241,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         default=True,
         help="shuffled batches of similar lengths: half the padding of random batches, about 2x faster training",
     )
+    parser.add_argument(
+        "--on-divergence",
+        default="warn",
+        choices=["warn", "stop", "rewind"],
+        help="what LRDiagnostics does on a divergence (rewind: back to a good state with the schedule lowered)",
+    )
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     return parser.parse_args(argv)
@@ -262,7 +268,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     module = ClassifierModule(model, num_classes=2, lr=args.lr, layer_decay=args.layer_decay)
     logger = TensorBoardLogger(args.logdir, name="bert_sentiment")
     checkpoint = ModelCheckpoint(monitor="val_f1", mode="max", save_top_k=1, filename="best-{epoch}-{val_f1:.3f}")
-    diagnostics = LRDiagnostics()  # prints the lr summary and any findings at fit end; lr_summary.json in the log dir
+    # prints the lr summary and any findings at fit end; lr_summary.json in the log dir
+    diagnostics = LRDiagnostics(on_divergence=args.on_divergence)
     trainer = pl.Trainer(
         max_epochs=args.epochs,
         accelerator="auto",

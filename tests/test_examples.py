@@ -40,7 +40,8 @@ def test_bert_sentiment_end_to_end_on_the_offline_model_and_data(tmp_path, monke
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     bert = load("bert_sentiment")
     tiny = ["--train-size", "24", "--val-size", "9", "--test-size", "9", "--epochs", "1", "--batch-size", "8"]
-    result = bert.main([*tiny, "--max-length", "16", "--warmup", "0", "--logdir", str(tmp_path)])
+    options = ["--max-length", "16", "--warmup", "0", "--on-divergence", "rewind", "--logdir", str(tmp_path)]
+    result = bert.main([*tiny, *options])
     logged = scalars(result["log_dir"])
     assert {"lr-AdamW/decay", "lr-AdamW/no_decay", "train_loss_step", "val_loss", "val_acc", "val_f1"} <= set(logged)
     assert len(logged["lr-AdamW/decay"]) == 3  # 24 examples / batch 8: one point per optimizer step
@@ -52,6 +53,7 @@ def test_bert_sentiment_end_to_end_on_the_offline_model_and_data(tmp_path, monke
     assert re.search(r"step +3  lr \S+  val_loss \d\.\d{3}  val_acc \d\.\d{3}  val_f1 \d\.\d{3}", out)
     assert Path(result["log_dir"], "lr_summary.json").is_file()
     assert result["lr_summary"]["findings"] == []
+    assert result["lr_summary"]["rewinds"] == []  # (a good state kept, never needed)
     assert "tensorboard --logdir" in out
 
 
