@@ -118,3 +118,26 @@ trainer:
     (schedule,) = [c for c in run.trainer.callbacks if isinstance(c, lrs.SequentialLR)]
     assert schedule.resolved_lengths == {"milestones": [5]}
     assert isinstance(schedule.scheduler, torch.optim.lr_scheduler.CosineAnnealingLR)
+
+
+@pytest.mark.parametrize(
+    ("on_divergence", "expected"),
+    [("\n          factor: 0.3\n          every: 5", lrs.Rewind(factor=0.3, every=5)), (" rewind", lrs.Rewind())],
+    ids=["rewind-arguments", "rewind-name"],
+)
+def test_lr_diagnostics_rewind_from_yaml(tmp_path, on_divergence, expected) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        f"""
+trainer:
+  callbacks:
+    - class_path: lightning_lrsched.LRDiagnostics
+      init_args:
+        verbose: false
+        on_divergence:{on_divergence}
+"""
+    )
+    run = cli([*common(tmp_path), f"--config={config}"])
+    (diagnostics,) = [c for c in run.trainer.callbacks if isinstance(c, lrs.LRDiagnostics)]
+    assert diagnostics.on_divergence == expected
+    assert diagnostics.rewinds == []  # a healthy run: the good state kept, never needed
