@@ -93,7 +93,6 @@ class Rewinder:
         self.config = config
         self.key = key  # LRDiagnostics' state key: where a checkpoint says whether it was written healthy
         self.rewinds: list[dict[str, Any]] = []
-        self.scale = 1.0  # what the rewinds multiplied every learning rate by
         self.good: _State | None = None
         self.pending: _State | None = None
         self.skip_left = 0
@@ -168,7 +167,6 @@ class Rewinder:
             return None
         for optimizer in trainer.optimizers:
             optimizer.zero_grad(set_to_none=True)  # no gradient of the diverged batch survives (accumulation)
-        self.scale *= self.config.factor
         swa = _restore(trainer, pl_module, state, self.config.factor)
         self.pending = None
         event: dict[str, Any] = {
@@ -181,7 +179,7 @@ class Rewinder:
             "lr_before": lr,
             "lr_after": float(trainer.optimizers[0].param_groups[0]["lr"]) if trainer.optimizers else None,
             "factor": self.config.factor,
-            "scale": self.scale,
+            "scale": self.scale * self.config.factor,
             "skipped_batches": self.config.skip_batches,
         }
         event["message"] = _message(event, what, self.config.max_rewinds) + (
@@ -228,13 +226,17 @@ class Rewinder:
     # ------------------------------------------------------------------ state
 
     def state_dict(self) -> dict[str, Any]:
-        """The rewinds so far and the scale they put on the learning rates (the good state is not saved)."""
-        return {"rewinds": copy.deepcopy(self.rewinds), "scale": self.scale, "skip_left": self.skip_left}
+        """The rewinds so far and the batches left to skip (the good state is not saved)."""
+        return {"rewinds": copy.deepcopy(self.rewinds), "skip_left": self.skip_left}
+
+    @property
+    def scale(self) -> float:
+        """What the rewinds so far multiplied every learning rate by (each rewind records it)."""
+        return float(self.rewinds[-1]["scale"]) if self.rewinds else 1.0
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Continue the record and the bound of a checkpoint's fit."""
         self.rewinds = copy.deepcopy(list(state.get("rewinds") or []))
-        self.scale = float(state.get("scale", 1.0))
         self.skip_left = int(state.get("skip_left", 0))
 
 
