@@ -1,4 +1,8 @@
-"""Checkpoints written before the Timeline redesign resume with exactly the lrs of the uninterrupted run."""
+"""Checkpoints of earlier versions resume with exactly the lrs of the uninterrupted run.
+
+tests/golden/: written before the Timeline redesign; tests/golden/v1/: written by the Timeline version, before the
+core redesign of issue 21.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +12,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from tests.golden.cases import CASES, STOP_STEP, GoldenModel
+from tests.golden.cases import CASES, CASES_V1, STOP_STEP, GoldenModel
 from tests.helpers import LRRecorder, make_loader, trainer
 
 GOLDEN = Path(__file__).parent / "golden"
 TRACES = json.loads((GOLDEN / "traces.json").read_text())
+TRACES_V1 = json.loads((GOLDEN / "v1" / "traces.json").read_text())
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
@@ -33,3 +38,16 @@ def test_the_plateau_golden_run_reduces() -> None:
     assert lrs[0] == 0.0  # a warmup from 0 ...
     assert max(lrs) == pytest.approx(0.1)
     assert min(lrs[STOP_STEP:]) < 0.1  # ... and a reduction after the checkpoint
+
+
+@pytest.mark.parametrize("name", sorted(CASES_V1))
+def test_checkpoint_of_the_timeline_version_resumes_exactly(tmp_path, name) -> None:
+    path = GOLDEN / "v1" / f"{name}.ckpt"
+    assert torch.load(path, weights_only=True)["global_step"] == STOP_STEP
+    recorder = LRRecorder()
+    run = trainer(tmp_path, max_epochs=4, callbacks=[CASES_V1[name](), recorder])
+    run.fit(GoldenModel(), make_loader(), make_loader(9), ckpt_path=path, weights_only=True)
+    straight = [(step, lrs) for step, lrs in TRACES_V1[name]["straight"]]
+    assert TRACES_V1[name]["before_stop"] == STOP_STEP
+    assert recorder.trace == straight[STOP_STEP:]
+    assert len({lrs[0] for _, lrs in straight}) > 3  # (the schedule changes the lr)

@@ -24,6 +24,18 @@ CASES: dict[str, Callable[[], lrs.LRSchedulerCallback]] = {
 }
 
 
+CASES_V1: dict[str, Callable[[], lrs.LRSchedulerCallback]] = {
+    "hf_cosine": lambda: lrs.TransformersLR("cosine", num_warmup_steps=4),
+    "timm_cosine": lambda: lrs.TimmLR("cosine", warmup_t=1, warmup_lr_init=0.01, lr_min=0.001),
+    "greedy": lambda: lrs.GreedyLR(patience=0, factor=0.5, min_lr=0.0001, warmup=3),
+    "wsd": lambda: lrs.WarmupStableDecayLR(decay="30%", warmup=4),
+    "chained": lambda: lrs.ChainedScheduler([lrs.ConstantLR(factor=0.5, total_iters=2), lrs.ExponentialLR(0.8)]),
+    "multistep_percent": lambda: lrs.MultiStepLR(["25%", "60%"], gamma=0.3, warmup="1ep"),
+}
+"""Written by lightning_lrsched 0.1.0 after the Timeline redesign, before the core redesign (issue 21):
+`python -m tests.golden.make_golden v1` writes them to tests/golden/v1/."""
+
+
 class GoldenModel(TinyModel):
     """Logs val_loss from a fixed sequence per epoch, so that the plateau schedule reduces the same way."""
 

@@ -1,7 +1,8 @@
 """Write the golden checkpoints that tests/test_golden.py resumes from.
 
-Run once with the version whose checkpoint format is frozen (written by lightning_lrsched 0.1.0 before the
-Timeline redesign): `python -m tests.golden.make_golden`. Each case saves a mid-run checkpoint of a 4-epoch
+Run once with the version whose checkpoint format is frozen: `python -m tests.golden.make_golden` wrote the
+checkpoints of lightning_lrsched 0.1.0 before the Timeline redesign (tests/golden/), `python -m
+tests.golden.make_golden v1` those of the Timeline version before the core redesign (tests/golden/v1/). Each case saves a mid-run checkpoint of a 4-epoch
 TinyModel run and the lr trace of the same run uninterrupted; the test resumes from the checkpoint with the
 current code and compares the rest of the trace.
 """
@@ -10,21 +11,24 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 from pathlib import Path
 from tempfile import TemporaryDirectory
 
 from lightning.pytorch.callbacks import ModelCheckpoint
 
-from tests.golden.cases import CASES, STOP_STEP, GoldenModel
+from tests.golden.cases import CASES, CASES_V1, STOP_STEP, GoldenModel
 from tests.helpers import LRRecorder, make_loader, trainer
 from tests.test_resume import StopAt
 
 HERE = Path(__file__).parent
 
 
-def main() -> None:
+def main(version: str = "") -> None:
+    cases, folder = (CASES_V1, HERE / version) if version else (CASES, HERE)
+    folder.mkdir(exist_ok=True)
     traces = {}
-    for name, make in CASES.items():
+    for name, make in cases.items():
         with TemporaryDirectory() as tmp:
             straight = LRRecorder()
             trainer(Path(tmp) / "s", max_epochs=4, callbacks=[make(), straight]).fit(
@@ -40,10 +44,10 @@ def main() -> None:
                 callbacks=[make(), first, StopAt(step=STOP_STEP), checkpoint],
                 enable_checkpointing=True,
             ).fit(GoldenModel(), make_loader(), make_loader(9))
-            shutil.copy(checkpoint.last_model_path, HERE / f"{name}.ckpt")
+            shutil.copy(checkpoint.last_model_path, folder / f"{name}.ckpt")
             traces[name] = {"straight": straight.trace, "before_stop": len(first.trace)}
-    (HERE / "traces.json").write_text(json.dumps(traces, indent=1) + "\n")
+    (folder / "traces.json").write_text(json.dumps(traces, indent=1) + "\n")
 
 
 if __name__ == "__main__":
-    main()
+    main(*sys.argv[1:])
