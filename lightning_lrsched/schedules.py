@@ -8,7 +8,6 @@ training" may be omitted. Every callback also takes the keyword arguments of
 from __future__ import annotations
 
 import itertools
-import math
 from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
@@ -17,7 +16,7 @@ from torch.optim import lr_scheduler as torch_schedulers
 from torch.optim.lr_scheduler import LRScheduler
 from typing_extensions import override
 
-from lightning_lrsched import _checks
+from lightning_lrsched import _checks, hf_formulas
 from lightning_lrsched.callback import LRSchedulerCallback
 from lightning_lrsched.duration import DurationLike, Interval, TrainingLength
 from lightning_lrsched.timeline import Timeline
@@ -445,14 +444,14 @@ class OneCycleLR(LRSchedulerCallback):
 
 
 class _InverseSqrtSchedule(torch_schedulers.LRScheduler):
-    """lr = base * sqrt(timescale / (step + timescale)): 1 at step 0, then decaying as 1/sqrt(step)."""
+    """lr = base * sqrt(timescale / (step + timescale)): transformers' formula without its own warmup."""
 
     def __init__(self, optimizer: Optimizer, timescale: int, last_epoch: int = -1) -> None:
         self.timescale = timescale
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:  # type: ignore[override]
-        factor = 1.0 / math.sqrt((self.last_epoch + self.timescale) / self.timescale)
+        factor = hf_formulas.inverse_sqrt(self.last_epoch, warmup=0, timescale=self.timescale)
         return [float(base) * factor for base in self.base_lrs]
 
 
@@ -502,22 +501,17 @@ class _WarmupStableDecaySchedule(torch_schedulers.LRScheduler):
         self.decay_type, self.min_lr_ratio = decay_type, min_lr_ratio
         super().__init__(optimizer, last_epoch)
 
-    def _factor(self, step: int) -> float:
-        if step < self.stable:
-            return 1.0
-        if step >= self.stable + self.decay:
-            return self.min_lr_ratio
-        progress = (step - self.stable) / self.decay
-        if self.decay_type == "linear":
-            shape = 1.0 - progress
-        elif self.decay_type == "cosine":
-            shape = 0.5 * (1.0 + math.cos(math.pi * progress))
-        else:
-            shape = 1.0 - math.sqrt(progress)
-        return max(0.0, shape * (1.0 - self.min_lr_ratio) + self.min_lr_ratio)
-
     def get_lr(self) -> list[float]:  # type: ignore[override]
-        factor = self._factor(self.last_epoch)
+        factor = hf_formulas.warmup_stable_decay(
+            self.last_epoch,
+            warmup=0,
+            stable=self.stable,
+            decay=self.decay,
+            warmup_type="linear",
+            decay_type=self.decay_type,
+            floor=self.min_lr_ratio,
+            cycles=0.5,
+        )
         return [float(base) * factor for base in self.base_lrs]
 
 
