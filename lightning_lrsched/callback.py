@@ -318,7 +318,7 @@ class LRSchedulerCallback(Schedule, Callback):
         self._monitor_feed.start(trainer, timeline, training=True)
         if self._follower is not None and self._log is not None:
             self._follower.epoch_start(trainer)
-            self._log.epoch_start()
+            self._log.epoch_start(timeline)
 
     @override
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:

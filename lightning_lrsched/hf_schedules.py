@@ -199,7 +199,9 @@ class TransformersLR(LRSchedulerCallback):
     ``"cosine_warmup_with_min_lr"`` (``num_cycles``, ``min_lr`` or ``min_lr_rate``, ``warmup_lr_rate``), and
     ``"warmup_stable_decay"`` (``num_decay_steps``, ``num_stable_steps``, ``warmup_type``, ``decay_type``,
     ``min_lr_ratio``, ``num_cycles``). Absolute values (``lr_end``, ``min_lr``) are relative to the optimizer's
-    ``lr`` as in transformers; each param group follows the same factor of its own initial lr.
+    ``lr`` as in transformers; each param group follows the same factor of its own initial lr. ``"inverse_sqrt"``
+    after the package's ``warmup=`` prefix decays on the prefix's length when ``timescale`` is not given, as
+    transformers' decays on its own warmup's.
 
     Args:
         lr_scheduler_type: the ``SchedulerType`` name.
@@ -281,6 +283,8 @@ class TransformersLR(LRSchedulerCallback):
             total = resolved.get("num_training_steps") or length.remaining(self.interval, warmup_steps)
             resolved["num_warmup_steps"] = math.ceil(total * self._warmup_ratio)
         total, warmup = resolved.get("num_training_steps"), int(resolved.get("num_warmup_steps", 0))
+        if self.lr_scheduler_type == "inverse_sqrt" and warmup_steps and not warmup and "timescale" not in resolved:
+            resolved["timescale"] = warmup_steps  # transformers' default timescale is the warmup: here the prefix
         if total is not None and self.lr_scheduler_type != "warmup_stable_decay" and warmup >= total:
             raise ValueError(
                 f"`num_warmup_steps` is {warmup} {self.interval}s, not shorter than `num_training_steps` ({total}):"

@@ -127,8 +127,13 @@ class LrLog:
         if (self.per_step or warmup_step) and _logs_this_batch(self.trainer):
             self._emit()
 
-    def epoch_start(self) -> None:
-        """At a training epoch's start: log the lrs (epoch logging, as ``LearningRateMonitor``: at any cadence)."""
+    def epoch_start(self, timeline: Timeline) -> None:
+        """At a training epoch's start: log the lrs (epoch logging, as ``LearningRateMonitor``: at any cadence).
+
+        A param group that a fine-tuning callback added at this epoch's start joins first and is logged with the
+        others, as ``LearningRateMonitor`` logs it.
+        """
+        self.join_new_groups(timeline)
         if self.per_epoch:
             self._emit()
             self._epoch_logged_at = _batches_that_stepped(self.trainer)

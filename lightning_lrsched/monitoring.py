@@ -28,10 +28,14 @@ class MonitorFeed:
 
     def __init__(self) -> None:
         self.snapshots: dict[str, Any] = {}
+        self.from_training: set[str] = set()
+        """Monitors found to be logged during training (not named ``train...``): read at training epoch ends."""
+        self.from_validation: set[str] = set()
+        """Monitors some validation run of this fit has logged."""
 
     def start(self, trainer: pl.Trainer, timeline: Timeline, *, training: bool) -> None:
         """A validation run (or a training epoch, for training metrics) starts: remember what is logged now."""
-        for monitor in _listening(timeline, training):
+        for monitor in self._listening(timeline, training):
             self.snapshots[monitor] = current(trainer, monitor)
 
     def fresh_values(self, trainer: pl.Trainer, timeline: Timeline, *, training: bool) -> dict[str, float]:
@@ -41,13 +45,36 @@ class MonitorFeed:
             RuntimeError: a strict monitor that was not logged at all, naming the closest logged key.
         """
         values: dict[str, float] = {}
-        for monitor, strict in _listening(timeline, training).items():
+        for monitor, strict in self._listening(timeline, training).items():
             value = current(trainer, monitor)
             if value is None:
                 _missing(trainer, timeline, monitor, strict, training)
             elif value is not self.snapshots.get(monitor):  # never a stale value from an earlier run
                 values[monitor] = _agreed(trainer, value)
+                if not training:
+                    self.from_validation.add(monitor)
+            elif not training and monitor not in self.from_validation:  # there before validation, and not by it
+                self._read_in_training(timeline, monitor)
         return values
+
+    def _read_in_training(self, timeline: Timeline, monitor: str) -> None:
+        """``monitor`` is logged during training only: from now on it is read at each training epoch end."""
+        self.from_training.add(monitor)
+        self.snapshots.pop(monitor, None)  # (this epoch's training logged it: its end reads a fresh value)
+        timeline.warn_once(
+            f"training-{monitor}",
+            f"ReduceLROnPlateau(monitor={monitor!r}): `{monitor}` is logged during training, not by validation, so"
+            " no validation run can step the schedule with it. It is read at the end of each training epoch"
+            " instead, as a metric named 'train_...' is. To follow validation, log a validation metric (e.g."
+            " `self.log('val_loss', loss)` in `validation_step`) and monitor that.",
+        )
+
+    def _listening(self, timeline: Timeline, training: bool) -> dict[str, bool]:
+        return {
+            m: strict
+            for m, strict in timeline.monitors().items()
+            if (m.lower().startswith("train") or m in self.from_training) == training
+        }
 
     def feed(self, trainer: pl.Trainer, timeline: Timeline, *, training: bool) -> list[dict[str, Any]]:
         """Give the timeline the fresh values of this run; returns the lr reductions they caused."""
@@ -61,10 +88,6 @@ def current(trainer: pl.Trainer, monitor: str) -> Any:
     """The logged value of ``monitor`` (or ``<monitor>_epoch``), None when absent."""
     metrics = trainer.callback_metrics
     return metrics.get(monitor, metrics.get(f"{monitor}_epoch"))
-
-
-def _listening(timeline: Timeline, training: bool) -> dict[str, bool]:
-    return {m: strict for m, strict in timeline.monitors().items() if m.lower().startswith("train") == training}
 
 
 def _agreed(trainer: pl.Trainer, value: Any) -> float:

@@ -149,11 +149,24 @@ class PlateauTimeline(Timeline):
         return state
 
     @override
+    def rewind(self, state: Mapping[str, Any], length: TrainingLength, factor: float) -> None:
+        """Go back to an earlier state's clock, keeping the plateau's reductions and counts of now.
+
+        The reductions answered validations that happened; going back in optimizer steps does not undo them, so
+        the lr goes on from ``factor`` times the lr that diverged, never from a level before a cut.
+        """
+        now = {"scheduler": self._scheduler_state(), "plateau": self.state_dict()["plateau"]}
+        kept = {key: value for key, value in state.items() if key != "lrs"}  # (the lrs follow from the plateau)
+        super().rewind({**kept, **now}, length, factor)
+
+    @override
     def _load(self, state: Mapping[str, Any]) -> None:
         super()._load(state)
         plateau = state.get("plateau", {})
         self.history = [(int(step), float(value)) for step, value in plateau.get("history", [])]
         self.reductions = copy.deepcopy(list(plateau.get("reductions", [])))
+        if "lrs" not in state:
+            self._sync_warmup_lr()
 
     @override
     def _advance(self) -> None:
@@ -166,7 +179,9 @@ class ReduceLROnPlateau(LRSchedulerCallback):
     The schedule steps exactly once per completed validation run, mid-epoch runs (``val_check_interval < 1``)
     included, with the value that run logged: never during the sanity check, and never on a stale value from an
     earlier run (Lightning's own plateau wiring steps at every epoch end, on whatever value was logged last). A
-    metric whose name starts with ``train`` is read at the end of each training epoch instead. Under DDP the
+    metric whose name starts with ``train`` is read at the end of each training epoch instead, and so is one that
+    the first validation finds logged during training only (``"loss"`` from ``training_step``; one warning says
+    so). Under DDP the
     value is averaged over ranks first, so every rank takes the same decision. Each reduction is logged as an
     event with the values that caused it.
 

@@ -75,6 +75,7 @@ class Timeline:
         self.warmup = Warmup.plan(schedule._warmup, schedule._warmup_start_factor, length, warn)
         self.resolved: dict[str, Any] = schedule._resolve_lengths(length, self.warmup.steps, warn)
         self.planned_steps = length.total_steps
+        self.fit_steps = length.total_steps  # the Trainer's estimate of the run this fit plans for
         self.planned_epochs = _epochs(length)
         self.steps = self.epochs = self.epoch_start_steps = 0
         self.origin = 0  # the optimizer step where the current scheduler started: 0, or the last re-plan's
@@ -172,6 +173,7 @@ class Timeline:
             "epoch_start_steps": self.epoch_start_steps,
             "warmup_steps": self.warmup.steps,
             "total_steps": self.planned_steps if math.isfinite(self.planned_steps) else -1,
+            "fit_steps": self.fit_steps if math.isfinite(self.fit_steps) else -1,
             "resolved": copy.deepcopy(self.resolved),
             "lrs": self.lrs,
             "path": copy.deepcopy(self.path),
@@ -207,10 +209,11 @@ class Timeline:
         this_run, this_resolved = self.length, self.resolved
         warn_changed_arguments(self, state)
         self._load(state)
-        if self.replans:  # the checkpoint's plan already followed its run; epoch-length checks continue it
+        same_run = state.get("fit_steps", this_run.total_steps) == this_run.total_steps
+        if self.replans and same_run:  # the checkpoint's plan already followed its run; epoch checks continue it
             self.length = dataclasses.replace(this_run, total_steps=self.planned_steps)
             return
-        if self.resolved == this_resolved:  # lengths as given (ints): this run's end is the plan's end
+        if self.resolved == this_resolved and not self.replans:  # fixed lengths: this run's end is the plan's end
             self.planned_steps, self.planned_epochs = this_run.total_steps, _epochs(this_run)
             return
         if replan:
@@ -373,6 +376,9 @@ def replan_remaining(timeline: Timeline, length: TrainingLength, why: str, *, ep
     if new == timeline.resolved:
         return "fixed"
     if new is not None and timeline.steps < timeline.warmup.steps and timeline.origin == 0:  # not started yet
+        timeline.restore_lrs(
+            [float(lr) for lr in timeline.scheduler.get_last_lr()]
+        )  # built from its own first lrs, not the warmup's
         timeline.resolved, timeline.scheduler = new, timeline.schedule._build_scheduler(timeline.optimizer, new)
         timeline._sync_warmup_lr()
     elif new is None or not rebase(timeline, new):
@@ -446,8 +452,8 @@ def warn_changed_arguments(timeline: Timeline, state: Mapping[str, Any]) -> None
     now = arguments(timeline.schedule)
     saved = saved if isinstance(saved, Mapping) else {}
     changed = {key: (saved[key], now[key]) for key in now if key in saved and saved[key] != now[key]}
-    old_warmup = state.get("warmup_steps")
-    if isinstance(old_warmup, int) and old_warmup != timeline.warmup.steps and "warmup" not in changed:
+    old_warmup = state.get("warmup_steps")  # (the resolved length: compared when the argument was not saved)
+    if "warmup" not in saved and isinstance(old_warmup, int) and old_warmup != timeline.warmup.steps:
         changed["warmup"] = (f"{old_warmup} steps", f"{timeline.warmup.steps} steps")
     if not changed:
         return

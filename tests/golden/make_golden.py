@@ -1,9 +1,9 @@
 """Write the golden checkpoints that tests/test_golden.py resumes from.
 
-Run once with the version whose checkpoint format is frozen: `python -m tests.golden.make_golden` wrote the
-checkpoints of lightning_lrsched 0.1.0 before the Timeline redesign (tests/golden/), `python -m
-tests.golden.make_golden v1` those of the Timeline version before the core redesign (tests/golden/v1/). Each case saves a mid-run checkpoint of a 4-epoch
-TinyModel run and the lr trace of the same run uninterrupted; the test resumes from the checkpoint with the
+Run once with the version whose checkpoint format is frozen: `python -m tests.golden.make_golden` wrote those of
+lightning_lrsched 0.1.0 before the Timeline redesign (tests/golden/), `python -m tests.golden.make_golden v1` those
+of the Timeline version before the core redesign (tests/golden/v1/). Each case saves a mid-run checkpoint of a
+4-epoch TinyModel run and the lr trace of the same run uninterrupted; the test resumes from the checkpoint with the
 current code and compares the rest of the trace.
 """
 

@@ -1,0 +1,246 @@
+"""Features where they meet, on real Trainer runs: a re-plan during a warmup, a re-plan of a re-plan, a rewind after a
+plateau cut, a plateau on a metric logged in training, the warnings of a re-planned resume, transformers' names with
+this package's warmup, and the logging of a param group that joins.
+
+References: torch's schedulers stepped by hand with the intended plan, the uninterrupted run, transformers' own
+schedule, and Lightning's LearningRateMonitor.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+from lightning.pytorch.callbacks import BaseFinetuning, LearningRateMonitor, ModelCheckpoint
+from torch import nn
+from torch.optim import lr_scheduler as ts
+
+import lightning_lrsched as lrs
+from tests.helpers import Catcher, LRRecorder, TinyModel, make_loader, trainer
+from tests.test_rewind import Poisoned
+from tests.test_run_changes import assert_lrs, by_hand, caught_messages, checkpoint_at, containing
+
+# make_loader(): 10 optimizer steps an epoch; TinyModel's groups start at 0.1 and 0.01
+
+
+def warmup_then(build: Any, warmup: int, total: int) -> list[list[float]]:
+    """The lrs of a run of ``total`` steps: a linear warmup from 0 over ``warmup`` steps, then ``build`` by hand."""
+    after = by_hand([(build, total - warmup)])
+    peak = after[0]
+    return [[lr * step / warmup for lr in peak] for step in range(warmup)] + after
+
+
+# ------------------------------------------------------------------------------------ re-planning during a warmup
+
+
+@pytest.mark.parametrize(
+    ("schedule", "reference"),
+    [
+        (lambda **kw: lrs.CosineAnnealingLR(warmup=6, **kw), lambda left: lambda o: ts.CosineAnnealingLR(o, left)),
+        (lambda **kw: lrs.PolynomialLR(warmup=6, **kw), lambda left: lambda o: ts.PolynomialLR(o, left)),
+        (
+            lambda **kw: lrs.schedule_from_name("linear", warmup=6, **kw),
+            lambda left: lambda o: ts.LinearLR(o, 1.0, 0.0, left),
+        ),
+    ],
+    ids=["cosine", "polynomial", "linear"],
+)
+def test_a_replan_during_the_warmup_reaches_the_peak_and_plans_the_rest(tmp_path, schedule, reference) -> None:
+    path = checkpoint_at(tmp_path, schedule(), TinyModel(), 4, max_epochs=3)
+    recorder = LRRecorder()
+    run = trainer(tmp_path / "b", max_epochs=5, callbacks=[schedule(replan_on_resume=True), recorder])
+    run.fit(TinyModel(), make_loader(), ckpt_path=path, weights_only=True)
+    expected = warmup_then(reference(50 - 6), 6, 50)  # as if planned for 50 steps from the start
+    assert_lrs(recorder.lrs, expected[4:])
+    assert max(lr for lr, _ in recorder.lrs) == pytest.approx(0.1)
+
+
+# ------------------------------------------------------------------------------------ a re-plan of a re-plan
+
+
+def epoch_end_checkpoint(tmp_path: Path, name: str, epochs: int, step: int, **fit: Any) -> str:
+    """Fit a re-planning cosine for ``epochs`` epochs, writing a checkpoint at each epoch end; returns step's."""
+    checkpoint = ModelCheckpoint(dirpath=tmp_path / name, save_top_k=-1, save_on_train_epoch_end=True)
+    trainer(
+        tmp_path / f"{name}-run",
+        max_epochs=epochs,
+        callbacks=[lrs.CosineAnnealingLR(replan_on_resume=True), checkpoint],
+        enable_checkpointing=True,
+    ).fit(TinyModel(), make_loader(), weights_only=True, **fit)
+    return str(next((tmp_path / name).glob(f"*step={step}.ckpt")))
+
+
+def test_a_second_replanned_resume_replans_again(tmp_path) -> None:
+    first = epoch_end_checkpoint(tmp_path, "a", 2, 10)
+    second = epoch_end_checkpoint(tmp_path, "b", 3, 20, ckpt_path=first)
+    recorder, schedule = LRRecorder(), lrs.CosineAnnealingLR(replan_on_resume=True)
+    run = trainer(tmp_path / "c", max_epochs=5, callbacks=[schedule, recorder])
+    messages = caught_messages(lambda: run.fit(TinyModel(), make_loader(), ckpt_path=second, weights_only=True))
+    assert containing(messages, "replan_on_resume=True") == []  # (it was passed)
+    expected = by_hand(
+        [
+            (lambda o: ts.CosineAnnealingLR(o, 20), 10),
+            (lambda o: ts.CosineAnnealingLR(o, 20), 10),  # 30 steps planned at step 10
+            (lambda o: ts.CosineAnnealingLR(o, 30), 30),  # 50 steps planned at step 20
+        ]
+    )
+    assert_lrs(recorder.lrs, expected[20:])
+    assert recorder.lrs[-1][0] < 1e-3  # the decay reaches its floor at the new end
+    assert [r["step"] for r in schedule._timeline.replans] == [10, 20]
+
+
+# ------------------------------------------------------------------------------------ a rewind after a plateau cut
+
+
+class Plateaus(Poisoned):
+    """Validation loss from a fixed sequence: an improvement, then worse (a plateau cut after epoch 2)."""
+
+    def validation_step(self, batch: Any, batch_idx: int) -> None:
+        self.log("val_loss", torch.tensor([1.0, 1.5, 1.6, 1.7][self.current_epoch]))
+
+
+@pytest.mark.parametrize(
+    "schedule",
+    [
+        lambda: lrs.ReduceLROnPlateau(patience=0, factor=0.1),
+        lambda: lrs.GreedyLR(patience=0, factor=0.1, min_lr=1e-5, max_lr=[0.1, 0.01]),
+    ],
+    ids=["plateau", "greedy"],
+)
+def test_a_rewind_after_a_plateau_cut_goes_on_below_the_cut(tmp_path, schedule) -> None:
+    diagnostics = lrs.LRDiagnostics(window=4, on_divergence=lrs.Rewind(every=5, factor=0.5), verbose=False)
+    recorder = LRRecorder()
+    run = trainer(tmp_path, max_epochs=4, callbacks=[schedule(), diagnostics, recorder])
+    messages = caught_messages(lambda: run.fit(Plateaus(nan_at=(25,)), make_loader(), make_loader(9)))
+    lrs_by_step = dict(recorder.trace)
+    assert lrs_by_step[19][0] == pytest.approx(0.1)
+    assert lrs_by_step[21][0] == pytest.approx(0.01)  # the cut after the validation of epoch 1 (step 20)
+    [event] = diagnostics.rewinds
+    assert event["to_step"] <= 20  # back to a state taken before the validation that cut
+    after = [lrs for step, lrs in recorder.trace if step > event["step"]]
+    assert after
+    assert all(lr <= 0.5 * 0.01 * (1 + 1e-12) for lr, _ in after)  # never above half the lr that diverged
+    assert after[0][0] == pytest.approx(0.005)
+    assert after[0][1] == pytest.approx(0.0005)
+    (message,) = containing(messages, "goes on from")
+    assert "goes on from 0.005" in message
+
+
+# ------------------------------------------------------------------------------------ a plateau on a training metric
+
+
+class LogsLossInTraining(TinyModel):
+    """Logs ``name`` in training_step only (as many modules log "loss"), falling then rising."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.key = name
+
+    def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
+        loss = super().training_step(batch, batch_idx)
+        self.log(self.key, torch.tensor([1.0, 2.0, 3.0, 4.0][self.current_epoch]))
+        return loss
+
+
+@pytest.mark.parametrize(("monitor", "mode"), [("loss", "auto"), ("my_error", "min")])
+def test_a_plateau_on_a_metric_logged_in_training_steps_once_per_epoch(tmp_path, monitor, mode) -> None:
+    schedule, recorder = lrs.ReduceLROnPlateau(monitor, mode=mode, patience=0, factor=0.5), LRRecorder()
+    run = trainer(tmp_path, max_epochs=4, callbacks=[schedule, recorder])
+    messages = caught_messages(lambda: run.fit(LogsLossInTraining(monitor), make_loader(), make_loader(9)))
+    assert len(containing(messages, f"`{monitor}` is logged during training")) == 1
+    assert [value for _, value in schedule.history] == [1.0, 2.0, 3.0, 4.0]
+    assert [lrs[0] for lrs in recorder.lrs[::10]] == pytest.approx([0.1, 0.1, 0.05, 0.025])
+
+
+# ---------------------------------------------------------------------------------- the warnings of a re-planned resume
+
+
+@pytest.mark.parametrize("replan", [False, True])
+def test_a_percentage_warmup_over_a_longer_run_is_no_changed_argument(tmp_path, replan) -> None:
+    path = checkpoint_at(tmp_path, lrs.CosineAnnealingLR(warmup="10%"), TinyModel(), 10, max_epochs=2)
+    run = trainer(
+        tmp_path / "b", max_epochs=4, callbacks=[lrs.CosineAnnealingLR(warmup="10%", replan_on_resume=replan)]
+    )
+    messages = caught_messages(lambda: run.fit(TinyModel(), make_loader(), ckpt_path=path, weights_only=True))
+    assert containing(messages, "differ from the checkpoint's") == []
+    assert len(containing(messages, "resumes into a run of 40")) == (0 if replan else 1)
+
+
+def test_a_changed_warmup_argument_is_still_named(tmp_path) -> None:
+    path = checkpoint_at(tmp_path, lrs.CosineAnnealingLR(warmup="10%"), TinyModel(), 10, max_epochs=2)
+    run = trainer(tmp_path / "b", max_epochs=2, callbacks=[lrs.CosineAnnealingLR(warmup="20%")])
+    messages = caught_messages(lambda: run.fit(TinyModel(), make_loader(), ckpt_path=path, weights_only=True))
+    (message,) = containing(messages, "differ from the checkpoint's")
+    assert "`warmup` was '10%' and is now '20%'" in message
+
+
+# ------------------------------------------------------------------------------------ transformers' names, our warmup
+
+
+def test_inverse_sqrt_by_name_with_the_packages_warmup_decays_on_the_warmups_timescale(tmp_path) -> None:
+    from transformers import get_inverse_sqrt_schedule
+
+    recorder = LRRecorder()
+    schedule = lrs.schedule_from_name("inverse_sqrt", warmup=2)
+    trainer(tmp_path, max_epochs=1, callbacks=[schedule, recorder]).fit(TinyModel(), make_loader())
+    optimizer = torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=0.1)
+    reference = get_inverse_sqrt_schedule(optimizer, num_warmup_steps=2)
+    expected = []
+    for _ in range(10):
+        expected.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        reference.step()
+    got = [lr for lr, _ in recorder.lrs]
+    assert got[2:] == pytest.approx(expected[2:], rel=1e-12)  # 0.1, 0.0816, 0.0707, ... as transformers
+    assert got[:2] == pytest.approx([0.0, 0.05])  # this package's warmup from 0 (transformers' starts at 0 too)
+    assert math.isclose(got[3], 0.1 / math.sqrt(1.5), rel_tol=1e-12)
+
+
+# ------------------------------------------------------------------------------------ a joining group is logged
+
+
+class Unfreeze(BaseFinetuning):
+    def __init__(self, at_epoch: int = 1) -> None:
+        super().__init__()
+        self.at_epoch = at_epoch
+
+    def freeze_before_training(self, pl_module: Any) -> None:
+        self.freeze(pl_module.out)
+
+    def finetune_function(self, pl_module: Any, epoch: int, optimizer: Any) -> None:
+        if epoch == self.at_epoch:
+            self.unfreeze_and_add_param_group(pl_module.out, optimizer, lr=0.01, initial_denom_lr=1.0)
+
+
+class OneGroup(TinyModel):
+    def configure_optimizers(self) -> Any:
+        return torch.optim.SGD(filter(lambda p: p.requires_grad, self.parameters()), lr=0.1)
+
+
+def lr_points(logger: Catcher) -> dict[str, list[int]]:
+    points: dict[str, list[int]] = {}
+    for step, metrics in logger.calls:
+        for key in metrics:
+            if key.startswith("lr-"):
+                points.setdefault(key, []).append(step)
+    return points
+
+
+@pytest.mark.parametrize("logging_interval", ["epoch", "step"])
+def test_a_joining_group_is_logged_from_the_epoch_it_joins_as_lightning_does(tmp_path, logging_interval) -> None:
+    theirs, ours = Catcher(), Catcher()
+    monitor = LearningRateMonitor(logging_interval=logging_interval)
+    own = lambda o: ts.StepLR(o, 1, gamma=0.5)  # noqa: E731
+    model = OneGroup(scheduler=own)
+    trainer(tmp_path / "a", max_epochs=3, logger=theirs, log_every_n_steps=1, callbacks=[Unfreeze(), monitor]).fit(
+        model, make_loader()
+    )
+    schedule = lrs.StepLR(1, gamma=0.5, logging_interval=logging_interval)
+    trainer(tmp_path / "b", max_epochs=3, logger=ours, log_every_n_steps=1, callbacks=[Unfreeze(), schedule]).fit(
+        OneGroup(), make_loader()
+    )
+    assert lr_points(ours) == lr_points(theirs)
+    assert "lr-SGD/pg2" in lr_points(ours)
