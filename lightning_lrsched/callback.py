@@ -20,7 +20,7 @@ from torch.optim import Optimizer
 from torch.utils.hooks import RemovableHandle
 from typing_extensions import override
 
-from lightning_lrsched import _checks, reporting, run_changes
+from lightning_lrsched import _checks, privates, reporting, run_changes
 from lightning_lrsched.duration import DurationLike, Interval, TrainingLength
 from lightning_lrsched.lr_logging import LoggingInterval, LogOptions, LrLog, prefixes
 from lightning_lrsched.monitoring import MonitorFeed
@@ -92,6 +92,8 @@ class LRSchedulerCallback(Schedule, Callback):
         >>> callback = LRSchedulerCallback(torch.optim.lr_scheduler.StepLR, step_size="2ep", lengths=["step_size"])
     """
 
+    state_key: str = ""  # (Lightning's is a property: here an attribute, set once)
+    """Unique per scheduled optimizer, so several callbacks (one per optimizer) can coexist."""
     _active: bool
     _trainer: pl.Trainer | None
     _handles: list[RemovableHandle]
@@ -151,8 +153,8 @@ class LRSchedulerCallback(Schedule, Callback):
         self._name = name
         self._replan_on_resume = replan_on_resume
         self._steps_per_batch = steps_per_batch
-        # Lightning reads `state_key` at every hook call (its profiler names): computed once
-        self._state_key = self._generate_state_key(optimizer=optimizer, name=name)
+        # Lightning reads `state_key` at every hook call (its profiler names): an attribute, computed once
+        self.state_key = self._generate_state_key(optimizer=optimizer, name=name)
         self._timeline: Timeline | None = None
         """The current fit's plan, or the last fit's once it ended (for inspection)."""
         self._pending: dict[str, Any] | None = None
@@ -186,11 +188,6 @@ class LRSchedulerCallback(Schedule, Callback):
         """Optimizer steps taken since the warmup ended: the step count of the wrapped schedule itself."""
         return self._timeline.schedule_steps if self._timeline is not None else 0
 
-    @property
-    def state_key(self) -> str:
-        """Unique per scheduled optimizer, so several callbacks (one per optimizer) can coexist."""
-        return self._state_key
-
     def summary(self) -> dict[str, Any]:
         """What the schedule did in the current or last fit, in numbers and in words.
 
@@ -215,9 +212,8 @@ class LRSchedulerCallback(Schedule, Callback):
 
     @override
     def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        pending, self._pending = self._pending, None  # consumed even if this start fails
-        catch_up, self._catch_up = self._catch_up, False
-        previous = self._timeline
+        resume = (self._pending, self._catch_up, self._timeline)  # (a checkpoint's state, or the last fit's)
+        self._pending, self._catch_up = None, False  # consumed even if this start fails
         self._release()
         self._timeline = None
         optimizer = select_optimizer(trainer, self)
@@ -226,7 +222,9 @@ class LRSchedulerCallback(Schedule, Callback):
         timeline = plan_fit(self, trainer, optimizer, length)
         if timeline is None:
             return
-        self._follower = run_changes.begin(trainer, pl_module, timeline, pending, catch_up, previous, self)
+        self._follower = run_changes.RunFollower.begin(
+            trainer, pl_module, timeline, resume, steps_per_batch=self._steps_per_batch, replan=self._replan_on_resume
+        )
         self._timeline, self._trainer, self._active = timeline, trainer, True
         self._log = log = LrLog(trainer, optimizer, tag_prefix(trainer, self), self, self._log_options)
         self._reductions = len(getattr(timeline, "reductions", ()))
@@ -272,7 +270,7 @@ class LRSchedulerCallback(Schedule, Callback):
     # ------------------------------------------------------------------ events
 
     def _before_optimizer_step(self, optimizer: Optimizer, args: Any, kwargs: Any) -> None:
-        if self._log is not None and self._timeline is not None:
+        if self._log is not None and self._timeline is not None and len(optimizer.param_groups) != len(self._log.tags):
             self._log.join_new_groups(self._timeline)
 
     def _after_optimizer_step(self, optimizer: Optimizer, args: Any, kwargs: Any) -> None:
@@ -284,9 +282,9 @@ class LRSchedulerCallback(Schedule, Callback):
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch: Any, batch_idx: int
     ) -> None:
         if self._follower is not None and self._log is not None and self._timeline is not None:
-            self._follower.batch_start(trainer)
-            self._log.join_new_groups(self._timeline)
-            self._log.batch_start(warming=self._timeline.warmup.covers(self._timeline.steps))
+            if self._follower.size_unchecked:
+                self._follower.batch_start(trainer)
+            self._log.batch_start(self._timeline)
 
     @override
     def on_train_batch_end(
@@ -294,11 +292,9 @@ class LRSchedulerCallback(Schedule, Callback):
     ) -> None:
         if not self._active or self._timeline is None:
             return
-        # private: the public fallback is `batch_idx + 1 == trainer.num_training_batches`, which misses
-        # `limit_train_batches` and mid-epoch resumes
-        if trainer.fit_loop.epoch_loop._num_ready_batches_reached() and self._follower is not None:
+        if privates.epoch_batches_done(trainer, batch_idx) and self._follower is not None:
             self._follower.epoch_end(trainer)
-        if self._log is not None:
+        if self._log is not None and self._log.show_progress:
             self._log.show(pl_module)
 
     @override

@@ -53,13 +53,22 @@ class _CompositeTimeline(Timeline):
     schedule: _Composite
 
     def __init__(
-        self, schedule: Schedule, optimizer: Optimizer, length: TrainingLength, *, warn: Warn, attach: bool = False
+        self,
+        schedule: Schedule,
+        optimizer: Optimizer,
+        length: TrainingLength,
+        *,
+        warn: Warn,
+        attach: bool = False,
+        phase: bool = False,
     ) -> None:
         self.children: list[Timeline] = []
-        super().__init__(schedule, optimizer, length, warn=warn, attach=attach)
+        super().__init__(schedule, optimizer, length, warn=warn, attach=attach, phase=phase)
 
     def _start(self, child: Schedule, length: TrainingLength, state: Mapping[str, Any] | None) -> Timeline:
-        timeline = child.timeline(self.optimizer, length, warn=lambda message: self.warn(message), attach=self.attach)
+        timeline = child.timeline(
+            self.planned.stand_in, length, warn=lambda m: self.warn(m), attach=self.attach, phase=True
+        )
         if state:
             timeline.load_state_dict(state)
         return timeline
@@ -70,6 +79,7 @@ class _CompositeTimeline(Timeline):
         if self.steps > self.warmup.steps:
             for child in self.children:
                 child._step()
+                child._write()
 
     @override
     def _advance(self) -> None:
@@ -95,6 +105,10 @@ class _CompositeTimeline(Timeline):
     def _schedulers(self) -> list[LRScheduler]:
         return [scheduler for child in self.children for scheduler in child._schedulers()]
 
+    @override
+    def _restores_plan(self) -> bool:
+        return True
+
 
 class _SequentialTimeline(_CompositeTimeline):
     """One child at a time; each phase starts at its own step 0 from the optimizer's initial rates."""
@@ -106,8 +120,8 @@ class _SequentialTimeline(_CompositeTimeline):
         return self._enter_phase(0, None)
 
     @override
-    def _ends(self) -> bool:
-        return self.schedule._children[-1]._ends
+    def holds_end(self) -> bool:
+        return self.schedule.parts[-1].ends
 
     def _phase_length(self, phase: int) -> TrainingLength:
         bounds = [self.warmup.steps, *self.resolved.get("milestones", []), self.length.total_steps]
@@ -115,9 +129,9 @@ class _SequentialTimeline(_CompositeTimeline):
 
     def _enter_phase(self, phase: int, state: Mapping[str, Any] | None) -> LRScheduler:
         self.phase = phase
-        for group in self.optimizer.param_groups:  # each phase starts from the initial rates, as in torch
+        for group in self.planned.stand_in.param_groups:  # each phase starts from the initial rates, as in torch
             group["lr"] = group.get("initial_lr", group["lr"])
-        child = self._start(self.schedule._children[phase], self._phase_length(phase), state)
+        child = self._start(self.schedule.parts[phase], self._phase_length(phase), state)
         self.children = [child]
         self.scheduler = child.scheduler
         return child.scheduler
@@ -148,14 +162,13 @@ class _ChainedTimeline(_CompositeTimeline):
         return self._start_all(None)
 
     @override
-    def _ends(self) -> bool:
-        return all(child._ends for child in self.schedule._children)
+    def holds_end(self) -> bool:
+        return all(child.ends for child in self.schedule.parts)
 
     def _start_all(self, states: Sequence[Mapping[str, Any]] | None) -> LRScheduler:
         remaining = dataclasses.replace(self.length, total_steps=self.length.total_steps - self.warmup.steps)
         self.children = [
-            self._start(child, remaining, states[i] if states else None)
-            for i, child in enumerate(self.schedule._children)
+            self._start(child, remaining, states[i] if states else None) for i, child in enumerate(self.schedule.parts)
         ]
         self.scheduler = self.children[-1].scheduler
         return self.scheduler
@@ -176,13 +189,13 @@ class _Composite(LRSchedulerCallback):
     _checks_signature = False  # its arguments are its own, checked in its `__init__`
 
     def __init__(self, schedulers: Sequence[LRSchedulerCallback], **kwargs: Any) -> None:
-        self._children = _check_children(type(self).__name__, schedulers)
+        self.parts = _check_children(type(self).__name__, schedulers)
         super().__init__(_no_factory, **kwargs)
-        self._cycles_momentum = any(child._cycles_momentum for child in self._children)
+        self.cycles_momentum = any(child.cycles_momentum for child in self.parts)
 
     @override
-    def _scaled_to_run(self) -> bool:
-        return super()._scaled_to_run() or any(child._scaled_to_run() for child in self._children)
+    def scaled_to_run(self) -> bool:
+        return super().scaled_to_run() or any(child.scaled_to_run() for child in self.parts)
 
 
 class SequentialLR(_Composite):
@@ -220,8 +233,8 @@ class SequentialLR(_Composite):
         )
 
     @override
-    def _resolve_lengths(self, length: TrainingLength, warmup_steps: int, warn: Warn) -> dict[str, Any]:
-        resolved = super()._resolve_lengths(length, warmup_steps, warn)
+    def resolve_lengths(self, length: TrainingLength, warmup_steps: int, warn: Warn) -> dict[str, Any]:
+        resolved = super().resolve_lengths(length, warmup_steps, warn)
         points = [warmup_steps, *resolved.get("milestones", [])]
         if any(b <= a for a, b in itertools.pairwise(points)) or points[-1] >= length.total("step", name="milestones"):
             raise ValueError(

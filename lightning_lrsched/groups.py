@@ -3,15 +3,18 @@
 A torch scheduler keeps some values per param group: in lists on the scheduler (``base_lrs``, CyclicLR's
 ``max_lrs``, LambdaLR's ``lr_lambdas``, ReduceLROnPlateau's ``min_lrs``) and in the group itself (``initial_lr``,
 OneCycleLR's ``max_lr``/``min_lr``, momentum bounds). A new group gets the first group's values, learning rates
-scaled by the new group's lr over the first group's configured lr, so it follows the same multiplier.
+scaled by the new group's lr over the first group's configured lr, so it follows the same multiplier
+(``Timeline.join_new_groups``).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import copy
+from collections.abc import Mapping
+from typing import Any
 
-if TYPE_CHECKING:
-    from lightning_lrsched.timeline import Timeline
+from torch.optim import Optimizer
+from torch.optim.lr_scheduler import LRScheduler
 
 LR_LISTS = ("base_lrs", "max_lrs", "min_lrs", "_last_lr")
 """Scheduler lists of learning rates: the new group's entry is the first group's, scaled."""
@@ -49,32 +52,44 @@ def join(scheduler: Any, first: dict[str, Any], new: dict[str, Any], scale: floa
             new[key] = first[key]
 
 
-def join_new(timeline: Timeline) -> int:
-    """The param groups added to ``timeline``'s optimizer since it last looked join its schedule.
+def join_new(
+    optimizer: Optimizer, plan: Optimizer, configured: list[float], schedulers: list[LRScheduler], name: str
+) -> int:
+    """The param groups ``optimizer`` gained since ``plan`` (its stand-in) was made join the plan.
 
-    A new group joins with its own lr as its initial lr and the multiplier the first group has now (warmup
-    included); values a scheduler keeps per group are the first group's, scaled by the new group's lr over the
-    first group's configured lr.
+    A new group joins with its own lr as its configured lr (appended to ``configured``) and the multiplier the
+    first group's plan has now; values each scheduler keeps per group are the first group's, scaled by the new
+    group's lr over the first group's configured lr.
 
     Returns:
         How many groups joined.
 
     Raises:
-        ValueError: when param groups were removed.
+        ValueError: when param groups were removed (``name``, the schedule's, is in the message).
     """
-    groups, configured = timeline.optimizer.param_groups, timeline.configured
-    known = len(configured)
-    if len(groups) == known:
-        return 0
+    groups, known = optimizer.param_groups, len(configured)
     if len(groups) < known:
         raise ValueError(
-            f"`{timeline.name}` scheduled {known} param groups of {type(timeline.optimizer).__name__}, which now"
-            f" has {len(groups)}. Param groups may be added during training, not removed."
+            f"`{name}` scheduled {known} param groups of {type(optimizer).__name__}, which now has {len(groups)}."
+            " Param groups may be added during training, not removed."
         )
+    first = plan.param_groups[0]
     for group in groups[known:]:
         scale = float(group["lr"]) / configured[0] if configured[0] else 1.0
         configured.append(float(group["lr"]))
-        for scheduler in timeline._schedulers():
-            join(scheduler, groups[0], group, scale)
-        group["lr"] = float(groups[0]["lr"]) * scale
+        planned = plan_group(group)
+        plan.param_groups.append(planned)
+        for scheduler in schedulers:
+            join(scheduler, first, planned, scale)
+        planned["lr"] = float(first["lr"]) * scale
     return len(groups) - known
+
+
+def plan_group(group: Mapping[str, Any], *, params: bool = True) -> dict[str, Any]:
+    """A param group's values without its parameters.
+
+    With ``params``, a group of a plan's stand-in optimizer (an empty parameter list, as a group needs); without,
+    its checkpoint state.
+    """
+    values = {key: copy.copy(value) for key, value in group.items() if key != "params"}
+    return values | {"params": []} if params else values

@@ -260,7 +260,7 @@ class TransformersLR(LRSchedulerCallback):
         if "num_training_steps" in taken and "num_training_steps" not in lengths and "num_stable_steps" not in lengths:
             lengths.append("num_training_steps")  # omitted: the whole run
         self.lr_scheduler_type = lr_scheduler_type
-        self._ends = lr_scheduler_type not in _NO_END
+        self.ends = lr_scheduler_type not in _NO_END
         try:
             super().__init__(factory, lengths=lengths, **specific, **kwargs)
         except TypeError as error:
@@ -277,8 +277,8 @@ class TransformersLR(LRSchedulerCallback):
         return self.lr_scheduler_type
 
     @override
-    def _resolve_lengths(self, length: TrainingLength, warmup_steps: int, warn: Warn) -> dict[str, Any]:
-        resolved = super()._resolve_lengths(length, warmup_steps, warn)
+    def resolve_lengths(self, length: TrainingLength, warmup_steps: int, warn: Warn) -> dict[str, Any]:
+        resolved = super().resolve_lengths(length, warmup_steps, warn)
         if self._warmup_ratio is not None:
             total = resolved.get("num_training_steps") or length.remaining(self.interval, warmup_steps)
             resolved["num_warmup_steps"] = math.ceil(total * self._warmup_ratio)
@@ -293,7 +293,7 @@ class TransformersLR(LRSchedulerCallback):
         return resolved
 
     @override
-    def _rebase(
+    def rebase(
         self, scheduler: LRScheduler, resolved: dict[str, Any], position: int, lr: float
     ) -> dict[str, Any] | None:
         assert isinstance(scheduler, FormulaLR)

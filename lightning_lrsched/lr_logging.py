@@ -19,11 +19,10 @@ from typing import Any, Literal
 
 import lightning.pytorch as pl
 import torch
-from lightning.pytorch.loggers import Logger, TensorBoardLogger
-from lightning.pytorch.utilities import rank_zero_only
+from lightning.pytorch.loggers import Logger
 from torch.optim import Optimizer
 
-from lightning_lrsched import _checks, reporting, tensorboard
+from lightning_lrsched import _checks, privates, reporting, tensorboard
 from lightning_lrsched.schedule import Schedule
 from lightning_lrsched.timeline import Timeline
 
@@ -87,7 +86,7 @@ class LrLog:
         options: LogOptions,
     ) -> None:
         self.trainer, self.optimizer, self.prefix = trainer, optimizer, prefix
-        self.momentum = schedule._cycles_momentum if options.momentum is None else options.momentum
+        self.momentum = schedule.cycles_momentum if options.momentum is None else options.momentum
         self.weight_decay, enabled = options.weight_decay, options.enabled
         when = options.logging_interval or schedule.interval
         self.per_step, self.per_epoch = enabled and when == "step", enabled and when == "epoch"
@@ -96,7 +95,7 @@ class LrLog:
         self._epoch_logged_at = -1
         self.tags = group_tags(prefix, optimizer)
         self.sinks: list[tuple[Logger, Any]] = (
-            [(logger, _file_writer(logger)) for logger in trainer.loggers] if enabled else []
+            [(logger, privates.tensorboard_file_writer(logger)) for logger in trainer.loggers] if enabled else []
         )
         """Each logger with the TensorBoard file writer that takes all lrs of a step as one event, or None."""
         self.show_progress = enabled and trainer.progress_bar_callback is not None
@@ -114,17 +113,19 @@ class LrLog:
         if len(self.optimizer.param_groups) != len(self.tags) and timeline.join_new_groups():
             self.tags = group_tags(self.prefix, self.optimizer)
 
-    def batch_start(self, warming: bool = False) -> None:
+    def batch_start(self, timeline: Timeline) -> None:
         """At a training batch's start: log the lrs its step uses, if Lightning logs this batch's step metrics.
 
-        ``warming``: the step's lr comes from the warmup, which changes every step: an epoch-interval schedule
-        that logs once an epoch logs these steps too (unless ``logging_interval="epoch"`` was asked for), so that
-        the curve shows the warmup instead of a line drawn across it.
+        A step whose lr comes from the warmup (which changes every step) is logged by an epoch-interval schedule
+        that logs once an epoch too (unless ``logging_interval="epoch"`` was asked for), so that the curve shows
+        the warmup instead of a line drawn across it.
         """
+        if len(self.optimizer.param_groups) != len(self.tags):
+            self.join_new_groups(timeline)
         # a warmup step, except the epoch's first, which `epoch_start` has logged already
-        warmup_step = warming and self.warmup_per_step
-        warmup_step = warmup_step and _batches_that_stepped(self.trainer) != self._epoch_logged_at
-        if (self.per_step or warmup_step) and _logs_this_batch(self.trainer):
+        warmup_step = self.warmup_per_step and timeline.warmup.covers(timeline.steps)
+        warmup_step = warmup_step and privates.batches_that_stepped(self.trainer) != self._epoch_logged_at
+        if (self.per_step or warmup_step) and privates.logs_this_batch(self.trainer):
             self._emit()
 
     def epoch_start(self, timeline: Timeline) -> None:
@@ -136,17 +137,15 @@ class LrLog:
         self.join_new_groups(timeline)
         if self.per_epoch:
             self._emit()
-            self._epoch_logged_at = _batches_that_stepped(self.trainer)
+            self._epoch_logged_at = privates.batches_that_stepped(self.trainer)
 
     def show(self, pl_module: pl.LightningModule) -> None:
         """Put the first group's lr in the progress bar, readably (``3.0e-04``, not ``0.000``)."""
         if not self.show_progress:
             return
         lr = float(self.optimizer.param_groups[0]["lr"])
-        # private: `LightningModule.log` costs more per call than the schedule step, and takes no text; the
-        # progress bar only reads this dict. `log(..., prog_bar=True)` is the fallback should the dict move
-        shown = getattr(self.trainer._logger_connector, "_progress_bar_metrics", None)
-        if isinstance(shown, dict):
+        shown = privates.progress_bar_metrics(self.trainer)
+        if shown is not None:
             shown[self.tags[0]] = f"{lr:.1e}"
         else:
             pl_module.log(self.tags[0], lr, prog_bar=True, logger=False)
@@ -181,7 +180,7 @@ class LrLog:
         # tensor made and split: five times cheaper than a tensor per value with 200 param groups)
         stacked = torch.tensor(list(metrics.values()), device=trainer.strategy.root_device)
         trainer.callback_metrics.update(zip(metrics, stacked.unbind(), strict=True))
-        step = _batches_that_stepped(trainer)
+        step = privates.batches_that_stepped(trainer)
         for logger, writer in self.sinks:
             if writer is None:
                 logger.log_metrics(metrics, step=step)
@@ -245,33 +244,3 @@ def values(tags: Sequence[str], optimizer: Optimizer, *, momentum: bool, weight_
         if weight_decay:
             metrics[f"{tag}-weight_decay"] = float(group["weight_decay"])
     return metrics
-
-
-def _batches_that_stepped(trainer: pl.Trainer) -> int:
-    # private: the x value of Lightning's own step metrics; `global_step` is the public fallback, equal to it
-    # with one optimizer in automatic optimization
-    return int(getattr(trainer.fit_loop.epoch_loop, "_batches_that_stepped", trainer.global_step))
-
-
-def _logs_this_batch(trainer: pl.Trainer) -> bool:
-    # private: the rule Lightning logs step metrics by; the fallback restates it
-    connector = getattr(trainer, "_logger_connector", None)
-    if connector is not None and hasattr(connector, "should_update_logs"):
-        return bool(connector.should_update_logs)
-    every = int(getattr(trainer, "log_every_n_steps", 1))
-    return every > 0 and ((_batches_that_stepped(trainer) + 1) % every == 0 or trainer.should_stop)
-
-
-def _file_writer(logger: Logger) -> Any:
-    """The file writer of a rank-zero, prefix-free TensorBoardLogger on torch's SummaryWriter, else None.
-
-    Such a logger gets all lrs of a step as one event (``tensorboard.write_scalars``); others get ``log_metrics``.
-    """
-    # private: `TensorBoardLogger._prefix` has no public accessor; a prefixed logger takes the public path
-    if not isinstance(logger, TensorBoardLogger) or logger._prefix or getattr(rank_zero_only, "rank", 0) != 0:
-        return None
-    experiment = logger.experiment
-    if type(experiment).__module__ != "torch.utils.tensorboard.writer":  # tensorboardX has its own protos
-        return None
-    get_writer = getattr(experiment, "_get_file_writer", None)  # private in torch: `log_metrics` should it go
-    return get_writer() if callable(get_writer) else None

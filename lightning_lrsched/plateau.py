@@ -76,14 +76,20 @@ class PlateauTimeline(Timeline):
     """
 
     def __init__(
-        self, schedule: Schedule, optimizer: Optimizer, length: TrainingLength, *, warn: Warn, attach: bool = False
+        self,
+        schedule: Schedule,
+        optimizer: Optimizer,
+        length: TrainingLength,
+        *,
+        warn: Warn,
+        attach: bool = False,
+        phase: bool = False,
     ) -> None:
         assert isinstance(schedule, ReduceLROnPlateau)
-        super().__init__(schedule, optimizer, length, warn=warn, attach=attach)
+        super().__init__(schedule, optimizer, length, warn=warn, attach=attach, phase=phase)
         self.monitor = schedule.monitor
         self.mode = schedule.mode
-        self.patience: int = schedule._kwargs["patience"]
-        self.strict = schedule._strict
+        self.patience, self.strict = schedule.patience, schedule.strict
         self.history: list[tuple[int, float]] = []
         """(global step, value) of every validation the schedule counted."""
         self.reductions: list[dict[str, Any]] = []
@@ -156,7 +162,7 @@ class PlateauTimeline(Timeline):
         the lr goes on from ``factor`` times the lr that diverged, never from a level before a cut.
         """
         now = {"scheduler": self._scheduler_state(), "plateau": self.state_dict()["plateau"]}
-        kept = {key: value for key, value in state.items() if key != "lrs"}  # (the lrs follow from the plateau)
+        kept = {key: value for key, value in state.items() if key not in ("lrs", "plan")}  # (the plateau's now)
         super().rewind({**kept, **now}, length, factor)
 
     @override
@@ -165,8 +171,6 @@ class PlateauTimeline(Timeline):
         plateau = state.get("plateau", {})
         self.history = [(int(step), float(value)) for step, value in plateau.get("history", [])]
         self.reductions = copy.deepcopy(list(plateau.get("reductions", [])))
-        if "lrs" not in state:
-            self._sync_warmup_lr()
 
     @override
     def _advance(self) -> None:
@@ -270,7 +274,7 @@ class ReduceLROnPlateau(LRSchedulerCallback):
         )
         self.monitor = monitor
         self.mode: Literal["min", "max"] = resolved
-        self._strict = strict
+        self.patience, self.strict = patience, strict
 
     @property
     def watches_training(self) -> bool:

@@ -63,7 +63,6 @@ def preview(
     _checks.positive("lr", rates)
     params = [{"params": [nn.Parameter(torch.zeros(()))], "lr": r} for r in rates]
     optimizer = torch.optim.SGD(params, lr=rates[0], momentum=0.9)  # (`defaults["lr"]`: the first group's)
-    optimizer._opt_called = True  # type: ignore[attr-defined]  # torch's private flag: steps are simulated
     timeline = schedule.timeline(optimizer, TrainingLength(epochs * steps_per_epoch, steps_per_epoch))
     groups = optimizer.param_groups
     trace: list[list[float]] = []
@@ -102,5 +101,5 @@ def plot_schedule(
 
 
 def _describe(schedule: Schedule) -> str:
-    warmup = f" + warmup {schedule._warmup.text}" if schedule._warmup is not None else ""
+    warmup = f" + warmup {schedule.warmup_length.text}" if schedule.warmup_length is not None else ""
     return f"{schedule.label}{warmup} ({schedule.interval} interval)"

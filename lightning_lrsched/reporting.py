@@ -16,7 +16,7 @@ from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 from lightning_lrsched import tensorboard
 from lightning_lrsched.preview import plot_schedule
 from lightning_lrsched.schedule import Schedule
-from lightning_lrsched.timeline import FEW_CHANGES, Timeline, arguments
+from lightning_lrsched.timeline import FEW_CHANGES, Timeline
 
 if TYPE_CHECKING:
     import lightning.pytorch as pl
@@ -31,7 +31,7 @@ def describe_plan(timeline: Timeline) -> str:
         "",
         f"- total optimizer steps: {length.total_steps:g}",
         f"- optimizer steps per epoch: {length.steps_per_epoch:g}",
-        f"- warmup steps: {timeline.warmup_steps}",
+        f"- warmup steps: {timeline.warmup.steps}",
         *(f"- {key}: {value}" for key, value in timeline.resolved.items()),
     ]
     return "\n".join(lines)
@@ -44,7 +44,7 @@ def summary(name: str, interval: str, timeline: Timeline | None) -> dict[str, An
         "interval": interval,
         "optimizer": type(timeline.optimizer).__name__ if timeline is not None else None,
         "steps": timeline.steps if timeline is not None else 0,
-        "warmup_steps": timeline.warmup_steps if timeline is not None else 0,
+        "warmup_steps": timeline.warmup.steps if timeline is not None else 0,
         "lengths": dict(timeline.resolved) if timeline is not None else {},
         **(timeline.path if timeline is not None else {}),
     }
@@ -113,15 +113,15 @@ def declare_hparams(trainer: pl.Trainer, pl_module: pl.LightningModule, schedule
         return
     params: dict[str, Any] = dict(pl_module.hparams)
     lengths = ", ".join(f"{key}={value}" for key, value in timeline.resolved.items())
-    warmup = f", warmup {timeline.warmup_steps} steps" if timeline.warmup_steps else ""
+    warmup = f", warmup {timeline.warmup.steps} steps" if timeline.warmup.steps else ""
     # `lr_schedule` sorts next to `lr`, among the columns TensorBoard shows at first: short enough for its cell
     params["lr_schedule"] = schedule.short_label
     params["lr_schedule/plan"] = f"{timeline.name}({lengths}) per {timeline.interval}{warmup}"
     params["lr_schedule/interval"] = timeline.interval
-    params["lr_schedule/warmup_steps"] = timeline.warmup_steps
+    params["lr_schedule/warmup_steps"] = timeline.warmup.steps
     params["lr_schedule/total_steps"] = timeline.planned_steps
     params.update({f"lr_schedule/{key}": value for key, value in timeline.resolved.items()})
-    params.update({f"lr_schedule/{key}": value for key, value in arguments(schedule).items()})
+    params.update({f"lr_schedule/{key}": value for key, value in schedule.plain_arguments().items()})
     tensorboard.declare_hparams(experiments, params)
 
 
@@ -150,11 +150,7 @@ def log_plan(loggers: Sequence[Logger], tag: str, schedule: Schedule, timeline: 
     experiments = tensorboard.tensorboard_experiments(loggers)
     if not experiments:
         return
-    # the lrs the schedule starts from: torch's `initial_lr`, or (plateau schedules, which set none) the
-    # scheduler's own last lrs, taken before a warmup lowers the optimizer's
-    last = [float(lr) for lr in timeline.scheduler.get_last_lr()]
-    groups = timeline.optimizer.param_groups
-    rates = [float(group["initial_lr"]) if "initial_lr" in group else last[i] for i, group in enumerate(groups)]
+    rates = timeline.planned.configured  # the lrs the schedule was planned from
     figure = None
     per_epoch, total = timeline.length.steps_per_epoch, timeline.length.total_steps
     if math.isfinite(total) and math.isfinite(per_epoch):  # an unbounded run has no plan to draw
@@ -184,7 +180,7 @@ def _describe_path(timeline: Timeline) -> str:
     reductions = getattr(timeline, "reductions", None)
     if reductions is not None:
         return _describe_plateau(timeline, reductions)
-    path, steps, warmup_steps = timeline.path, timeline.steps, timeline.warmup_steps
+    path, steps, warmup_steps = timeline.path, timeline.steps, timeline.warmup.steps
     first, peak, last = path["first"], path["peak"], path["last"]
     unit = f"per {timeline.interval}"
     warmup = f", after a {warmup_steps}-step warmup" if warmup_steps else ""

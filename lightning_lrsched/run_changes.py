@@ -9,7 +9,7 @@ README's section "When the run changes" lists what each case does.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import lightning.pytorch as pl
 from lightning.pytorch.callbacks import StochasticWeightAveraging
@@ -17,11 +17,9 @@ from lightning.pytorch.utilities import rank_zero_warn
 from lightning.pytorch.utilities.model_helpers import is_overridden
 from torch.optim import Optimizer
 
+from lightning_lrsched import privates
 from lightning_lrsched.duration import TrainingLength
 from lightning_lrsched.timeline import REPLAN_TOLERANCE, Timeline, catch_up
-
-if TYPE_CHECKING:
-    from lightning_lrsched.callback import LRSchedulerCallback
 
 
 def steps_per_epoch_now(trainer: pl.Trainer, rate: float) -> float:
@@ -117,37 +115,6 @@ def position(trainer: pl.Trainer, optimizer: Optimizer) -> int:
     return max(counts) if counts else int(trainer.global_step) // len(trainer.optimizers)
 
 
-def begin(
-    trainer: pl.Trainer,
-    pl_module: pl.LightningModule,
-    timeline: Timeline,
-    pending: dict[str, Any] | None,
-    catch_up: bool,
-    previous: Timeline | None,
-    callback: LRSchedulerCallback,
-) -> RunFollower:
-    """Start a fit's fresh timeline where the run is, check its monitored metrics will come, and watch the run.
-
-    The timeline continues a checkpoint's state, or the same Trainer's last fit, or starts at the Trainer's
-    position (at train start, once the loops are restored).
-
-    Raises:
-        ValueError: when a strict plateau schedule monitors a validation metric and no validation will run.
-    """
-    steps_per_batch = callback._steps_per_batch
-    check_validation(trainer, pl_module, timeline, rank_zero_warn)
-    if not pending and not catch_up and trainer.global_step > 0:  # the same Trainer fits again
-        pending = continued_state(trainer, timeline.optimizer, previous)
-        catch_up = pending is None
-    timeline.steps_per_batch = steps_per_batch or 1.0
-    if pending:
-        timeline.load_state_dict(pending, replan=callback._replan_on_resume)
-    measure = steps_per_batch is None and timeline.steps_per_batch == 1.0 and not pl_module.automatic_optimization
-    follower = RunFollower(timeline, catch_up=catch_up, measure=measure)
-    follower.fit_start(trainer, resumed=bool(pending))
-    return follower
-
-
 def continued_state(trainer: pl.Trainer, optimizer: Optimizer, previous: Timeline | None) -> dict[str, Any] | None:
     """The state to continue from when the same Trainer fits again: the last fit's, if it ended where this starts."""
     if previous is not None and previous.steps == position(trainer, optimizer):
@@ -172,8 +139,7 @@ def swa_start_epoch(trainer: pl.Trainer) -> tuple[StochasticWeightAveraging, int
     """The StochasticWeightAveraging callback of this Trainer and the 0-based epoch its phase starts, if any."""
     for callback in trainer.callbacks:  # type: ignore[attr-defined]
         if isinstance(callback, StochasticWeightAveraging):
-            # private: SWA converts a float `swa_epoch_start` to an int in its own `on_fit_start`, maybe after ours
-            start: Any = callback._swa_epoch_start
+            start: Any = privates.swa_epoch_start(callback)
             if isinstance(start, float):
                 start = int((trainer.max_epochs or 0) * start)
             return callback, max(int(start) - 1, 0)
@@ -189,12 +155,11 @@ def hand_over_to_swa(trainer: pl.Trainer, timeline: Timeline, *, next_epoch: int
     if found is None or timeline.handed_over is not None or next_epoch < found[1]:
         return False
     timeline.hand_over("StochasticWeightAveraging")
-    timeline.restore_lrs(timeline.configured)
     timeline.warn_once(
         "swa",
         f"{timeline.name} hands the learning rate over to StochasticWeightAveraging from epoch {next_epoch}"
         f" (step {timeline.steps}): from there SWA's SWALR sets it, starting from the optimizer's configured"
-        f" learning rate {timeline.configured[0]:.3g}, as it would without a schedule callback.",
+        f" learning rate {timeline.planned.configured[0]:.3g}, as it would without a schedule callback.",
     )
     return True
 
@@ -253,12 +218,54 @@ class RunFollower:
         1.0
     """
 
+    @classmethod
+    def begin(
+        cls,
+        trainer: pl.Trainer,
+        pl_module: pl.LightningModule,
+        timeline: Timeline,
+        resume: tuple[dict[str, Any] | None, bool, Timeline | None],
+        *,
+        steps_per_batch: float | None,
+        replan: bool,
+    ) -> RunFollower:
+        """Start a fit's fresh timeline where the run is, check its monitored metrics will come, and follow the run.
+
+        The timeline continues a checkpoint's state, or the same Trainer's last fit, or starts at the Trainer's
+        position (at train start, once the loops are restored).
+
+        Args:
+            trainer: the fitting Trainer.
+            pl_module: its module.
+            timeline: the fit's fresh timeline.
+            resume: the checkpoint's state (or None), whether the checkpoint had none for a position past 0, and the
+                last fit's timeline of the same callback (or None).
+            steps_per_batch: the optimizer's steps per batch as declared (None: 1, or measured in manual
+                optimization).
+            replan: re-plan what remains when the run is longer or shorter than the checkpoint's plan.
+
+        Raises:
+            ValueError: when a strict plateau schedule monitors a validation metric and no validation will run.
+        """
+        pending, catch_up, previous = resume
+        check_validation(trainer, pl_module, timeline, rank_zero_warn)
+        if not pending and not catch_up and trainer.global_step > 0:  # the same Trainer fits again
+            pending = continued_state(trainer, timeline.optimizer, previous)
+            catch_up = pending is None
+        timeline.steps_per_batch = steps_per_batch or 1.0
+        if pending:
+            timeline.load_state_dict(pending, replan=replan)
+        measure = steps_per_batch is None and timeline.steps_per_batch == 1.0 and not pl_module.automatic_optimization
+        follower = cls(timeline, catch_up=catch_up, measure=measure)
+        follower.fit_start(trainer, resumed=bool(pending))
+        return follower
+
     def __init__(self, timeline: Timeline, *, catch_up: bool = False, measure: bool = False) -> None:
         self.timeline = timeline
         self.catch_up = catch_up
         self.measure = measure
         self._measuring = False
-        self._size_unchecked = False
+        self.size_unchecked = False
 
     def fit_start(self, trainer: pl.Trainer, *, resumed: bool) -> None:
         """SWA from the first epoch: the schedule hands over at once."""
@@ -271,19 +278,19 @@ class RunFollower:
             self.catch_up = False
             start_at_position(trainer, self.timeline)
         # an epoch resumed in its middle gets no epoch-start hook: its size is checked at its first batch
-        self._size_unchecked = True
+        self.size_unchecked = True
 
     def batch_start(self, trainer: pl.Trainer) -> None:
         """The first batch of a fit (its epoch's data is loaded by now): check the epoch's size once."""
-        if self._size_unchecked:
-            self._size_unchecked = False
+        if self.size_unchecked:
+            self.size_unchecked = False
             follow_epoch_size(trainer, self.timeline)
 
     def epoch_start(self, trainer: pl.Trainer) -> None:
         """An epoch of another size re-plans; the first whole epoch of a fit is measured."""
         timeline = self.timeline
         self._measuring = self.measure and timeline.steps == timeline.epoch_start_steps
-        self._size_unchecked = False
+        self.size_unchecked = False
         follow_epoch_size(trainer, timeline)
 
     def epoch_end(self, trainer: pl.Trainer) -> None:

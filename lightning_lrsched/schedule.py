@@ -55,7 +55,7 @@ class Schedule:
     """Length arguments that may exceed the training (a time constant, not a point the schedule reaches)."""
     _step_by_default: ClassVar[bool] = False
     """Schedules that step per optimizer step unless ``interval`` says otherwise (cyclic, 1cycle, ...)."""
-    _ends: bool = False
+    ends: bool = False
     """Whether the schedule has a planned end (a decay to a floor, a last milestone): past the run it was planned
     for, it holds its final value instead of extending its formula."""
     _timeline_class: ClassVar[type[Timeline]] = Timeline
@@ -95,10 +95,10 @@ class Schedule:
         self._kwargs = dict(scheduler_kwargs)
         self._interval: Interval = interval or self._default_interval(self._kwargs)
         self._lengths = tuple(lengths)
-        self._cycles_momentum = False
+        self.cycles_momentum = False
         self._durations = {key: self._parse_length(key, scheduler_kwargs[key]) for key in self._lengths}
-        self._warmup = None if warmup is None else Duration.parse("warmup", warmup, allow_zero=True)
-        self._warmup_start_factor = float(warmup_start_factor)
+        self.warmup_length = None if warmup is None else Duration.parse("warmup", warmup, allow_zero=True)
+        self.warmup_start_factor = float(warmup_start_factor)
 
     @property
     def label(self) -> str:
@@ -122,7 +122,13 @@ class Schedule:
         return self._interval
 
     def timeline(
-        self, optimizer: Optimizer, length: TrainingLength, *, warn: Warn = _warn, attach: bool = False
+        self,
+        optimizer: Optimizer,
+        length: TrainingLength,
+        *,
+        warn: Warn = _warn,
+        attach: bool = False,
+        phase: bool = False,
     ) -> Timeline:
         """A fresh plan of this schedule on ``optimizer`` for a run of ``length``, at step 0.
 
@@ -132,22 +138,41 @@ class Schedule:
             warn: where warnings go.
             attach: keep the timeline (and those of a composite's phases) on this object for inspection, as a
                 fit does; a preview does not.
+            phase: the timeline of a composite's phase, on the composite's plan (see :class:`Timeline`).
 
         Raises:
             ValueError: when a length does not fit the run (named, with the fix).
         """
-        timeline = self._timeline_class(self, optimizer, length, warn=warn, attach=attach)
+        timeline = self._timeline_class(self, optimizer, length, warn=warn, attach=attach, phase=phase)
         if attach:
             self._attach(timeline)
         return timeline
 
-    def _scaled_to_run(self) -> bool:
+    def scaled_to_run(self) -> bool:
         """Whether the plan depends on the run's length: an omitted whole-run length, or a percentage."""
-        given = [self._warmup, *self._durations.values()]
+        given = [self.warmup_length, *self._durations.values()]
         if any(duration is None for duration in self._durations.values()):
             return True
         flat = [d for item in given if item is not None for d in (item if isinstance(item, list) else [item])]
         return any(duration.unit == "percent" for duration in flat)
+
+    def plain_arguments(self) -> dict[str, Any]:
+        """The plain arguments (numbers, strings, flags; not lengths), to tell a changed one on resume.
+
+        Example::
+
+            >>> import torch
+            >>> Schedule(torch.optim.lr_scheduler.StepLR, step_size=2, gamma=0.5, warmup="5%").plain_arguments()
+            {'step_size': 2, 'gamma': 0.5, 'warmup': '5%', 'warmup_start_factor': 0.0}
+        """
+        plain = {
+            key: value
+            for key, value in self._kwargs.items()
+            if key not in self._lengths and (value is None or isinstance(value, (bool, int, float, str)))
+        }
+        plain["warmup"] = self.warmup_length.text if self.warmup_length is not None else None
+        plain["warmup_start_factor"] = self.warmup_start_factor
+        return plain
 
     def _attach(self, timeline: Timeline) -> None:
         """Keep ``timeline`` for inspection (the callbacks do: ``scheduler``, ``summary()``, ``history``)."""
@@ -163,7 +188,7 @@ class Schedule:
         """The unit lengths resolve to (the interval, unless a schedule counts in epochs regardless)."""
         return self._interval
 
-    def _resolve_lengths(self, length: TrainingLength, warmup_steps: int, warn: Warn) -> dict[str, Any]:
+    def resolve_lengths(self, length: TrainingLength, warmup_steps: int, warn: Warn) -> dict[str, Any]:
         """The length arguments as ints in the length unit, for a run of ``length`` after the warmup."""
         unit = self._length_unit()
         resolved: dict[str, Any] = {}
@@ -177,7 +202,7 @@ class Schedule:
         self._warn_past_the_end(resolved, length, warmup_steps, warn)
         return resolved
 
-    def _build_scheduler(self, optimizer: Optimizer, resolved: dict[str, Any]) -> LRScheduler:
+    def build_scheduler(self, optimizer: Optimizer, resolved: dict[str, Any]) -> LRScheduler:
         """Build the torch scheduler with the resolved lengths."""
         kwargs = {**self._kwargs, **resolved}
         try:
@@ -188,11 +213,11 @@ class Schedule:
                 f" arguments {kwargs}: {error}"
             ) from error
 
-    def _step_scheduler(self, scheduler: LRScheduler, timeline: Timeline) -> None:
+    def step_scheduler(self, scheduler: LRScheduler, timeline: Timeline) -> None:
         """Advance the scheduler by one interval."""
         scheduler.step()
 
-    def _rebase(
+    def rebase(
         self, scheduler: LRScheduler, resolved: dict[str, Any], position: int, lr: float
     ) -> dict[str, Any] | None:
         """Arguments that rebuild what remains of a re-planned schedule, starting from the current lr.

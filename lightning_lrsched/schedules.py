@@ -91,7 +91,7 @@ class MultiStepLR(LRSchedulerCallback):
         >>> callback = MultiStepLR(milestones=["50%", "75%"], gamma=0.1)
     """
 
-    _ends = True
+    ends = True
 
     def __init__(self, milestones: Sequence[DurationLike], gamma: float = 0.1, **kwargs: Any) -> None:
         if isinstance(milestones, (str, int)) or not isinstance(milestones, Sequence) or not milestones:
@@ -105,8 +105,8 @@ class MultiStepLR(LRSchedulerCallback):
         )
 
     @override
-    def _resolve_lengths(self, length: TrainingLength, warmup_steps: int, warn: Warn) -> dict[str, Any]:
-        resolved = super()._resolve_lengths(length, warmup_steps, warn)
+    def resolve_lengths(self, length: TrainingLength, warmup_steps: int, warn: Warn) -> dict[str, Any]:
+        resolved = super().resolve_lengths(length, warmup_steps, warn)
         points = resolved["milestones"]
         if any(b <= a for a, b in itertools.pairwise(points)):
             raise ValueError(
@@ -116,7 +116,7 @@ class MultiStepLR(LRSchedulerCallback):
         return resolved
 
     @override
-    def _rebase(
+    def rebase(
         self, scheduler: LRScheduler, resolved: dict[str, Any], position: int, lr: float
     ) -> dict[str, Any] | None:
         assert isinstance(scheduler, torch_schedulers.MultiStepLR)
@@ -135,7 +135,7 @@ class ConstantLR(LRSchedulerCallback):
         >>> callback = ConstantLR(factor=0.5, total_iters="1ep")
     """
 
-    _ends = True
+    ends = True
 
     def __init__(self, factor: float = 1.0 / 3, total_iters: DurationLike = 5, **kwargs: Any) -> None:
         _checks.in_range("factor", factor, 0, 1, closed_low=True, closed_high=True)
@@ -152,7 +152,7 @@ class LinearLR(LRSchedulerCallback):
         >>> callback = LinearLR(start_factor=1.0, end_factor=0.0, total_iters="100%", interval="step")
     """
 
-    _ends = True
+    ends = True
 
     def __init__(
         self, start_factor: float = 1.0 / 3, end_factor: float = 1.0, total_iters: DurationLike = 5, **kwargs: Any
@@ -169,7 +169,7 @@ class LinearLR(LRSchedulerCallback):
         )
 
     @override
-    def _rebase(
+    def rebase(
         self, scheduler: LRScheduler, resolved: dict[str, Any], position: int, lr: float
     ) -> dict[str, Any] | None:
         assert isinstance(scheduler, torch_schedulers.LinearLR)
@@ -202,7 +202,7 @@ class PolynomialLR(LRSchedulerCallback):
     """
 
     _whole_training = ("total_iters",)
-    _ends = True
+    ends = True
 
     def __init__(self, total_iters: DurationLike | None = None, power: float = 1.0, **kwargs: Any) -> None:
         _checks.non_negative("power", power)
@@ -215,7 +215,7 @@ class PolynomialLR(LRSchedulerCallback):
         return _step_unless_epoch_count(kwargs["total_iters"])
 
     @override
-    def _rebase(
+    def rebase(
         self, scheduler: LRScheduler, resolved: dict[str, Any], position: int, lr: float
     ) -> dict[str, Any] | None:
         left = _left(resolved, "total_iters", position)
@@ -234,7 +234,7 @@ class CosineAnnealingLR(LRSchedulerCallback):
     """
 
     _whole_training = ("T_max",)
-    _ends = True
+    ends = True
 
     def __init__(self, T_max: DurationLike | None = None, eta_min: float = 0.0, **kwargs: Any) -> None:  # noqa: N803
         _checks.non_negative("eta_min", eta_min)
@@ -245,7 +245,7 @@ class CosineAnnealingLR(LRSchedulerCallback):
         return _step_unless_epoch_count(kwargs["T_max"])
 
     @override
-    def _rebase(
+    def rebase(
         self, scheduler: LRScheduler, resolved: dict[str, Any], position: int, lr: float
     ) -> dict[str, Any] | None:
         left = _left(resolved, "T_max", position)
@@ -281,7 +281,7 @@ class CosineAnnealingWarmRestarts(LRSchedulerCallback):
         return "epoch"
 
     @override
-    def _step_scheduler(self, scheduler: LRScheduler, timeline: Timeline) -> None:
+    def step_scheduler(self, scheduler: LRScheduler, timeline: Timeline) -> None:
         if self.interval == "epoch":
             scheduler.step()
         else:
@@ -342,7 +342,7 @@ class CyclicLR(LRSchedulerCallback):
             lengths=("step_size_up",) if step_size_down is None else ("step_size_up", "step_size_down"),
             **kwargs,
         )
-        self._cycles_momentum = cycle_momentum
+        self.cycles_momentum = cycle_momentum
 
 
 class OneCycleLR(LRSchedulerCallback):
@@ -360,7 +360,7 @@ class OneCycleLR(LRSchedulerCallback):
     _step_by_default = True
 
     _whole_training = ("total_steps",)
-    _ends = True
+    ends = True
 
     def __init__(
         self,
@@ -415,18 +415,18 @@ class OneCycleLR(LRSchedulerCallback):
             lengths=("total_steps",) if epochs is None else (),
             **kwargs,
         )
-        self._cycles_momentum = cycle_momentum
+        self.cycles_momentum = cycle_momentum
 
     @override
-    def _resolve_lengths(self, length: TrainingLength, warmup_steps: int, warn: Warn) -> dict[str, Any]:
-        resolved = super()._resolve_lengths(length, warmup_steps, warn)
+    def resolve_lengths(self, length: TrainingLength, warmup_steps: int, warn: Warn) -> dict[str, Any]:
+        resolved = super().resolve_lengths(length, warmup_steps, warn)
         if self._kwargs["epochs"] is not None and self._kwargs["steps_per_epoch"] is None:
             per_epoch = 1 if self.interval == "epoch" else length.per_epoch(name="epochs", value="")
             resolved["steps_per_epoch"] = int(per_epoch)
         return resolved
 
     @override
-    def _step_scheduler(self, scheduler: LRScheduler, timeline: Timeline) -> None:
+    def step_scheduler(self, scheduler: LRScheduler, timeline: Timeline) -> None:
         assert isinstance(scheduler, torch_schedulers.OneCycleLR)
         # torch's formula runs past the cycle's end (the rate rises again) if stepped `total_steps` times, and
         # raises after that. The last value is held instead: the end of the cycle is its lowest rate.
@@ -475,8 +475,8 @@ class InverseSqrtLR(LRSchedulerCallback):
         )
 
     @override
-    def _resolve_lengths(self, length: TrainingLength, warmup_steps: int, warn: Warn) -> dict[str, Any]:
-        resolved = super()._resolve_lengths(length, warmup_steps, warn)
+    def resolve_lengths(self, length: TrainingLength, warmup_steps: int, warn: Warn) -> dict[str, Any]:
+        resolved = super().resolve_lengths(length, warmup_steps, warn)
         if self._kwargs["timescale"] is None:
             resolved["timescale"] = warmup_steps or 10_000
         return resolved
@@ -530,7 +530,7 @@ class WarmupStableDecayLR(LRSchedulerCallback):
     _step_by_default = True
 
     _whole_training = ("total_steps",)
-    _ends = True
+    ends = True
 
     def __init__(
         self,
@@ -553,8 +553,8 @@ class WarmupStableDecayLR(LRSchedulerCallback):
         )
 
     @override
-    def _resolve_lengths(self, length: TrainingLength, warmup_steps: int, warn: Warn) -> dict[str, Any]:
-        resolved = super()._resolve_lengths(length, warmup_steps, warn)
+    def resolve_lengths(self, length: TrainingLength, warmup_steps: int, warn: Warn) -> dict[str, Any]:
+        resolved = super().resolve_lengths(length, warmup_steps, warn)
         if resolved["decay"] > resolved["total_steps"]:
             raise ValueError(
                 f"`decay`={self._kwargs['decay']!r} is {resolved['decay']} {self.interval}s, longer than the"
@@ -563,7 +563,7 @@ class WarmupStableDecayLR(LRSchedulerCallback):
         return resolved
 
     @override
-    def _rebase(
+    def rebase(
         self, scheduler: LRScheduler, resolved: dict[str, Any], position: int, lr: float
     ) -> dict[str, Any] | None:
         assert isinstance(scheduler, _WarmupStableDecaySchedule)

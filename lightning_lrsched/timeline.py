@@ -2,9 +2,15 @@
 
 A Timeline is built from a schedule (the torch scheduler factory and its lengths), the resolved length of the run
 and the warmup. It counts optimizer steps and epochs, takes events (``optimizer_step``, ``epoch_end``,
-``validation``), sets the learning rates on the optimizer, keeps the lr path, holds a schedule's final value once
-the run goes past its plan, and owns the checkpoint state. It knows nothing of Lightning: the callback says when
-events happen, :func:`~lightning_lrsched.preview.preview` drives it on a plain optimizer.
+``validation``), keeps the lr path, holds a schedule's final value once the run goes past its plan, and owns the
+checkpoint state. It knows nothing of Lightning: the callback says when events happen,
+:func:`~lightning_lrsched.preview.preview` drives it on a plain optimizer.
+
+The torch scheduler computes the plan on a stand-in of the optimizer (:class:`~lightning_lrsched.planned_lrs.
+PlannedLrs`), never on the optimizer itself. After each event the timeline writes each group's lr once: the
+plan's, times the warmup's factor at this position, times the scale of rewinds. The warmup, the end
+hold, a re-plan, a rewind, a joining group and a hand-over to SWA change the position or the plan; none of them
+leaves a value in the optimizer that a later event must undo.
 """
 
 from __future__ import annotations
@@ -13,19 +19,15 @@ import copy
 import dataclasses
 import math
 import warnings
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import Any, Protocol
 
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler
 
-from lightning_lrsched import groups as groups_module
-from lightning_lrsched.duration import TrainingLength
-from lightning_lrsched.scaling import PlanScale
+from lightning_lrsched.duration import Duration, Interval, TrainingLength
+from lightning_lrsched.planned_lrs import PlannedLrs
 from lightning_lrsched.warmup import Warmup, Warn
-
-if TYPE_CHECKING:
-    from lightning_lrsched.schedule import Schedule
 
 STATE_VERSION = 1
 REPLAN_TOLERANCE = 0.1
@@ -34,6 +36,29 @@ SHORT_RUN = 0.95
 """A fit that takes fewer than this share of its planned optimizer steps did not finish its schedule."""
 FEW_CHANGES = 8
 """The lr path keeps the steps of this many first changes; summaries describe such schedules change by change."""
+
+
+class ScheduleHooks(Protocol):
+    """What a timeline needs of its schedule: every schedule of this package (``schedule.Schedule``) has it."""
+
+    @property
+    def label(self) -> str: ...
+    @property
+    def interval(self) -> Interval: ...
+
+    warmup_length: Duration | None
+    warmup_start_factor: float
+    cycles_momentum: bool
+    ends: bool
+
+    def resolve_lengths(self, length: TrainingLength, warmup_steps: int, warn: Warn) -> dict[str, Any]: ...
+    def build_scheduler(self, optimizer: Optimizer, resolved: dict[str, Any]) -> LRScheduler: ...
+    def step_scheduler(self, scheduler: LRScheduler, timeline: Timeline) -> None: ...
+    def rebase(
+        self, scheduler: LRScheduler, resolved: dict[str, Any], position: int, lr: float
+    ) -> dict[str, Any] | None: ...
+    def scaled_to_run(self) -> bool: ...
+    def plain_arguments(self) -> dict[str, Any]: ...
 
 
 class Timeline:
@@ -45,6 +70,8 @@ class Timeline:
         length: the run's length in optimizer steps and epochs.
         warn: where warnings go (the callback passes Lightning's rank-zero warning).
         attach: whether the schedules of a composite's phases keep their timelines for inspection.
+        phase: a phase of a composite schedule: its scheduler works on ``optimizer`` (the composite's plan)
+            directly, and the composite writes the real lrs.
 
     Example::
 
@@ -62,18 +89,26 @@ class Timeline:
     """
 
     def __init__(
-        self, schedule: Schedule, optimizer: Optimizer, length: TrainingLength, *, warn: Warn, attach: bool = False
+        self,
+        schedule: ScheduleHooks,
+        optimizer: Optimizer,
+        length: TrainingLength,
+        *,
+        warn: Warn,
+        attach: bool = False,
+        phase: bool = False,
     ) -> None:
         self.schedule = schedule
         self.attach = attach
         self.name = schedule.label
         self.optimizer = optimizer
+        self.planned = PlannedLrs(optimizer, cycles_momentum=schedule.cycles_momentum, phase=phase)
         self.length = length
         self.interval = schedule.interval
         self.warn = warn
         self.warned: set[str] = set()
-        self.warmup = Warmup.plan(schedule._warmup, schedule._warmup_start_factor, length, warn)
-        self.resolved: dict[str, Any] = schedule._resolve_lengths(length, self.warmup.steps, warn)
+        self.warmup = Warmup.plan(schedule.warmup_length, schedule.warmup_start_factor, length, warn)
+        self.resolved: dict[str, Any] = schedule.resolve_lengths(length, self.warmup.steps, warn)
         self.planned_steps = length.total_steps
         self.fit_steps = length.total_steps  # the Trainer's estimate of the run this fit plans for
         self.planned_epochs = _epochs(length)
@@ -83,17 +118,10 @@ class Timeline:
         self.steps_per_batch = 1.0  # optimizer steps per training batch (not 1 for optimizers at their own rate)
         self.handed_over: dict[str, Any] | None = None  # who sets the lr instead (e.g. SWA) and from which step
         self.path: dict[str, Any] = {}
-        self.scaling = PlanScale()  # the optimizer steps with scaling.factor x the plan (rewinds lower it)
         self.undone = 0  # optimizer steps that rewinds took back
-        self.configured: list[float] = self.lrs  # the groups' lrs as configured: groups that join scale by them
         self.warmup_epochs = self.warmup.steps / length.steps_per_epoch if self.warmup.steps else 0.0
         self.scheduler: LRScheduler = self._build()
-        self._sync_warmup_lr()
-
-    @property
-    def warmup_steps(self) -> int:
-        """Optimizer steps of the warmup prefix."""
-        return self.warmup.steps
+        self._write()
 
     @property
     def schedule_steps(self) -> int:
@@ -120,27 +148,28 @@ class Timeline:
         if self.handed_over is not None:
             self.steps += 1
             return
-        with self.scaling.plan_view(self.optimizer):
-            self._step()
-        if self._past_plan() and self._ends():
+        self._step()
+        self._write()
+        if self._past_plan() and self.holds_end():
             self.warn_once("plan-end", past_plan_text(self))
 
     def epoch_end(self) -> None:
         """A training epoch has ended (after its last batch, before its end-of-epoch validation)."""
-        with self.scaling.plan_view(self.optimizer, active=self.handed_over is None):
-            self._epoch_end()
+        self._epoch_end()
+        self._write()
 
     def validation(self, values: Mapping[str, float], *, step: int, epoch: int) -> list[dict[str, Any]]:
         """Monitored values have arrived (a validation run, or a training epoch for training metrics).
 
         Returns:
-            The lr reductions this caused (plateau schedules), each as a dict for reporting.
+            The lr reductions this caused (plateau schedules), each as a dict for reporting, with the lrs the
+            optimizer really has.
         """
-        with self.scaling.plan_view(self.optimizer, active=self.handed_over is None):
-            events = self._validation(values, step=step, epoch=epoch)
-        for event in events if self.scaling.factor != 1.0 else ():  # the lrs the optimizer really has
+        events = self._validation(values, step=step, epoch=epoch) if self.handed_over is None else []
+        self._write()
+        for event in events if self.planned.scale != 1.0 else ():
             for key in ("lr_before", "lr_after"):
-                event[key] = [lr * self.scaling.factor for lr in event[key]]
+                event[key] = [lr * self.planned.scale for lr in event[key]]
         return events
 
     def _epoch_end(self) -> None:
@@ -158,6 +187,17 @@ class Timeline:
     def monitors(self) -> dict[str, bool]:
         """The metrics this timeline listens to now, each with whether a missing value is an error."""
         return {}
+
+    def _write(self) -> None:
+        """Set each group's lr, once: the plan's, times the warmup's factor here, times the rewinds' scale."""
+        if self.handed_over is not None:
+            return
+        warming = self.steps <= self.warmup.steps  # (`Warmup.covers`, written out: this runs at every step)
+        factor = self.warmup.factor(self.steps) if warming else 1.0
+        if not self.planned.phase:
+            self.planned.write(factor)
+        elif warming and self.warmup.steps:  # a composite's phase: its scheduler sets the lrs, its warmup scales
+            self.planned.set(self.scheduler.get_last_lr(), factor)
 
     # ------------------------------------------------------------------ state
 
@@ -178,15 +218,14 @@ class Timeline:
             "lrs": self.lrs,
             "path": copy.deepcopy(self.path),
             "scheduler": self._scheduler_state(),
-            "arguments": arguments(self.schedule),
+            "arguments": self.schedule.plain_arguments(),
             "origin": self.origin,
             "replans": copy.deepcopy(self.replans),
             "handed_over": self.handed_over,
             "steps_per_batch": self.steps_per_batch,
-            "configured": list(self.configured),
             "warmup_epochs": self.warmup_epochs,
             "planned_epochs": self.planned_epochs if math.isfinite(self.planned_epochs) else -1,
-            **self.scaling.state(),
+            **self.planned.state(),
             "undone": self.undone,
         }
 
@@ -209,20 +248,13 @@ class Timeline:
         this_run, this_resolved = self.length, self.resolved
         warn_changed_arguments(self, state)
         self._load(state)
-        same_run = state.get("fit_steps", this_run.total_steps) == this_run.total_steps
-        if self.replans and same_run:  # the checkpoint's plan already followed its run; epoch checks continue it
-            self.length = dataclasses.replace(this_run, total_steps=self.planned_steps)
-            return
-        if self.resolved == this_resolved and not self.replans:  # fixed lengths: this run's end is the plan's end
-            self.planned_steps, self.planned_epochs = this_run.total_steps, _epochs(this_run)
-            return
-        if replan:
-            self.replan(this_run, "resumed into a run of another length (`replan_on_resume=True`)")
-            return
-        self.warn(resume_length_text(self, this_run, state["resolved"], this_resolved))
+        Replan(self, this_run, "resumed into a run of another length (`replan_on_resume=True`)").resumed(
+            state, this_resolved, replan=replan
+        )
+        self._write()
 
     def rewind(self, state: Mapping[str, Any], length: TrainingLength, factor: float) -> None:
-        """Go back to an earlier state of this fit (plan, clock, lrs), with the whole plan scaled by ``factor``.
+        """Go back to an earlier state of this fit (plan, clock), with the whole plan scaled by ``factor``.
 
         Args:
             state: a :meth:`state_dict` of this timeline, taken earlier in this fit.
@@ -230,14 +262,12 @@ class Timeline:
             factor: the lrs from here are ``factor`` times those the timeline would have set (it multiplies
                 the scale of earlier rewinds).
         """
-        scale, undone = self.scaling.factor * factor, self.undone + self.steps - int(state["steps"])
+        scale, undone = self.planned.scale * factor, self.undone + self.steps - int(state["steps"])
         handed_over = self.handed_over  # (someone else, SWA, sets the lr now: that stays so)
         self._load(state)
-        self.length, self.undone = length, undone
-        if handed_over is not None:
-            self.handed_over = handed_over
-        else:
-            self.scaling.rescale(self.optimizer, scale)
+        self.length, self.undone, self.planned.scale = length, undone, scale
+        self.handed_over = handed_over if handed_over is not None else self.handed_over
+        self._write()
 
     def _load(self, state: Mapping[str, Any]) -> None:
         """Every field of a state written by :meth:`state_dict`."""
@@ -257,26 +287,21 @@ class Timeline:
         self.replans = copy.deepcopy(list(state.get("replans") or []))
         self.handed_over = state.get("handed_over")
         self.steps_per_batch = float(state.get("steps_per_batch", 1.0))
-        self.configured = [float(lr) for lr in state.get("configured") or self.configured]
         self.warmup_epochs = float(state.get("warmup_epochs", self.warmup_epochs))
         self.path = copy.deepcopy(dict(state.get("path") or {}))
+        self.planned.load(state)
         self._load_scheduler_state(state["scheduler"])
-        self.restore_lrs([float(lr) for lr in state.get("lrs") or self.scheduler.get_last_lr()])
-        self.scaling = PlanScale.from_state(state)
         self.undone = int(state.get("undone", 0))
-
-    def restore_lrs(self, lrs: Sequence[float]) -> None:
-        """Set the lrs this timeline gave its param groups (after something else overwrote them)."""
-        for group, lr in zip(self.optimizer.param_groups, lrs, strict=False):
-            group["lr"] = lr
+        if "plan" not in state and not self._restores_plan():  # (before 0.5: the scheduler's last lrs)
+            self.planned.set(self.scheduler.get_last_lr())
 
     # ------------------------------------------------------------------ the run changes
 
     def replan(self, length: TrainingLength, why: str, *, epochs_kept: bool = False) -> str:
-        """Plan what remains of the schedule for a run of ``length``, continuing from the current lrs.
+        """Plan what remains of the schedule for a run of ``length``, continuing from the current planned lrs.
 
         Whole-run lengths and percentages are resolved again and the rest of the schedule is rebuilt from the
-        current lr by the schedule's ``_rebase`` (README, "When the run changes"); fixed lengths and the warmup
+        current lr by the schedule's ``rebase`` (README, "When the run changes"); fixed lengths and the warmup
         stay. A schedule that cannot be rebuilt without a jump keeps its plan, with one warning.
 
         Args:
@@ -287,24 +312,32 @@ class Timeline:
         Returns:
             ``"rebuilt"`` (the lrs to come changed), ``"fixed"`` (only the run's end moved) or ``"kept"``.
         """
-        with self.scaling.plan_view(self.optimizer, active=self.handed_over is None):
-            return replan_remaining(self, length, why, epochs_kept=epochs_kept)
+        outcome = Replan(self, length, why).run(epochs_kept=epochs_kept)
+        self._write()
+        return outcome
 
     def join_new_groups(self) -> int:
-        """Param groups added to the optimizer since the last call join the schedule; returns how many."""
-        with self.scaling.plan_view(self.optimizer, active=self.handed_over is None):
-            return groups_module.join_new(self)
+        """Param groups added to the optimizer since the last call join the schedule; returns how many.
+
+        Raises:
+            ValueError: when param groups were removed.
+        """
+        joined = self.planned.join_new(self._schedulers(), self.name)
+        if joined:
+            self._write()
+        return joined
 
     def hand_over(self, to: str) -> None:
-        """Stop setting the lr from now on: ``to`` sets it (the clock and the lr path go on)."""
+        """Stop setting the lr from now on: ``to`` sets it, from the configured lrs (the clock and path go on)."""
         self.handed_over = {"to": to, "step": self.steps, "epoch": self.epochs}
+        self.planned.hand_back()
 
     # ------------------------------------------------------------------ reporting helpers
 
     def shortfall(self) -> tuple[int, int, int] | None:
         """(steps taken, steps planned, steps undone by rewinds) when this fit fell noticeably short of its plan."""
         planned = self.planned_steps
-        if not self.schedule._scaled_to_run() or not math.isfinite(planned) or self.steps >= SHORT_RUN * planned:
+        if not self.schedule.scaled_to_run() or not math.isfinite(planned) or self.steps >= SHORT_RUN * planned:
             return None
         return self.steps, int(planned), self.undone
 
@@ -317,10 +350,14 @@ class Timeline:
     # ------------------------------------------------------------------ for subclasses (plateau, composites)
 
     def _build(self) -> LRScheduler:
-        return self.schedule._build_scheduler(self.optimizer, self.resolved)
+        return self.schedule.build_scheduler(self.planned.stand_in, self.resolved)
 
-    def _ends(self) -> bool:
-        return self.schedule._ends
+    def holds_end(self) -> bool:
+        return self.schedule.ends
+
+    def _restores_plan(self) -> bool:
+        """Whether loading the scheduler's state sets the plan's lrs itself (a composite's phases do)."""
+        return False
 
     def _past_plan(self) -> bool:
         """Whether the optimizer step just taken lies beyond the plan (in the schedule's interval)."""
@@ -333,26 +370,16 @@ class Timeline:
         return [self.scheduler]
 
     def _step(self) -> None:
-        """Count one optimizer step: the warmup sets the lr, or a per-step schedule advances."""
+        """Count one optimizer step: past the warmup, a per-step schedule advances."""
         self.steps += 1
-        if self.warmup.covers(self.steps):
-            self._sync_warmup_lr()
-        elif self.interval == "step":
+        if self.steps > self.warmup.steps and self.interval == "step":  # (past the warmup)
             self._advance()
 
     def _advance(self) -> None:
         past = self.steps > self.planned_steps if self.interval == "step" else self.epochs > self.planned_epochs
-        if past and self._ends():
+        if past and self.holds_end():
             return  # past the plan: hold the final value (warned in `optimizer_step`)
-        self.schedule._step_scheduler(self.scheduler, self)
-
-    def _sync_warmup_lr(self) -> None:
-        """During the warmup, set each group's lr to the warmup fraction of the schedule's first value."""
-        if not self.warmup.covers(self.steps):
-            return
-        factor = self.warmup.factor(self.steps)
-        for group, lr in zip(self.optimizer.param_groups, self.scheduler.get_last_lr(), strict=False):
-            group["lr"] = lr * factor
+        self.schedule.step_scheduler(self.scheduler, self)
 
     def _scheduler_state(self) -> dict[str, Any]:
         return copy.deepcopy(self.scheduler.state_dict())
@@ -361,69 +388,101 @@ class Timeline:
         self.scheduler.load_state_dict(copy.deepcopy(dict(state)))
 
 
-def replan_remaining(timeline: Timeline, length: TrainingLength, why: str, *, epochs_kept: bool) -> str:
-    """The body of :meth:`Timeline.replan` (inside its plan view)."""
-    before = (timeline.length, timeline.planned_steps, timeline.planned_epochs)
-    set_length(timeline, length)
-    if timeline.handed_over is not None or (epochs_kept and timeline.interval == "epoch"):
-        return "fixed"  # (the lr is someone else's, or the schedule counts epochs, which keep their places)
-    if not timeline.schedule._scaled_to_run():
-        return "fixed"  # fixed lengths keep their places
-    try:
-        new = timeline.schedule._resolve_lengths(length, timeline.warmup.steps, _quiet)
-    except ValueError:
-        new = None
-    if new == timeline.resolved:
-        return "fixed"
-    if new is not None and timeline.steps < timeline.warmup.steps and timeline.origin == 0:  # not started yet
-        timeline.restore_lrs(
-            [float(lr) for lr in timeline.scheduler.get_last_lr()]
-        )  # built from its own first lrs, not the warmup's
-        timeline.resolved, timeline.scheduler = new, timeline.schedule._build_scheduler(timeline.optimizer, new)
-        timeline._sync_warmup_lr()
-    elif new is None or not rebase(timeline, new):
-        timeline.length, timeline.planned_steps, timeline.planned_epochs = before
-        timeline.warn_once("no-replan", cannot_replan_text(timeline, why))
-        return "kept"
-    timeline.replans.append({"step": timeline.steps, "from": before[1], "to": length.total_steps, "why": why})
-    return "rebuilt"
+class Replan:
+    """One re-plan of what remains of a timeline's schedule, for a run of ``length`` (see :meth:`Timeline.replan`).
 
+    Example::
 
-def set_length(timeline: Timeline, length: TrainingLength) -> None:
-    """The run is now ``length`` long; the epochs done keep their sizes, the rest have the new one."""
-    timeline.length = length
-    timeline.planned_steps, timeline.planned_epochs = length.total_steps, _epochs(length)
-    if math.isfinite(timeline.planned_epochs):
-        per_epoch, done = length.steps_per_epoch, timeline.steps - timeline.epoch_start_steps
-        left = max(length.total_steps - timeline.steps - (per_epoch - done if done else 0), 0)
-        timeline.planned_epochs = timeline.epochs + (1 if done else 0) + math.ceil(left / per_epoch)
+        >>> import torch
+        >>> from lightning_lrsched import CosineAnnealingLR, TrainingLength
+        >>> optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
+        >>> timeline = CosineAnnealingLR().timeline(optimizer, TrainingLength(4, 2))
+        >>> Replan(timeline, TrainingLength(8, 2), "a longer run").run(), timeline.resolved
+        ('rebuilt', {'T_max': 8})
+    """
 
+    def __init__(self, timeline: Timeline, length: TrainingLength, why: str) -> None:
+        self.timeline, self.length, self.why = timeline, length, why
 
-def rebase(timeline: Timeline, resolved: dict[str, Any]) -> bool:
-    """Rebuild a timeline's scheduler for what remains of the new plan ``resolved``, from the current lrs."""
-    # where the run is, in the schedule's unit, counted as its lengths are: from the end of the warmup
-    if timeline.interval == "step":
-        position = timeline.steps - timeline.warmup.steps
-    else:
-        position = timeline.epochs - int(timeline.warmup_epochs)
-    lr = float(timeline.optimizer.param_groups[0]["lr"])
-    kwargs = timeline.schedule._rebase(timeline.scheduler, resolved, position, lr)
-    if kwargs is None:
-        return False
-    groups = timeline.optimizer.param_groups
-    initial = [group.get("initial_lr") for group in groups]
-    for group in groups:  # the rebuilt scheduler starts from the current lrs
-        group["initial_lr"] = group["lr"]
-    try:
-        timeline.scheduler = timeline.schedule._build_scheduler(timeline.optimizer, {**resolved, **kwargs})
-    finally:
-        for group, initial_lr in zip(groups, initial, strict=True):
-            if initial_lr is None:
-                group.pop("initial_lr", None)
-            else:
-                group["initial_lr"] = initial_lr
-    timeline.resolved, timeline.origin = resolved, timeline.steps
-    return True
+    def run(self, *, epochs_kept: bool = False) -> str:
+        """Re-plan; returns ``"rebuilt"`` (the lrs to come changed), ``"fixed"`` (only the end moved) or ``"kept"``."""
+        timeline, length = self.timeline, self.length
+        before = (timeline.length, timeline.planned_steps, timeline.planned_epochs)
+        self._set_length()
+        if timeline.handed_over is not None or (epochs_kept and timeline.interval == "epoch"):
+            return "fixed"  # (the lr is someone else's, or the schedule counts epochs, which keep their places)
+        if not timeline.schedule.scaled_to_run():
+            return "fixed"  # fixed lengths keep their places
+        try:
+            new = timeline.schedule.resolve_lengths(length, timeline.warmup.steps, _quiet)
+        except ValueError:
+            new = None
+        if new == timeline.resolved:
+            return "fixed"
+        if new is not None and timeline.steps < timeline.warmup.steps and timeline.origin == 0:  # not started yet
+            self._restart(new)
+        elif new is None or not self._rebuild(new):
+            timeline.length, timeline.planned_steps, timeline.planned_epochs = before
+            timeline.warn_once("no-replan", cannot_replan_text(timeline, self.why))
+            return "kept"
+        timeline.replans.append({"step": timeline.steps, "from": before[1], "to": length.total_steps, "why": self.why})
+        return "rebuilt"
+
+    def resumed(self, state: Mapping[str, Any], resolved: dict[str, Any], *, replan: bool) -> None:
+        """After a resume: keep the checkpoint's plan, re-plan what remains (``replan``), or keep it and warn.
+
+        The timeline has loaded ``state`` in a run of ``length``, whose own lengths would be ``resolved``. The
+        checkpoint's plan stays for the run it followed, and when its lengths are fixed.
+        """
+        timeline, length = self.timeline, self.length
+        saved_fit = state.get("fit_steps")  # absent before 0.5: the same run
+        same_run = saved_fit is None or (saved_fit if saved_fit >= 0 else math.inf) == length.total_steps
+        if timeline.replans and same_run:  # the checkpoint's plan already followed its run; epoch checks go on
+            timeline.length = dataclasses.replace(length, total_steps=timeline.planned_steps)
+        elif timeline.resolved == resolved and not timeline.replans:  # fixed lengths: the run's end is the plan's
+            timeline.planned_steps, timeline.planned_epochs = length.total_steps, _epochs(length)
+        elif replan:
+            self.run()
+        else:
+            timeline.warn(resume_length_text(timeline, length, state["resolved"], resolved))
+
+    def _set_length(self) -> None:
+        """The run is now ``length`` long; the epochs done keep their sizes, the rest have the new one."""
+        timeline, length = self.timeline, self.length
+        timeline.length = length
+        timeline.planned_steps, timeline.planned_epochs = length.total_steps, _epochs(length)
+        if math.isfinite(timeline.planned_epochs):
+            per_epoch, done = length.steps_per_epoch, timeline.steps - timeline.epoch_start_steps
+            left = max(length.total_steps - timeline.steps - (per_epoch - done if done else 0), 0)
+            timeline.planned_epochs = timeline.epochs + (1 if done else 0) + math.ceil(left / per_epoch)
+
+    def _restart(self, resolved: dict[str, Any]) -> None:
+        """Inside the warmup the schedule has not started: it is planned afresh, from the configured lrs."""
+        timeline = self.timeline
+        planned = timeline.planned
+        planned.set(planned.configured)
+        for group in planned.stand_in.param_groups:
+            group.pop("initial_lr", None)
+        timeline.resolved, timeline.scheduler = resolved, timeline.schedule.build_scheduler(planned.stand_in, resolved)
+
+    def _rebuild(self, resolved: dict[str, Any]) -> bool:
+        """Rebuild the scheduler for what remains of the new plan ``resolved``, from the current planned lrs."""
+        timeline = self.timeline
+        # where the run is, in the schedule's unit, counted as its lengths are: from the end of the warmup
+        if timeline.interval == "step":
+            position = timeline.steps - timeline.warmup.steps
+        else:
+            position = timeline.epochs - int(timeline.warmup_epochs)
+        groups = timeline.planned.stand_in.param_groups
+        lr = float(groups[0]["lr"])
+        kwargs = timeline.schedule.rebase(timeline.scheduler, resolved, position, lr)
+        if kwargs is None:
+            return False
+        for group in groups:  # the rebuilt scheduler starts from the current lrs
+            group["initial_lr"] = group["lr"]
+        timeline.scheduler = timeline.schedule.build_scheduler(timeline.planned.stand_in, {**resolved, **kwargs})
+        timeline.resolved, timeline.origin = resolved, timeline.steps
+        return True
 
 
 def _epochs(length: TrainingLength) -> float:
@@ -434,22 +493,10 @@ def _epochs(length: TrainingLength) -> float:
     return math.ceil(total / per_epoch)
 
 
-def arguments(schedule: Schedule) -> dict[str, Any]:
-    """A schedule's plain arguments (numbers, strings, flags; not lengths), to tell a changed one on resume."""
-    plain = {
-        key: value
-        for key, value in schedule._kwargs.items()
-        if key not in schedule._lengths and (value is None or isinstance(value, (bool, int, float, str)))
-    }
-    plain["warmup"] = schedule._warmup.text if schedule._warmup is not None else None
-    plain["warmup_start_factor"] = schedule._warmup_start_factor
-    return plain
-
-
 def warn_changed_arguments(timeline: Timeline, state: Mapping[str, Any]) -> None:
     """One warning naming each argument that differs from the checkpoint's: the checkpoint's applies."""
     saved = state.get("arguments")  # absent before 0.2: only the warmup length can be compared then
-    now = arguments(timeline.schedule)
+    now = timeline.schedule.plain_arguments()
     saved = saved if isinstance(saved, Mapping) else {}
     changed = {key: (saved[key], now[key]) for key in now if key in saved and saved[key] != now[key]}
     old_warmup = state.get("warmup_steps")  # (the resolved length: compared when the argument was not saved)
@@ -469,7 +516,7 @@ def resume_length_text(timeline: Timeline, run: TrainingLength, saved: Any, reso
     """The warning of a resume into a run of another length, whose schedule keeps the checkpoint's plan."""
     end = (
         f" past optimizer step {timeline.planned_steps:g} the learning rate holds at its final value."
-        if timeline._ends()
+        if timeline.holds_end()
         else " it goes on with the checkpoint's lengths."
     )
     return (
@@ -517,7 +564,7 @@ def past_plan_text(timeline: Timeline) -> str:
 
 def cannot_replan_text(timeline: Timeline, why: str) -> str:
     """The warning of a schedule that keeps its plan because it cannot re-plan what remains."""
-    end = " and holds its final value past it" if timeline._ends() else ""
+    end = " and holds its final value past it" if timeline.holds_end() else ""
     return (
         f"`{timeline.name}` cannot re-plan what remains of its schedule without a jump in the learning rate"
         f" ({why}); it keeps its plan of {timeline.planned_steps:g} optimizer steps{end}. Give its lengths as"

@@ -234,7 +234,7 @@ class TimmLR(LRSchedulerCallback):
         return super()._parse_length(key, value)
 
     @override
-    def _resolve_lengths(self, length: TrainingLength, warmup_steps: int, warn: Warn) -> dict[str, Any]:
+    def resolve_lengths(self, length: TrainingLength, warmup_steps: int, warn: Warn) -> dict[str, Any]:
         unit = self.interval
         resolved: dict[str, Any] = {}
         for key in self._lengths:

@@ -83,7 +83,7 @@ def test_sequential_with_a_plateau_phase(tmp_path) -> None:
     # so the plateau phase counts values 1.. only, starting from the initial rate
     assert probe.lrs[0] == pytest.approx(0.1)
     assert probe.lrs[1:] == by_hand(VALUES[1:8], patience=1, factor=0.5)
-    assert [value for _, value in schedule._children[1].history] == pytest.approx(VALUES[1:8])
+    assert [value for _, value in schedule.parts[1].history] == pytest.approx(VALUES[1:8])
 
 
 def test_sequential_resume_across_a_milestone(tmp_path) -> None:

@@ -277,7 +277,7 @@ def test_schedule_from_timm_plateau_is_reduce_lr_on_plateau_and_says_what_differ
         lrs.ReduceLROnPlateau, "min", 0.5, 2)  # fmt: skip
     with pytest.warns(UserWarning, match=r"rises at every optimizer step over the same 3 epochs"):
         warm = lrs.schedule_from_timm("plateau", warmup_epochs=3, monitor="val_acc")
-    assert (warm.monitor, warm._warmup.text) == ("val_acc", "3ep")
+    assert (warm.monitor, warm.warmup_length.text) == ("val_acc", "3ep")
 
 
 # ------------------------------------------------------------------ errors at construction

@@ -16,9 +16,9 @@ from lightning.pytorch.callbacks import Callback, EarlyStopping, ModelCheckpoint
 from lightning.pytorch.utilities import rank_zero_warn
 from typing_extensions import override
 
+import lightning_lrsched.diagnostics.findings as findings
 from lightning_lrsched import _checks, run_changes, tensorboard
 from lightning_lrsched.callback import LRSchedulerCallback
-from lightning_lrsched.diagnostics import findings
 from lightning_lrsched.diagnostics.findings import Finding, Window, fmt
 from lightning_lrsched.diagnostics.rewind import Rewind, Rewinder
 from lightning_lrsched.plateau import ReduceLROnPlateau

@@ -1,0 +1,94 @@
+"""Every use of a private attribute of Lightning or torch, each with its public fallback, in one place.
+
+The rest of the package calls these functions and never reads a private attribute of Lightning or torch itself, so
+that a release that moves one breaks one function here, whose fallback says what to do instead. Lightning is
+imported inside the functions: the torch-only layer (``planned_lrs.py``) uses this module too.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import lightning.pytorch as pl
+    from lightning.pytorch.callbacks import StochasticWeightAveraging
+    from lightning.pytorch.loggers import Logger
+    from torch.optim import Optimizer
+
+
+def mark_stepped(optimizer: Optimizer) -> None:
+    """Tell torch's schedulers that ``optimizer`` has stepped (a stand-in that never steps).
+
+    Private: torch's flag ``_opt_called``; a scheduler stepping an optimizer that never did warns once. The public
+    fallback is to filter that warning ("Detected call of `lr_scheduler.step()` before") around each event.
+    """
+    optimizer._opt_called = True  # type: ignore[attr-defined]
+
+
+def epoch_batches_done(trainer: pl.Trainer, batch_idx: int) -> bool:
+    """Whether the training batch that just ended was the epoch's last.
+
+    Private: the epoch loop's ``_num_ready_batches_reached()``. The public fallback, ``batch_idx + 1 ==
+    trainer.num_training_batches``, misses ``limit_train_batches`` and mid-epoch resumes.
+    """
+    reached = getattr(trainer.fit_loop.epoch_loop, "_num_ready_batches_reached", None)
+    return bool(reached()) if callable(reached) else batch_idx + 1 == trainer.num_training_batches
+
+
+def batches_that_stepped(trainer: pl.Trainer) -> int:
+    """The x value of Lightning's own step metrics.
+
+    Private: the epoch loop's ``_batches_that_stepped``. The public fallback, ``global_step``, equals it with one
+    optimizer in automatic optimization.
+    """
+    return int(getattr(trainer.fit_loop.epoch_loop, "_batches_that_stepped", trainer.global_step))
+
+
+def logs_this_batch(trainer: pl.Trainer) -> bool:
+    """Whether Lightning logs this batch's step metrics.
+
+    Private: the logger connector's ``should_update_logs``; the fallback restates its rule.
+    """
+    connector = getattr(trainer, "_logger_connector", None)
+    if connector is not None and hasattr(connector, "should_update_logs"):
+        return bool(connector.should_update_logs)
+    every = int(getattr(trainer, "log_every_n_steps", 1))
+    return every > 0 and ((batches_that_stepped(trainer) + 1) % every == 0 or trainer.should_stop)
+
+
+def progress_bar_metrics(trainer: pl.Trainer) -> dict[str, Any] | None:
+    """The dict the progress bar shows, to put a text in it; None when it moved.
+
+    Private: the logger connector's ``_progress_bar_metrics`` (``LightningModule.log`` costs more per call than the
+    schedule step and takes no text). The fallback, on None, is ``log(..., prog_bar=True)``.
+    """
+    shown = getattr(getattr(trainer, "_logger_connector", None), "_progress_bar_metrics", None)
+    return shown if isinstance(shown, dict) else None
+
+
+def tensorboard_file_writer(logger: Logger) -> Any:
+    """The file writer of a rank-zero, prefix-free TensorBoardLogger on torch's SummaryWriter, else None.
+
+    Such a logger gets all lrs of a step as one event; others get ``log_metrics`` (the fallback). Private:
+    ``TensorBoardLogger._prefix`` (no public accessor) and torch's ``SummaryWriter._get_file_writer``.
+    """
+    from lightning.pytorch.loggers import TensorBoardLogger
+    from lightning.pytorch.utilities import rank_zero_only
+
+    prefixed = getattr(logger, "_prefix", "")
+    if not isinstance(logger, TensorBoardLogger) or prefixed or getattr(rank_zero_only, "rank", 0) != 0:
+        return None
+    experiment = logger.experiment
+    if type(experiment).__module__ != "torch.utils.tensorboard.writer":  # tensorboardX has its own protos
+        return None
+    get_writer = getattr(experiment, "_get_file_writer", None)
+    return get_writer() if callable(get_writer) else None
+
+
+def swa_epoch_start(callback: StochasticWeightAveraging) -> Any:
+    """SWA's ``swa_epoch_start`` as given (an int, or a float share of ``max_epochs``).
+
+    Private: SWA converts a float to an int in its own ``on_fit_start``, maybe after ours; it keeps the value only
+    as ``_swa_epoch_start``. No public fallback: without it SWA's start is not known before its first epoch.
+    """
+    return callback._swa_epoch_start

@@ -1,0 +1,137 @@
+"""The same schedule objects driven without a Trainer: a plain torch loop and Lightning Fabric.
+
+Reference: the lrs of a Trainer run with the schedule as a callback (every optimizer step), and torch's own
+scheduler stepped by hand. The README's section "Without a Trainer" runs as written.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+from lightning.fabric import Fabric
+from torch import nn
+from torch.optim import lr_scheduler as ts
+
+import lightning_lrsched as lrs
+from tests.helpers import LRRecorder, TinyModel, flat, make_loader, trainer
+
+ROOT = Path(__file__).resolve().parents[1]
+SCHEDULES = {
+    "cosine-warmup": lambda: lrs.CosineAnnealingLR(warmup="10%", eta_min=1e-4),
+    "onecycle": lambda: lrs.OneCycleLR(max_lr=[0.5, 0.05]),
+    "steplr-epochs": lambda: lrs.StepLR(1, gamma=0.5),
+    "sequential": lambda: lrs.SequentialLR(
+        [lrs.ConstantLR(0.5, total_iters="3 steps", interval="step"), lrs.CosineAnnealingLR()], ["20%"]
+    ),
+}
+
+
+def trainer_lrs(tmp_path: Path, schedule: lrs.LRSchedulerCallback) -> list[list[float]]:
+    recorder = LRRecorder()
+    trainer(tmp_path, max_epochs=3, callbacks=[schedule, recorder]).fit(TinyModel(), make_loader())
+    return recorder.lrs
+
+
+def loop_lrs(model: nn.Module, optimizer: Any, schedule: lrs.LRSchedulerCallback, step: Any) -> list[list[float]]:
+    """Three epochs of ten batches: the timeline is told of every optimizer step and every epoch end."""
+    timeline = schedule.timeline(optimizer, lrs.TrainingLength(total_steps=30, steps_per_epoch=10))
+    seen = []
+    for _ in range(3):
+        for x, y in make_loader():
+            seen.append([group["lr"] for group in optimizer.param_groups])
+            loss = nn.functional.mse_loss(model(x), y)
+            step(loss)
+            timeline.optimizer_step()
+        timeline.epoch_end()
+    return seen
+
+
+@pytest.mark.parametrize("name", sorted(SCHEDULES))
+def test_a_plain_torch_loop_gets_the_lrs_of_a_trainer_run(tmp_path, name) -> None:
+    expected = trainer_lrs(tmp_path, SCHEDULES[name]())
+    model = TinyModel()
+    optimizer = model.configure_optimizers()
+
+    def step(loss: torch.Tensor) -> None:
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+
+    assert flat(loop_lrs(model, optimizer, SCHEDULES[name](), step)) == pytest.approx(flat(expected), rel=1e-12)
+
+
+@pytest.mark.parametrize("name", sorted(SCHEDULES))
+def test_fabric_drives_the_same_schedule_objects(tmp_path, name) -> None:
+    expected = trainer_lrs(tmp_path, SCHEDULES[name]())
+    fabric = Fabric(accelerator="cpu", devices=1)
+    module = TinyModel()
+    model, optimizer = fabric.setup(module, module.configure_optimizers())
+
+    def step(loss: torch.Tensor) -> None:
+        optimizer.zero_grad()
+        fabric.backward(loss)
+        optimizer.step()
+
+    got = loop_lrs(model, optimizer.optimizer, SCHEDULES[name](), step)
+    assert flat(got) == pytest.approx(flat(expected), rel=1e-12)
+
+
+def test_a_plain_loop_matches_torch_stepped_by_hand() -> None:
+    model = nn.Linear(4, 1)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    reference = torch.optim.AdamW(nn.Linear(4, 1).parameters(), lr=1e-3)
+    by_hand = ts.CosineAnnealingLR(reference, 40)
+    timeline = lrs.CosineAnnealingLR().timeline(optimizer, lrs.TrainingLength(total_steps=40, steps_per_epoch=10))
+    for _ in range(40):
+        assert optimizer.param_groups[0]["lr"] == pytest.approx(reference.param_groups[0]["lr"], rel=1e-12)
+        optimizer.step()
+        reference.step()
+        by_hand.step()
+        timeline.optimizer_step()
+
+
+def test_the_readme_section_runs_as_written() -> None:
+    text = (ROOT / "README.md").read_text()
+    section = text[text.index("### Without a Trainer") :]
+    code = re.search(r"```python\n(.*?)```", section, re.S)
+    assert code is not None
+    namespace: dict[str, Any] = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the loop raises no warning of its own
+        exec(compile(code.group(1), "README.md", "exec"), namespace)
+    assert namespace["timeline"].steps == 300
+    assert namespace["optimizer"].param_groups[0]["lr"] < 1e-5  # the cosine came down to its end
+
+
+class CountingGroup(dict):  # type: ignore[type-arg]
+    """A param group that counts the writes of its lr."""
+
+    writes = 0
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        if key == "lr":
+            self.writes += 1
+        super().__setitem__(key, value)
+
+
+@pytest.mark.parametrize("name", ["warmup+cosine", "onecycle", "plateau"])
+def test_each_optimizer_step_writes_each_groups_lr_once(name) -> None:
+    schedule = {
+        "warmup+cosine": lambda: lrs.CosineAnnealingLR(warmup=5),
+        "onecycle": lambda: lrs.OneCycleLR(max_lr=0.5),
+        "plateau": lambda: lrs.ReduceLROnPlateau(warmup=5),
+    }[name]()
+    groups = [{"params": [nn.Parameter(torch.zeros(2))]}, {"params": [nn.Parameter(torch.zeros(1))], "lr": 0.01}]
+    optimizer = torch.optim.SGD(groups, lr=0.1, momentum=0.9)
+    optimizer.param_groups[:] = [CountingGroup(group) for group in optimizer.param_groups]
+    timeline = schedule.timeline(optimizer, lrs.TrainingLength(total_steps=40, steps_per_epoch=10))
+    for _ in range(40):
+        before = [group.writes for group in optimizer.param_groups]
+        optimizer.step()
+        timeline.optimizer_step()
+        assert [group.writes - b for group, b in zip(optimizer.param_groups, before, strict=True)] == [1, 1]
