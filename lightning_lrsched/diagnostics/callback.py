@@ -19,7 +19,7 @@ from typing_extensions import override
 import lightning_lrsched.diagnostics.findings as findings
 from lightning_lrsched import _checks, run_changes, tensorboard
 from lightning_lrsched.callback import LRSchedulerCallback
-from lightning_lrsched.diagnostics.findings import Finding, Window, fmt
+from lightning_lrsched.diagnostics.findings import Finding, Record, Window, fmt
 from lightning_lrsched.diagnostics.rewind import Rewind, Rewinder
 from lightning_lrsched.plateau import ReduceLROnPlateau
 
@@ -136,12 +136,9 @@ class LRDiagnostics(Callback):
         self._window = Window(self.window)
         self._loss_sum, self._loss_count = 0.0, 0  # training losses since the last validation: only their mean
         self._recent: deque[dict[str, Any]] = deque(maxlen=self.overfit_patience + 1)
-        self._best: dict[tuple[str, str], dict[str, Any]] = {}  # (metric, "min"/"max") -> best validation
-        self._validations = 0
+        self._record = Record()
         self._label_counts: Counter[int] = Counter()
         self._labels_readable = True
-        self._lr_first: float | None = None
-        self._lr_last: float | None = None
         self._lr_now: float | None = None
         self._healthy = True  # no divergence at the last training step (checkpoints record it)
         rewind = self.on_divergence
@@ -166,7 +163,8 @@ class LRDiagnostics(Callback):
 
     @override
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        check_plateau_monitors(self, trainer, pl_module)
+        for found, warn in plateau_monitor_findings(trainer, pl_module, self.loss_key):
+            self._report(trainer, found, warn=warn)
         if self._rewinder is not None:
             self._rewinder.check_fit(trainer)
             self._rewinder.start(trainer, pl_module, self._window)
@@ -188,9 +186,7 @@ class LRDiagnostics(Callback):
             return
         loss = _training_loss(outputs, trainer)
         lr = self._lr_now
-        if lr is not None:
-            self._lr_first = lr if self._lr_first is None else self._lr_first
-            self._lr_last = lr
+        self._record.saw_lr(lr)
         self._window.add(loss, lr)
         found = None
         if loss is not None:
@@ -209,7 +205,12 @@ class LRDiagnostics(Callback):
         if diverged and self.on_divergence == "stop":
             trainer.should_stop = True
         elif diverged and self._rewinder is not None:
-            rewind_or_stop(self, trainer, pl_module, found, loss, lr)
+            what = found.details["what"] if found is not None else "the training loss diverged on another rank"
+            divergence = (what, loss, lr)
+            answer, self._window = self._rewinder.answer(
+                trainer, pl_module, divergence, self._window, self.spike_factor
+            )
+            self._report(trainer, answer)
             return
         elif self._rewinder is not None:
             self._rewinder.healthy_step(trainer, pl_module, self._window)
@@ -233,7 +234,7 @@ class LRDiagnostics(Callback):
         if labels is None:
             self._labels_readable = False
             return
-        if not self._validations:  # count the labels of the first validation run only
+        if not self._record.validations:  # count the labels of the first validation run only
             self._label_counts.update(labels.tolist())
 
     @override
@@ -243,18 +244,17 @@ class LRDiagnostics(Callback):
         metrics = {key: float(value) for key, value in trainer.callback_metrics.items() if _is_scalar(value)}
         train_loss = self._loss_sum / self._loss_count if self._loss_count else None
         self._loss_sum, self._loss_count = 0.0, 0
-        self._validations += 1
         step, epoch = trainer.global_step, trainer.current_epoch
+        self._record.saw_validation(metrics, step=step, epoch=epoch)
         val_loss = metrics.get(self.loss_key, metrics.get(f"{self.loss_key}_epoch"))
         self._recent.append({"step": step, "epoch": epoch, "val_loss": val_loss, "train_loss": train_loss})
-        for key, value in metrics.items():
-            for mode, better in (("min", value.__lt__), ("max", value.__gt__)):
-                best = self._best.get((key, mode))
-                if best is None or better(best["value"]):
-                    self._best[(key, mode)] = {"value": value, "epoch": epoch, "step": step}
         plateau = any(isinstance(c, ReduceLROnPlateau) for c in trainer.callbacks)  # type: ignore[attr-defined]
         found = findings.overfitting(
-            self._recent, self.overfit_patience, self.loss_key, best_validation(self, trainer), plateau
+            self._recent,
+            self.overfit_patience,
+            self.loss_key,
+            best_validation(self._record, trainer, self.loss_key),
+            plateau,
         )
         if found is not None:
             self._report(trainer, found)
@@ -268,7 +268,7 @@ class LRDiagnostics(Callback):
     def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if self._rewinder is not None:
             self._rewinder.unpatch()
-        self.summary = build_summary(self, trainer)
+        self.summary = build_summary(trainer, self._record, self.findings, self.rewinds, self.loss_key)
         if not trainer.is_global_zero:
             return
         for experiment in tensorboard.tensorboard_experiments(trainer.loggers):
@@ -347,79 +347,56 @@ class LRDiagnostics(Callback):
 # ---------------------------------------------------------------------- helpers
 
 
-def build_summary(diagnostics: LRDiagnostics, trainer: pl.Trainer) -> dict[str, Any]:
+def build_summary(
+    trainer: pl.Trainer, record: Record, found: list[dict[str, Any]], rewinds: list[dict[str, Any]], loss_key: str
+) -> dict[str, Any]:
     """The fit-end summary of ``LRDiagnostics``: the lr path, the best validation, the rewinds and the findings."""
     schedules = [c.summary() for c in trainer.callbacks if isinstance(c, LRSchedulerCallback)]  # type: ignore[attr-defined]
+    first, last = record.lr_first, record.lr_last
     if schedules:
         lr_path = [schedule["text"] for schedule in schedules]
-    elif diagnostics._lr_first is None:
+    elif first is None:
         lr_path = ["no optimizer step was taken"]
-    elif math.isclose(diagnostics._lr_first, diagnostics._lr_last or 0.0, rel_tol=1e-9):
-        lr_path = [f"lr constant at {fmt(diagnostics._lr_first)} (no lightning_lrsched schedule)"]
+    elif math.isclose(first, last or 0.0, rel_tol=1e-9):
+        lr_path = [f"lr constant at {fmt(first)} (no lightning_lrsched schedule)"]
     else:
-        lr_path = [f"lr {fmt(diagnostics._lr_first)} -> {fmt(diagnostics._lr_last)} (no lightning_lrsched schedule)"]
-    best = best_validation(diagnostics, trainer)
+        lr_path = [f"lr {fmt(first)} -> {fmt(last)} (no lightning_lrsched schedule)"]
+    best = best_validation(record, trainer, loss_key)
     lines = ["Learning-rate summary", *(f"  {line}" for line in lr_path)]
     if best:
         where = f" ({best['checkpoint']})" if best.get("checkpoint") else ""
         lines.append(
             f"  best: {best['monitor']} {best['value']:.4g} at epoch {best['epoch']}, step {best['step']}{where}"
         )
-    rewinds = diagnostics.rewinds
     if rewinds:
         undone = ", ".join(f"{event['to_step'] + 1}-{event['step']}" for event in rewinds)
         lines.append(
             f"  rewinds: {len(rewinds)} (steps undone: {undone}); learning rates at {rewinds[-1]['scale']:.3g}x"
             " the plan since the last one"
         )
-    lines.append(f"  findings: {len(diagnostics.findings) or 'none'}")
-    lines += [f"  - [{finding['kind']}] {finding['message']}" for finding in diagnostics.findings]
+    lines.append(f"  findings: {len(found) or 'none'}")
+    lines += [f"  - [{finding['kind']}] {finding['message']}" for finding in found]
     return {
         "lr_path": lr_path,
         "schedules": schedules,
-        "lr": {"first": diagnostics._lr_first, "last": diagnostics._lr_last},
+        "lr": {"first": first, "last": last},
         "best": best,
-        "validations": diagnostics._validations,
+        "validations": record.validations,
         "steps": trainer.global_step,
-        "findings": [dict(finding) for finding in diagnostics.findings],
+        "findings": [dict(finding) for finding in found],
         "rewinds": rewinds,
         "text": "\n".join(lines),
     }
 
 
-def rewind_or_stop(
-    diagnostics: LRDiagnostics,
-    trainer: pl.Trainer,
-    pl_module: pl.LightningModule,
-    found: Finding | None,
-    loss: Any,
-    lr: float | None,
-) -> None:
-    """Rewind to the good state, or stop when none is left (the bound, or no good state yet)."""
-    assert diagnostics._rewinder is not None
-    what = found.details["what"] if found is not None else "the training loss diverged on another rank"
-    done = diagnostics._rewinder.rewind(trainer, pl_module, what, loss, lr)
-    if done is None:
-        trainer.should_stop = True
-        rewinds, bound = len(diagnostics._rewinder.rewinds), diagnostics._rewinder.config.max_rewinds
-        why = (
-            f"after {rewinds} rewinds (`max_rewinds={bound}`)"
-            if rewinds >= bound
-            else "no good state to rewind to: none kept yet, or param groups joined since"
-        )
-        stop = findings.divergence(diagnostics._window, trainer.global_step, loss, lr, diagnostics.spike_factor, why)
-        diagnostics._report(
-            trainer, stop or Finding("divergence", f"Divergence at step {trainer.global_step}: {what}.")
-        )
-        return
-    event, window = done
-    diagnostics._window = window if window is not None else Window(diagnostics.window)
-    details = {key: value for key, value in event.items() if key != "message"}
-    diagnostics._report(trainer, Finding("rewind", event["message"], details))
+def plateau_monitor_findings(
+    trainer: pl.Trainer, pl_module: pl.LightningModule, loss_key: str
+) -> list[tuple[Finding, bool]]:
+    """Plateau schedules that watch a training metric, or a validation metric when no validation runs.
 
-
-def check_plateau_monitors(diagnostics: LRDiagnostics, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-    """Plateau schedules that watch a training metric, or a validation metric when no validation runs."""
+    Returns:
+        Each finding with whether to warn (a schedule callback that warned or raised already is not repeated).
+    """
     # (monitor, whether that schedule has warned about it itself already)
     monitors = [
         (c.monitor, c.watches_training)
@@ -432,22 +409,23 @@ def check_plateau_monitors(diagnostics: LRDiagnostics, trainer: pl.Trainer, pl_m
         if config.reduce_on_plateau and config.monitor is not None
     ]
     no_validation = run_changes.validation_never_runs(trainer, pl_module)
+    result: list[tuple[Finding, bool]] = []
     for monitor, warned in monitors:
-        found = findings.training_metric_monitor(monitor, diagnostics.loss_key)
+        found = findings.training_metric_monitor(monitor, loss_key)
         if found is not None:
-            diagnostics._report(trainer, found, warn=not warned)
-        # a schedule callback has warned (strict=False) or raised already: recorded here, not repeated
+            result.append((found, not warned))
         found = findings.plateau_without_validation(monitor, no_validation)
         if found is not None:
-            diagnostics._report(trainer, found, warn=False)
+            result.append((found, False))
+    return result
 
 
-def best_validation(diagnostics: LRDiagnostics, trainer: pl.Trainer) -> dict[str, Any]:
+def best_validation(record: Record, trainer: pl.Trainer, loss_key: str) -> dict[str, Any]:
     """The best validation so far of the metric ModelCheckpoint monitors (else the validation loss)."""
     checkpoint = next((c for c in trainer.checkpoint_callbacks if isinstance(c, ModelCheckpoint) and c.monitor), None)
-    monitor = checkpoint.monitor if checkpoint is not None and checkpoint.monitor else diagnostics.loss_key
+    monitor = checkpoint.monitor if checkpoint is not None and checkpoint.monitor else loss_key
     mode = checkpoint.mode if checkpoint is not None and checkpoint.monitor else "min"
-    best = diagnostics._best.get((monitor, "min" if mode == "min" else "max"))
+    best = record.best.get((monitor, "min" if mode == "min" else "max"))
     if best is None:
         return {}
     result = {"monitor": monitor, "value": best["value"], "epoch": best["epoch"], "step": best["step"]}

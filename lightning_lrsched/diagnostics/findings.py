@@ -36,6 +36,41 @@ class Finding:
 
 
 @dataclass
+class Record:
+    """What the diagnostics saw of a fit besides the window: the first and last lr, the validations, the best values.
+
+    Example::
+
+        >>> record = Record()
+        >>> record.saw_lr(0.1); record.saw_lr(0.05)
+        >>> record.saw_validation({"val_loss": 0.5}, step=10, epoch=0)
+        >>> record.lr_first, record.lr_last, record.validations, record.best[("val_loss", "min")]["value"]
+        (0.1, 0.05, 1, 0.5)
+    """
+
+    lr_first: float | None = None
+    lr_last: float | None = None
+    validations: int = 0
+    best: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    """(metric, "min"/"max") -> the best validation: value, epoch, step."""
+
+    def saw_lr(self, lr: float | None) -> None:
+        """A training step ran with ``lr`` (None: unknown)."""
+        if lr is not None:
+            self.lr_first = lr if self.lr_first is None else self.lr_first
+            self.lr_last = lr
+
+    def saw_validation(self, metrics: Mapping[str, float], *, step: int, epoch: int) -> None:
+        """A validation run ended with ``metrics``: count it, and keep each metric's best in both directions."""
+        self.validations += 1
+        for key, value in metrics.items():
+            for mode, better in (("min", value.__lt__), ("max", value.__gt__)):
+                best = self.best.get((key, mode))
+                if best is None or better(best["value"]):
+                    self.best[(key, mode)] = {"value": value, "epoch": epoch, "step": step}
+
+
+@dataclass
 class Window:
     """The recent training steps: bounded, so memory does not grow with the run.
 

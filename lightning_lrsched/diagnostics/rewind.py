@@ -18,9 +18,10 @@ import lightning.pytorch as pl
 import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 
+import lightning_lrsched.diagnostics.findings as findings
 from lightning_lrsched import _checks
 from lightning_lrsched.callback import LRSchedulerCallback, timeline_of
-from lightning_lrsched.diagnostics.findings import Window, fmt
+from lightning_lrsched.diagnostics.findings import Finding, Window, fmt
 
 Keep = Literal["memory", "checkpoint"]
 
@@ -145,6 +146,43 @@ class Rewinder:
         if self.pending is not None:
             self.good = self.pending
         self.pending = _take(trainer, pl_module, window)
+
+    def answer(
+        self,
+        trainer: pl.Trainer,
+        pl_module: pl.LightningModule,
+        divergence: tuple[str, Any, float | None],
+        window: Window,
+        spike_factor: float,
+    ) -> tuple[Finding, Window]:
+        """Answer a divergence: rewind to the good state, or stop when none is left (the bound, or none kept yet).
+
+        Args:
+            trainer: the fitting Trainer.
+            pl_module: its module.
+            divergence: what diverged (in words), the loss and the lr of the step.
+            window: the divergence detector's window now.
+            spike_factor: ``LRDiagnostics``' spike threshold, for the finding that stops the fit.
+
+        Returns:
+            The finding to report (the rewind, or the divergence that stops the fit) and the divergence detector's
+            window to continue with.
+        """
+        what, loss, lr = divergence
+        done = self.rewind(trainer, pl_module, what, loss, lr)
+        if done is not None:
+            event, kept = done
+            details = {key: value for key, value in event.items() if key != "message"}
+            return Finding("rewind", event["message"], details), kept if kept is not None else Window(window.size)
+        trainer.should_stop = True
+        bound = self.config.max_rewinds
+        why = (
+            f"after {len(self.rewinds)} rewinds (`max_rewinds={bound}`)"
+            if len(self.rewinds) >= bound
+            else "no good state to rewind to: none kept yet, or param groups joined since"
+        )
+        stop = findings.divergence(window, trainer.global_step, loss, lr, spike_factor, why)
+        return stop or Finding("divergence", f"Divergence at step {trainer.global_step}: {what}."), window
 
     def rewind(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, what: str, loss: float, lr: float | None
