@@ -52,18 +52,9 @@ class _CompositeTimeline(Timeline):
 
     schedule: _Composite
 
-    def __init__(
-        self,
-        schedule: Schedule,
-        optimizer: Optimizer,
-        length: TrainingLength,
-        *,
-        warn: Warn,
-        attach: bool = False,
-        phase: bool = False,
-    ) -> None:
+    def __init__(self, schedule: Schedule, optimizer: Optimizer, length: TrainingLength, **options: Any) -> None:
         self.children: list[Timeline] = []
-        super().__init__(schedule, optimizer, length, warn=warn, attach=attach, phase=phase)
+        super().__init__(schedule, optimizer, length, **options)
 
     def _start(self, child: Schedule, length: TrainingLength, state: Mapping[str, Any] | None) -> Timeline:
         timeline = child.timeline(

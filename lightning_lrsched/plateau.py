@@ -17,7 +17,6 @@ from lightning_lrsched.callback import LRSchedulerCallback
 from lightning_lrsched.duration import Interval, TrainingLength
 from lightning_lrsched.schedule import Schedule
 from lightning_lrsched.timeline import Timeline
-from lightning_lrsched.warmup import Warn
 
 _MIN_WORDS = ("loss", "error", "err", "mse", "mae", "rmse", "perplexity", "ppl", "nll", "wer", "cer")
 _MAX_WORDS = ("acc", "accuracy", "f1", "precision", "recall", "auroc", "auc", "iou", "dice", "map", "bleu", "r2")
@@ -75,18 +74,9 @@ class PlateauTimeline(Timeline):
         [0, 1]
     """
 
-    def __init__(
-        self,
-        schedule: Schedule,
-        optimizer: Optimizer,
-        length: TrainingLength,
-        *,
-        warn: Warn,
-        attach: bool = False,
-        phase: bool = False,
-    ) -> None:
+    def __init__(self, schedule: Schedule, optimizer: Optimizer, length: TrainingLength, **options: Any) -> None:
         assert isinstance(schedule, ReduceLROnPlateau)
-        super().__init__(schedule, optimizer, length, warn=warn, attach=attach, phase=phase)
+        super().__init__(schedule, optimizer, length, **options)
         self.monitor = schedule.monitor
         self.mode = schedule.mode
         self.patience, self.strict = schedule.patience, schedule.strict

@@ -20,17 +20,22 @@ TRACES = json.loads((GOLDEN / "traces.json").read_text())
 TRACES_V1 = json.loads((GOLDEN / "v1" / "traces.json").read_text())
 
 
-@pytest.mark.parametrize("name", sorted(CASES))
-def test_golden_checkpoint_resumes_exactly(tmp_path, name) -> None:
-    path = GOLDEN / f"{name}.ckpt"
+SETS = {"": (CASES, TRACES), "v1": (CASES_V1, TRACES_V1)}
+
+
+@pytest.mark.parametrize(("version", "name"), [(v, n) for v, (cases, _) in SETS.items() for n in sorted(cases)])
+def test_golden_checkpoint_resumes_exactly(tmp_path, version, name) -> None:
+    cases, traces = SETS[version]
+    path = GOLDEN / version / f"{name}.ckpt"
     assert torch.load(path, weights_only=True)["global_step"] == STOP_STEP
     recorder = LRRecorder()
-    run = trainer(tmp_path, max_epochs=4, callbacks=[CASES[name](), recorder])
+    run = trainer(tmp_path, max_epochs=4, callbacks=[cases[name](), recorder])
     run.fit(GoldenModel(), make_loader(), make_loader(9), ckpt_path=path, weights_only=True)
-    straight = [(step, lrs) for step, lrs in TRACES[name]["straight"]]
-    assert TRACES[name]["before_stop"] == STOP_STEP
-    assert recorder.trace == straight[STOP_STEP:]
+    straight = [(step, lrs) for step, lrs in traces[name]["straight"]]
+    assert traces[name]["before_stop"] == STOP_STEP
+    assert recorder.trace == straight[STOP_STEP:]  # exactly, not approximately
     assert len(recorder.trace) == 40 - STOP_STEP
+    assert len({lrs[0] for _, lrs in straight}) > 3  # (the schedule changes the lr)
 
 
 def test_the_plateau_golden_run_reduces() -> None:
@@ -38,16 +43,3 @@ def test_the_plateau_golden_run_reduces() -> None:
     assert lrs[0] == 0.0  # a warmup from 0 ...
     assert max(lrs) == pytest.approx(0.1)
     assert min(lrs[STOP_STEP:]) < 0.1  # ... and a reduction after the checkpoint
-
-
-@pytest.mark.parametrize("name", sorted(CASES_V1))
-def test_checkpoint_of_the_timeline_version_resumes_exactly(tmp_path, name) -> None:
-    path = GOLDEN / "v1" / f"{name}.ckpt"
-    assert torch.load(path, weights_only=True)["global_step"] == STOP_STEP
-    recorder = LRRecorder()
-    run = trainer(tmp_path, max_epochs=4, callbacks=[CASES_V1[name](), recorder])
-    run.fit(GoldenModel(), make_loader(), make_loader(9), ckpt_path=path, weights_only=True)
-    straight = [(step, lrs) for step, lrs in TRACES_V1[name]["straight"]]
-    assert TRACES_V1[name]["before_stop"] == STOP_STEP
-    assert recorder.trace == straight[STOP_STEP:]
-    assert len({lrs[0] for _, lrs in straight}) > 3  # (the schedule changes the lr)
