@@ -99,7 +99,6 @@ class LRSchedulerCallback(Schedule, Callback):
     _handles: list[RemovableHandle]
     _log: LrLog | None
     _monitor_feed: MonitorFeed
-    _reductions: int
     _follower: run_changes.RunFollower | None
 
     def __init__(
@@ -146,11 +145,10 @@ class LRSchedulerCallback(Schedule, Callback):
             )
         if name is not None and (not isinstance(name, str) or not name):
             raise ValueError(f"Expected argument `name` to be a non-empty string or None, but got {name!r}.")
-        self._optimizer_ref = optimizer
-        self._log_lr = log_lr
+        self.optimizer_ref = optimizer
         self._log_options = LogOptions(log_lr, log_momentum, log_weight_decay, logging_interval)
         self._plan = plan
-        self._name = name
+        self.name = name
         self._replan_on_resume = replan_on_resume
         self._steps_per_batch = steps_per_batch
         # Lightning reads `state_key` at every hook call (its profiler names): an attribute, computed once
@@ -172,6 +170,11 @@ class LRSchedulerCallback(Schedule, Callback):
         return {**self.__dict__, **_run_defaults(), "_timeline": None, "_pending": None, "_catch_up": False}
 
     # ------------------------------------------------------------------ public properties
+
+    @property
+    def active_timeline(self) -> Timeline | None:
+        """The timeline of the fit under way (None between fits, or when nothing is scheduled)."""
+        return self._timeline if self._active else None
 
     @property
     def scheduler(self) -> Any:
@@ -227,9 +230,9 @@ class LRSchedulerCallback(Schedule, Callback):
         )
         self._timeline, self._trainer, self._active = timeline, trainer, True
         self._log = log = LrLog(trainer, optimizer, tag_prefix(trainer, self), self, self._log_options)
-        self._reductions = len(getattr(timeline, "reductions", ()))
+        log.reductions = len(getattr(timeline, "reductions", ()))  # (a resumed plateau schedule's so far)
         log.update_layout()
-        if self._log_lr and trainer.is_global_zero and log.first:
+        if self._log_options.enabled and trainer.is_global_zero and log.first:
             reporting.declare_hparams(trainer, pl_module, self, timeline)
         if self._plan and trainer.is_global_zero:
             reporting.log_plan(trainer.loggers, f"{log.tags[0]}-plan", self, timeline, trainer.global_step)
@@ -248,7 +251,7 @@ class LRSchedulerCallback(Schedule, Callback):
     def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         timeline = self._timeline
         if self._active and timeline is not None and self._log is not None:
-            reporting.report_fit_end(trainer, self.label, timeline, self._log.tags[0], log=self._log_lr)
+            reporting.report_fit_end(trainer, self.label, timeline, self._log.tags[0], log=self._log_options.enabled)
             self._log.write_results()
         self._release()
 
@@ -354,13 +357,7 @@ class LRSchedulerCallback(Schedule, Callback):
             return
         self._log.refresh()
         for event in self._monitor_feed.feed(trainer, self._timeline, training=training):
-            self._reductions += 1
-            reporting.report_reduction(trainer.loggers, self._log.tags[0], event, self._reductions, log=self._log_lr)
-
-
-def timeline_of(callback: LRSchedulerCallback) -> Timeline | None:
-    """The timeline of a schedule callback's current fit (None between fits, or when nothing is scheduled)."""
-    return callback._timeline if callback._active else None
+            self._log.report_reduction(event)
 
 
 def plan_fit(
@@ -395,7 +392,7 @@ def select_optimizer(trainer: pl.Trainer, callback: LRSchedulerCallback) -> Opti
     """The optimizer of ``trainer.optimizers`` that ``callback``'s ``optimizer`` argument names."""
     optimizers = trainer.optimizers
     listed = ", ".join(f"{i}: {type(opt).__name__}" for i, opt in enumerate(optimizers)) or "none"
-    ref = callback._optimizer_ref
+    ref = callback.optimizer_ref
     if isinstance(ref, int):
         if ref >= len(optimizers):
             raise ValueError(
@@ -442,7 +439,7 @@ def tag_prefix(trainer: pl.Trainer, callback: LRSchedulerCallback) -> str:
             with contextlib.suppress(ValueError):  # a callback naming no optimizer raises at its own fit start
                 ours.append((trainer.optimizers.index(select_optimizer(trainer, other)), other))
     ours.sort(key=lambda item: item[0])
-    listed += [(trainer.optimizers[index], other._name) for index, other in ours]
+    listed += [(trainer.optimizers[index], other.name) for index, other in ours]
     mine = len(trainer.lr_scheduler_configs) + [other for _, other in ours].index(callback)
     return prefixes(listed)[mine]
 
@@ -497,7 +494,6 @@ def _run_defaults() -> dict[str, Any]:
         "_handles": [],
         "_log": None,
         "_monitor_feed": MonitorFeed(),
-        "_reductions": 0,
         "_follower": None,
     }
 

@@ -34,7 +34,7 @@ def _check_children(owner: str, schedulers: Any) -> list[LRSchedulerCallback]:
                 f"Expected `schedulers[{i}]` of `{owner}` to be a lightning_lrsched callback such as `StepLR(...)`,"
                 f" but got {child!r}. Wrap other schedulers with `LRSchedulerCallback(YourScheduler, ...)`."
             )
-        if child._optimizer_ref != 0 or child._name is not None:
+        if child.optimizer_ref != 0 or child.name is not None:
             raise ValueError(
                 f"`schedulers[{i}]` of `{owner}` sets `optimizer` or `name`; set them on the `{owner}` itself, which"
                 " decides the optimizer and the logged tags for all of its schedules."

@@ -87,7 +87,8 @@ class LrLog:
     ) -> None:
         self.trainer, self.optimizer, self.prefix = trainer, optimizer, prefix
         self.momentum = schedule.cycles_momentum if options.momentum is None else options.momentum
-        self.weight_decay, enabled = options.weight_decay, options.enabled
+        self.weight_decay = options.weight_decay
+        self.enabled = enabled = options.enabled
         when = options.logging_interval or schedule.interval
         self.per_step, self.per_epoch = enabled and when == "step", enabled and when == "epoch"
         self.warmup_per_step = self.per_epoch and options.logging_interval is None
@@ -102,6 +103,8 @@ class LrLog:
         self._layout: frozenset[str] = frozenset()
         self.first = next((c for c in trainer.callbacks if isinstance(c, Schedule)), None) is schedule  # type: ignore[attr-defined]
         """The Trainer's first schedule callback writes the HParams (one definition and one set of results a run)."""
+        self.reductions = 0
+        """The plateau reductions reported so far (a resumed fit starts from the checkpoint's)."""
         self.results: dict[str, float] = {}
         """The run's results so far: best ``val_acc`` and ``val_f1``, the last ``val_loss`` (as HParams metrics)."""
 
@@ -149,6 +152,11 @@ class LrLog:
             shown[self.tags[0]] = f"{lr:.1e}"
         else:
             pl_module.log(self.tags[0], lr, prog_bar=True, logger=False)
+
+    def report_reduction(self, event: dict[str, Any]) -> None:
+        """A plateau reduction: an info line, and (when logging) the reduction count and its explanation."""
+        self.reductions += 1
+        reporting.report_reduction(self.trainer.loggers, self.tags[0], event, self.reductions, log=self.enabled)
 
     def refresh(self) -> None:
         """After a validation or an epoch: the results so far, and the charts of what the run logs by now."""

@@ -203,7 +203,7 @@ class TimmLR(LRSchedulerCallback):
         cfg.pop("noise_range_t")
         super().__init__(_factory, sched=sched, lengths=lengths, **cfg, **kwargs)
         self._noise_durations = self._parse_noise(noise_range_t)
-        self._noise_share: float | list[float] | None = None
+        self.noise_share: float | list[float] | None = None
 
     @override
     def _kind(self) -> str | None:
@@ -246,8 +246,8 @@ class TimmLR(LRSchedulerCallback):
         if "t_initial" in self._lengths and resolved.get("t_initial") is None:
             resolved["t_initial"] = self._fill_the_run(length, warmup_steps, resolved)
         noise = self._noise_durations
-        if self._noise_share is not None:  # (schedule_from_timm: timm's `noise`, a share of t_initial)
-            share, t_initial = self._noise_share, resolved.get("t_initial", 0)
+        if self.noise_share is not None:  # (schedule_from_timm: timm's `noise`, a share of t_initial)
+            share, t_initial = self.noise_share, resolved.get("t_initial", 0)
             window = [n * t_initial for n in share] if isinstance(share, list) else share * t_initial
             resolved["noise_range_t"] = window[0] if isinstance(window, list) and len(window) == 1 else window
         elif isinstance(noise, list):
@@ -387,5 +387,5 @@ def schedule_from_timm(
             **own, **shared, **kwargs,
         )  # fmt: skip
     if noise is not None:
-        callback._noise_share = [float(n) for n in noise] if isinstance(noise, Sequence) else float(noise)
+        callback.noise_share = [float(n) for n in noise] if isinstance(noise, Sequence) else float(noise)
     return callback

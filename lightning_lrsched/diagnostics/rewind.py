@@ -20,7 +20,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 
 import lightning_lrsched.diagnostics.findings as findings
 from lightning_lrsched import _checks
-from lightning_lrsched.callback import LRSchedulerCallback, timeline_of
+from lightning_lrsched.callback import LRSchedulerCallback
 from lightning_lrsched.diagnostics.findings import Finding, Window, fmt
 
 Keep = Literal["memory", "checkpoint"]
@@ -292,7 +292,7 @@ def _take(trainer: pl.Trainer, pl_module: pl.LightningModule, window: Window) ->
     """A copy of the fit's state in CPU memory."""
     schedules = {}
     for callback in _schedule_callbacks(trainer):
-        timeline = timeline_of(callback)
+        timeline = callback.active_timeline
         if timeline is not None:
             schedules[callback.state_key] = (timeline.state_dict(), timeline.length)
     return _State(
@@ -314,7 +314,7 @@ def _restore(trainer: pl.Trainer, pl_module: pl.LightningModule, state: _State, 
         # that the optimizer's in-place updates never reach the good state (a later rewind may need it again)
         optimizer.load_state_dict(_cpu_copy(saved))
     for callback in _schedule_callbacks(trainer):
-        timeline = timeline_of(callback)
+        timeline = callback.active_timeline
         if timeline is None or callback.state_key not in state.schedules:
             continue
         saved_timeline, length = state.schedules[callback.state_key]
