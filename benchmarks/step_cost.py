@@ -24,8 +24,8 @@ from typing import Any
 import lightning.pytorch as pl
 import torch
 from lightning.pytorch.callbacks import Callback
+from overhead import Model, loader  # the same model and data as the overhead benchmark
 from torch import nn
-from torch.utils.data import DataLoader, TensorDataset
 
 import lightning_lrsched as lrs
 
@@ -35,25 +35,6 @@ KINDS: dict[str, Callable[[], lrs.LRSchedulerCallback]] = {
     "StepLR (epochs)": lambda: lrs.StepLR(1, gamma=0.5),
     "ReduceLROnPlateau": lambda: lrs.ReduceLROnPlateau(),
 }
-
-
-class Model(pl.LightningModule):
-    def __init__(self) -> None:
-        super().__init__()
-        self.layer = nn.Linear(4, 1)
-
-    def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
-        x, y = batch
-        loss = nn.functional.mse_loss(self.layer(x), y)
-        self.log("train_loss", loss)
-        return loss
-
-    def validation_step(self, batch: Any, batch_idx: int) -> None:
-        x, y = batch
-        self.log("val_loss", nn.functional.mse_loss(self.layer(x), y))
-
-    def configure_optimizers(self) -> torch.optim.Optimizer:
-        return torch.optim.AdamW(self.parameters(), lr=1e-3)
 
 
 class Window(Callback):
@@ -75,7 +56,6 @@ class Window(Callback):
 
 
 def calls_per_step(make: Callable[[], lrs.LRSchedulerCallback]) -> int:
-    data = TensorDataset(torch.randn(64, 4), torch.randn(64, 1))
     window = Window()
     with tempfile.TemporaryDirectory() as root:
         trainer = pl.Trainer(
@@ -88,7 +68,7 @@ def calls_per_step(make: Callable[[], lrs.LRSchedulerCallback]) -> int:
             log_every_n_steps=1,
             callbacks=[window, make()],
         )
-        trainer.fit(Model(), DataLoader(data, batch_size=2), DataLoader(data, batch_size=16))
+        trainer.fit(Model(None), loader(32 * 32, 0), loader(256, 1))
     return sum(window.calls.values())
 
 

@@ -273,7 +273,7 @@ class LRSchedulerCallback(Schedule, Callback):
     # ------------------------------------------------------------------ events
 
     def _before_optimizer_step(self, optimizer: Optimizer, args: Any, kwargs: Any) -> None:
-        if self._log is not None and self._timeline is not None and len(optimizer.param_groups) != len(self._log.tags):
+        if self._log is not None and self._timeline is not None:
             self._log.join_new_groups(self._timeline)
 
     def _after_optimizer_step(self, optimizer: Optimizer, args: Any, kwargs: Any) -> None:

@@ -192,11 +192,11 @@ class Timeline:
         """Set each group's lr, once: the plan's, times the warmup's factor here, times the rewinds' scale."""
         if self.handed_over is not None:
             return
-        warming = self.steps <= self.warmup.steps  # (`Warmup.covers`, written out: this runs at every step)
+        warming = self.warmup.covers(self.steps)
         factor = self.warmup.factor(self.steps) if warming else 1.0
         if not self.planned.phase:
             self.planned.write(factor)
-        elif warming and self.warmup.steps:  # a composite's phase: its scheduler sets the lrs, its warmup scales
+        elif warming:  # a composite's phase: its scheduler sets the lrs, its warmup scales them
             self.planned.set(self.scheduler.get_last_lr(), factor)
 
     # ------------------------------------------------------------------ state
@@ -372,7 +372,7 @@ class Timeline:
     def _step(self) -> None:
         """Count one optimizer step: past the warmup, a per-step schedule advances."""
         self.steps += 1
-        if self.steps > self.warmup.steps and self.interval == "step":  # (past the warmup)
+        if not self.warmup.covers(self.steps) and self.interval == "step":
             self._advance()
 
     def _advance(self) -> None:

@@ -206,9 +206,8 @@ class LRDiagnostics(Callback):
             trainer.should_stop = True
         elif diverged and self._rewinder is not None:
             what = found.details["what"] if found is not None else "the training loss diverged on another rank"
-            divergence = (what, loss, lr)
             answer, self._window = self._rewinder.answer(
-                trainer, pl_module, divergence, self._window, self.spike_factor
+                trainer, pl_module, what, loss, lr, window=self._window, spike_factor=self.spike_factor
             )
             self._report(trainer, answer)
             return

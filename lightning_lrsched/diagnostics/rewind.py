@@ -151,7 +151,10 @@ class Rewinder:
         self,
         trainer: pl.Trainer,
         pl_module: pl.LightningModule,
-        divergence: tuple[str, Any, float | None],
+        what: str,
+        loss: Any,
+        lr: float | None,
+        *,
         window: Window,
         spike_factor: float,
     ) -> tuple[Finding, Window]:
@@ -160,7 +163,9 @@ class Rewinder:
         Args:
             trainer: the fitting Trainer.
             pl_module: its module.
-            divergence: what diverged (in words), the loss and the lr of the step.
+            what: what diverged, in words.
+            loss: the step's training loss.
+            lr: the step's lr (None: unknown).
             window: the divergence detector's window now.
             spike_factor: ``LRDiagnostics``' spike threshold, for the finding that stops the fit.
 
@@ -168,7 +173,6 @@ class Rewinder:
             The finding to report (the rewind, or the divergence that stops the fit) and the divergence detector's
             window to continue with.
         """
-        what, loss, lr = divergence
         done = self.rewind(trainer, pl_module, what, loss, lr)
         if done is not None:
             event, kept = done
