@@ -23,7 +23,7 @@ from typing import Any
 
 from bert_step_time import load_demo
 
-from lightning_lrsched.tensorboard import read_scalars
+from lightning_lrsched.report.tensorboard import read_scalars
 
 SCHEDULES: list[tuple[str, list[str]]] = [
     ("constant lr", ["--schedule", "constant", "--warmup", "0"]),

@@ -20,7 +20,7 @@ import torch
 from lightning.pytorch.loggers import TensorBoardLogger
 
 from lightning_lrsched import CosineAnnealingLR, TrainingLength
-from lightning_lrsched.lr_logging import LogOptions, LrLog
+from lightning_lrsched.lightning.lr_logging import LogOptions, LrLog
 
 
 class _Trainer:

@@ -9,7 +9,8 @@ import argparse
 import time
 import tracemalloc
 
-from lightning_lrsched import CosineAnnealingLR, OneCycleLR, WarmupStableDecayLR, preview
+from lightning_lrsched import CosineAnnealingLR, OneCycleLR, WarmupStableDecayLR
+from lightning_lrsched.report import preview
 
 
 def main() -> None:

@@ -32,8 +32,8 @@ from lightning_lrsched import (
     ReduceLROnPlateau,
     StepLR,
 )
-from lightning_lrsched.preview import new_figure
-from lightning_lrsched.tensorboard import read_scalars
+from lightning_lrsched.report.preview import new_figure
+from lightning_lrsched.report.tensorboard import read_scalars
 
 LR = 3e-3
 

@@ -7,19 +7,12 @@ Example::
     >>> trainer = L.Trainer(max_epochs=5, callbacks=[OneCycleLR(max_lr=3e-4)], logger=False)
 """
 
-from lightning_lrsched.callback import LRSchedulerCallback
-from lightning_lrsched.composite import ChainedScheduler, SequentialLR
-from lightning_lrsched.diagnostics import LRDiagnostics, Rewind
-from lightning_lrsched.duration import Duration, DurationLike, TrainingLength
-from lightning_lrsched.greedy import GreedyLR
-from lightning_lrsched.hf_config import schedule_from_hf
-from lightning_lrsched.hf_schedules import TransformersLR
-from lightning_lrsched.metrics import ClassificationMetrics
-from lightning_lrsched.module import ClassifierModule
-from lightning_lrsched.names import SCHEDULE_NAMES, schedule_from_name
-from lightning_lrsched.plateau import ReduceLROnPlateau
-from lightning_lrsched.preview import plot_schedule, preview
-from lightning_lrsched.schedules import (
+from lightning_lrsched.core.composite import ChainedScheduler, SequentialLR
+from lightning_lrsched.core.duration import Duration, DurationLike, TrainingLength
+from lightning_lrsched.core.greedy import GreedyLR
+from lightning_lrsched.core.hf_schedules import TransformersLR
+from lightning_lrsched.core.plateau import ReduceLROnPlateau
+from lightning_lrsched.core.schedules import (
     ConstantLR,
     CosineAnnealingLR,
     CosineAnnealingWarmRestarts,
@@ -35,8 +28,15 @@ from lightning_lrsched.schedules import (
     StepLR,
     WarmupStableDecayLR,
 )
-from lightning_lrsched.timeline import Timeline
-from lightning_lrsched.timm_schedules import TimmLR, schedule_from_timm
+from lightning_lrsched.core.timeline import Timeline
+from lightning_lrsched.core.timm_schedules import TimmLR, schedule_from_timm
+from lightning_lrsched.diagnostics import LRDiagnostics, Rewind
+from lightning_lrsched.lightning.callback import LRSchedulerCallback
+from lightning_lrsched.lightning.hf_config import schedule_from_hf
+from lightning_lrsched.lightning.metrics import ClassificationMetrics
+from lightning_lrsched.lightning.module import ClassifierModule
+from lightning_lrsched.lightning.names import SCHEDULE_NAMES, schedule_from_name
+from lightning_lrsched.report.preview import plot_schedule, preview
 
 __version__ = "0.1.0"
 

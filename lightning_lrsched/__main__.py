@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from lightning_lrsched.names import schedule_from_name
-from lightning_lrsched.preview import plot_schedule, preview
+from lightning_lrsched.lightning.names import schedule_from_name
+from lightning_lrsched.report.preview import plot_schedule, preview
 
 
 def _value(text: str) -> Any:
@@ -62,7 +62,7 @@ def _preview(args: argparse.Namespace) -> None:
 
 
 def _plot(args: argparse.Namespace) -> None:
-    from lightning_lrsched.plotting import plot_runs
+    from lightning_lrsched.report.plotting import plot_runs
 
     figure = plot_runs(args.logdirs, log_lr=args.log_lr)
     out = Path(args.out)

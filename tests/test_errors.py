@@ -10,7 +10,7 @@ from torch.optim import lr_scheduler as ts
 from torch.utils.data import DataLoader, IterableDataset
 
 import lightning_lrsched as lrs
-from lightning_lrsched.duration import Duration, TrainingLength
+from lightning_lrsched.core.duration import Duration, TrainingLength
 from tests.helpers import TinyModel, make_loader, trainer
 
 CONSTRUCTION: list[tuple[Any, type[Exception], str]] = [

@@ -20,7 +20,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from transformers import SchedulerType
 
 import lightning_lrsched as lrs
-from lightning_lrsched.hf_schedules import FACTORIES
+from lightning_lrsched.core.hf_schedules import FACTORIES
 from tests.helpers import LRRecorder, TinyModel, flat, make_loader, make_optimizer, reference_trace, trainer
 from tests.test_parity import ACCUMULATE, EPOCHS, PER_EPOCH, TOTAL
 from tests.test_plateau import VALUES, LrAfterValidation, ScriptedModel

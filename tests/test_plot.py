@@ -11,7 +11,7 @@ from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 
 import lightning_lrsched as lrs
 from lightning_lrsched.__main__ import main
-from lightning_lrsched.plotting import find_log_runs, plot_runs, read_run
+from lightning_lrsched.report.plotting import find_log_runs, plot_runs, read_run
 from tests.helpers import TinyModel, make_loader, trainer
 
 

@@ -19,7 +19,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 import lightning_lrsched as lrs
 from lightning_lrsched.__main__ import main
-from lightning_lrsched.preview import plot_schedule, preview
+from lightning_lrsched.report.preview import plot_schedule, preview
 from tests.helpers import GROUP_LRS, LRRecorder, TinyModel, make_loader, trainer
 from tests.test_plateau import VALUES, ScriptedModel
 
@@ -194,8 +194,8 @@ def test_hparams_hold_the_real_best_results(tmp_path) -> None:
 
 
 def test_missing_optional_packages_name_what_to_install(monkeypatch, tmp_path) -> None:
-    from lightning_lrsched import tensorboard
-    from lightning_lrsched.preview import new_figure
+    from lightning_lrsched.report import tensorboard
+    from lightning_lrsched.report.preview import new_figure
 
     monkeypatch.setitem(sys.modules, "tensorboard.backend.event_processing.event_accumulator", None)
     with pytest.raises(ModuleNotFoundError, match=r"`pip install tensorboard`"):

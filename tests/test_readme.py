@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from lightning_lrsched.tensorboard import find_runs, read_scalars
+from lightning_lrsched.report.tensorboard import find_runs, read_scalars
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -483,7 +483,7 @@ def test_a_schedule_added_to_a_trainer_that_already_trained_starts_at_its_positi
 def test_catch_up_counts_epochs_for_epoch_schedules() -> None:
     optimizer = make_optimizer()
     timeline = lrs.StepLR(1, 0.5).timeline(optimizer, lrs.TrainingLength(30, 10))
-    from lightning_lrsched.timeline import catch_up
+    from lightning_lrsched.core.timeline import catch_up
 
     catch_up(timeline, 15, 1)
     assert (timeline.steps, timeline.epochs) == (15, 1)
@@ -502,7 +502,7 @@ def test_a_removed_param_group_is_an_error_naming_it() -> None:
 def test_an_optimizer_that_is_not_a_torch_optimizer_is_a_clear_error() -> None:
     from types import SimpleNamespace
 
-    from lightning_lrsched.callback import select_optimizer
+    from lightning_lrsched.lightning.callback import select_optimizer
 
     class DeepSpeedZeroOptimizer:  # what DeepSpeed puts in `trainer.optimizers`: a wrapper with param_groups
         def __init__(self) -> None:

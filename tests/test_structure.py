@@ -89,22 +89,30 @@ def test_the_cycle_finder_finds_a_cycle() -> None:
     assert find_cycle({"a": {"b"}, "b": set()}) is None
 
 
+CORE = sorted(module for module in MODULES if module.startswith(f"{NAME}.core"))
+SHARED = {f"{NAME}._checks", f"{NAME}.privates"}  # (privates imports Lightning only inside its functions)
+
+
 @pytest.mark.parametrize(
-    "module", ["duration", "warmup", "timeline", "planned_lrs", "schedule", "groups", "diagnostics.findings"]
+    "module", [*CORE, *(f"{NAME}.{m}" for m in ("diagnostics.findings", "report.preview", "report.plotting"))]
 )
-def test_the_pure_layer_imports_no_lightning(module) -> None:
-    imported = runtime_imports(MODULES[f"{NAME}.{module}"])
+def test_the_core_imports_no_lightning(module) -> None:
+    imported = runtime_imports(MODULES[module])
     assert not [name for name in imported if name.split(".")[0] in ("lightning", "pytorch_lightning")]
 
 
+@pytest.mark.parametrize("module", CORE)
+def test_the_core_imports_only_the_core(module) -> None:
+    assert package_edges(module, type_checking=True) - set(CORE) - SHARED - {NAME} == set()
+
+
 def test_tensorboard_io_imports_nothing_of_the_package() -> None:
-    assert not [name for name in runtime_imports(MODULES[f"{NAME}.tensorboard"]) if name.startswith(NAME)]
+    assert not [name for name in runtime_imports(MODULES[f"{NAME}.report.tensorboard"]) if name.startswith(NAME)]
 
 
-def test_the_lower_layers_do_not_import_the_callback_layer() -> None:
-    callback_layer = {f"{NAME}.{m}" for m in ("callback", "schedules", "plateau", "composite", "names", "diagnostics")}
-    for module in ("duration", "warmup", "timeline", "schedule", "preview", "plotting", "reporting", "tensorboard"):
-        assert not package_edges(f"{NAME}.{module}") & callback_layer, module
+@pytest.mark.parametrize("module", sorted(m for m in MODULES if m.startswith(f"{NAME}.report")))
+def test_reporting_does_not_import_the_lightning_adapter(module) -> None:
+    assert not [edge for edge in package_edges(module, type_checking=True) if edge.startswith(f"{NAME}.lightning")]
 
 
 def test_no_class_is_over_about_300_lines() -> None:
@@ -115,4 +123,4 @@ def test_no_class_is_over_about_300_lines() -> None:
         if isinstance(node, ast.ClassDef)
     }
     assert {name: size for name, size in sizes.items() if size > LARGEST_CLASS} == {}
-    assert sizes[f"{NAME}.callback.LRSchedulerCallback"] > 100  # the measurement sees the classes
+    assert sizes[f"{NAME}.lightning.callback.LRSchedulerCallback"] > 100  # the measurement sees the classes

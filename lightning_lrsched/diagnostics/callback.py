@@ -17,11 +17,13 @@ from lightning.pytorch.utilities import rank_zero_warn
 from typing_extensions import override
 
 import lightning_lrsched.diagnostics.findings as findings
-from lightning_lrsched import _checks, run_changes, tensorboard
-from lightning_lrsched.callback import LRSchedulerCallback
+from lightning_lrsched import _checks
+from lightning_lrsched.core.plateau import ReduceLROnPlateau
 from lightning_lrsched.diagnostics.findings import Finding, Record, Window, fmt
 from lightning_lrsched.diagnostics.rewind import Rewind, Rewinder
-from lightning_lrsched.plateau import ReduceLROnPlateau
+from lightning_lrsched.lightning import run_changes
+from lightning_lrsched.lightning.callback import LRSchedulerCallback
+from lightning_lrsched.report import tensorboard
 
 _LABEL_KEYS = ("labels", "label", "targets", "target", "y")
 OnDivergence = Literal["warn", "stop", "rewind"]

@@ -213,7 +213,7 @@ def stall(
         " give it a longer length or a higher `eta_min`/final lr."
         if decayed
         else " The lr is probably too low to learn: try 10x higher (preview the schedule with"
-        " `lightning_lrsched.preview`), or a short warmup to a higher peak."
+        " `lightning_lrsched.report.preview`), or a short warmup to a higher peak."
     )
     return Finding(
         "stall",

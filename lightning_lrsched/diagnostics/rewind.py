@@ -20,8 +20,8 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 
 import lightning_lrsched.diagnostics.findings as findings
 from lightning_lrsched import _checks
-from lightning_lrsched.callback import LRSchedulerCallback
 from lightning_lrsched.diagnostics.findings import Finding, Window, fmt
+from lightning_lrsched.lightning.callback import LRSchedulerCallback
 
 Keep = Literal["memory", "checkpoint"]
 

@@ -6,12 +6,12 @@ import difflib
 from collections.abc import Callable
 from typing import Any
 
-from lightning_lrsched import schedules
-from lightning_lrsched.callback import LRSchedulerCallback
-from lightning_lrsched.composite import ChainedScheduler, SequentialLR
-from lightning_lrsched.greedy import GreedyLR
-from lightning_lrsched.hf_schedules import FACTORIES, TransformersLR
-from lightning_lrsched.plateau import ReduceLROnPlateau
+from lightning_lrsched.core import schedules
+from lightning_lrsched.core.composite import ChainedScheduler, SequentialLR
+from lightning_lrsched.core.greedy import GreedyLR
+from lightning_lrsched.core.hf_schedules import FACTORIES, TransformersLR
+from lightning_lrsched.core.plateau import ReduceLROnPlateau
+from lightning_lrsched.lightning.callback import LRSchedulerCallback
 
 _CLASSES: dict[str, type[LRSchedulerCallback]] = {
     cls.__name__: cls

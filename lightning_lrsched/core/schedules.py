@@ -16,11 +16,12 @@ from torch.optim import lr_scheduler as torch_schedulers
 from torch.optim.lr_scheduler import LRScheduler
 from typing_extensions import override
 
-from lightning_lrsched import _checks, hf_formulas
-from lightning_lrsched.callback import LRSchedulerCallback
-from lightning_lrsched.duration import DurationLike, Interval, TrainingLength
-from lightning_lrsched.timeline import Timeline
-from lightning_lrsched.warmup import Warn
+from lightning_lrsched import _checks
+from lightning_lrsched.core import hf_formulas
+from lightning_lrsched.core.duration import DurationLike, Interval, TrainingLength
+from lightning_lrsched.core.timeline import Timeline
+from lightning_lrsched.core.warmup import Warn
+from lightning_lrsched.lightning.callback import LRSchedulerCallback
 
 LrLambda = Callable[[int], float]
 FloatOrList = float | list[float]

@@ -7,10 +7,10 @@ import warnings
 from typing import Any
 
 from lightning_lrsched import _checks
-from lightning_lrsched.callback import LRSchedulerCallback
-from lightning_lrsched.greedy import GreedyLR
-from lightning_lrsched.hf_schedules import FACTORIES, HF_METRIC_NAMES, TransformersLR
-from lightning_lrsched.plateau import ReduceLROnPlateau
+from lightning_lrsched.core.greedy import GreedyLR
+from lightning_lrsched.core.hf_schedules import FACTORIES, HF_METRIC_NAMES, TransformersLR
+from lightning_lrsched.core.plateau import ReduceLROnPlateau
+from lightning_lrsched.lightning.callback import LRSchedulerCallback
 
 _NO_WARMUP = ("constant", *HF_METRIC_NAMES)
 """Names whose schedule transformers' ``get_scheduler`` builds without the warmup it is given."""
@@ -100,7 +100,7 @@ def schedule_from_hf(
 
         >>> schedule_from_hf(lr_scheduler_type="cosine", warmup_steps=0.1, lr_scheduler_kwargs={"num_cycles": 1})
         ... # doctest: +ELLIPSIS
-        <lightning_lrsched.hf_schedules.TransformersLR object at ...>
+        <lightning_lrsched.core.hf_schedules.TransformersLR object at ...>
     """
     settings: dict[str, Any] = {
         "lr_scheduler_type": lr_scheduler_type,

@@ -9,9 +9,9 @@ import torch
 from torch import nn
 
 from lightning_lrsched import _checks
-from lightning_lrsched.duration import TrainingLength
-from lightning_lrsched.plotting import draw_schedule, new_figure
-from lightning_lrsched.schedule import Schedule
+from lightning_lrsched.core.duration import TrainingLength
+from lightning_lrsched.core.schedule import Schedule
+from lightning_lrsched.report.plotting import draw_schedule, new_figure
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -29,7 +29,7 @@ def preview(
 ) -> list[list[float]]:
     """The learning rate of every optimizer step of a run, per param group, without a model or data.
 
-    The schedule's :class:`~lightning_lrsched.timeline.Timeline`, the same plan and clock a fit uses, is driven
+    The schedule's :class:`~lightning_lrsched.core.timeline.Timeline`, the same plan and clock a fit uses, is driven
     on a plain optimizer with the events of a run (every optimizer step, every epoch end, and a validation at every
     epoch end), so the result is exactly what ``trainer.fit`` would produce with ``max_epochs=epochs`` and
     ``steps_per_epoch`` optimizer steps per epoch. The callback passed in is not changed.

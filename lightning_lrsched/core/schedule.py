@@ -1,7 +1,7 @@
 """Schedule: what a schedule is, independent of Lightning: which torch scheduler, which lengths, which interval.
 
-A schedule resolves its lengths against a :class:`~lightning_lrsched.duration.TrainingLength`, builds the torch
-scheduler and advances it; :class:`~lightning_lrsched.timeline.Timeline` decides when. The per-type subclasses
+A schedule resolves its lengths against a :class:`~lightning_lrsched.core.duration.TrainingLength`, builds the torch
+scheduler and advances it; :class:`~lightning_lrsched.core.timeline.Timeline` decides when. The per-type subclasses
 (``schedules.py``) override the pure hooks here and nothing else.
 """
 
@@ -18,9 +18,9 @@ from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler
 
 from lightning_lrsched import _checks
-from lightning_lrsched.duration import Duration, DurationLike, Interval, TrainingLength
-from lightning_lrsched.timeline import Timeline
-from lightning_lrsched.warmup import Warn
+from lightning_lrsched.core.duration import Duration, DurationLike, Interval, TrainingLength
+from lightning_lrsched.core.timeline import Timeline
+from lightning_lrsched.core.warmup import Warn
 
 SchedulerFactory = Callable[..., LRScheduler]
 """A scheduler class or function, called as ``factory(optimizer, **kwargs)``."""

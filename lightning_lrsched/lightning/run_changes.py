@@ -1,6 +1,6 @@
 """How a schedule callback follows a run that changes after fit start (the Lightning side of it).
 
-Each function reads one kind of change off the Trainer and tells the :class:`~lightning_lrsched.timeline.Timeline`:
+Each function reads one kind of change off the Trainer and tells the :class:`~lightning_lrsched.core.timeline.Timeline`:
 epochs that change size, an optimizer that steps at another rate than one step per batch, a fit that starts at a
 position the schedule has no state for, StochasticWeightAveraging taking over, validation that never runs. The
 README's section "When the run changes" lists what each case does.
@@ -18,8 +18,8 @@ from lightning.pytorch.utilities.model_helpers import is_overridden
 from torch.optim import Optimizer
 
 from lightning_lrsched import privates
-from lightning_lrsched.duration import TrainingLength
-from lightning_lrsched.timeline import REPLAN_TOLERANCE, Timeline, catch_up
+from lightning_lrsched.core.duration import TrainingLength
+from lightning_lrsched.core.timeline import REPLAN_TOLERANCE, Timeline, catch_up
 
 
 def steps_per_epoch_now(trainer: pl.Trainer, rate: float) -> float:

@@ -18,7 +18,7 @@ from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler
 
 from lightning_lrsched import privates
-from lightning_lrsched.groups import join_new, plan_group
+from lightning_lrsched.core.groups import join_new, plan_group
 
 CYCLED_KEYS = ("momentum", "betas")
 """Group keys a schedule that cycles momentum (1cycle, cyclic) sets besides the lr: written with it."""

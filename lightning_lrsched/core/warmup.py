@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from lightning_lrsched.duration import Duration, TrainingLength
+from lightning_lrsched.core.duration import Duration, TrainingLength
 
 Warn = Callable[[str], None]
 """Where a pure layer sends a warning (the Lightning adapter passes its rank-zero warning)."""

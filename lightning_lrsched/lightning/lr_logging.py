@@ -22,9 +22,10 @@ import torch
 from lightning.pytorch.loggers import Logger
 from torch.optim import Optimizer
 
-from lightning_lrsched import _checks, privates, reporting, tensorboard
-from lightning_lrsched.schedule import Schedule
-from lightning_lrsched.timeline import Timeline
+from lightning_lrsched import _checks, privates
+from lightning_lrsched.core.schedule import Schedule
+from lightning_lrsched.core.timeline import Timeline
+from lightning_lrsched.report import reporting, tensorboard
 
 LoggingInterval = Literal["step", "epoch"] | None
 

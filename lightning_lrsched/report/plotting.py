@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from lightning_lrsched.tensorboard import read_scalars
+from lightning_lrsched.report.tensorboard import read_scalars
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

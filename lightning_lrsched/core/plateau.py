@@ -13,10 +13,10 @@ from torch.optim import lr_scheduler as torch_schedulers
 from typing_extensions import override
 
 from lightning_lrsched import _checks
-from lightning_lrsched.callback import LRSchedulerCallback
-from lightning_lrsched.duration import Interval, TrainingLength
-from lightning_lrsched.schedule import Schedule
-from lightning_lrsched.timeline import Timeline
+from lightning_lrsched.core.duration import Interval, TrainingLength
+from lightning_lrsched.core.schedule import Schedule
+from lightning_lrsched.core.timeline import Timeline
+from lightning_lrsched.lightning.callback import LRSchedulerCallback
 
 _MIN_WORDS = ("loss", "error", "err", "mse", "mae", "rmse", "perplexity", "ppl", "nll", "wer", "cer")
 _MAX_WORDS = ("acc", "accuracy", "f1", "precision", "recall", "auroc", "auc", "iou", "dice", "map", "bleu", "r2")

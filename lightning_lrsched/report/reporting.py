@@ -1,6 +1,6 @@
 """What the schedule callbacks show: lr tags and values, the logging cadence, and the sentences of summaries.
 
-Plain functions of an optimizer or a :class:`~lightning_lrsched.timeline.Timeline`; writing to TensorBoard is
+Plain functions of an optimizer or a :class:`~lightning_lrsched.core.timeline.Timeline`; writing to TensorBoard is
 ``tensorboard.py``'s, deciding when is the callback's.
 """
 
@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Any
 
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 
-from lightning_lrsched import tensorboard
-from lightning_lrsched.preview import plot_schedule
-from lightning_lrsched.schedule import Schedule
-from lightning_lrsched.timeline import FEW_CHANGES, Timeline
+from lightning_lrsched.core.schedule import Schedule
+from lightning_lrsched.core.timeline import FEW_CHANGES, Timeline
+from lightning_lrsched.report import tensorboard
+from lightning_lrsched.report.preview import plot_schedule
 
 if TYPE_CHECKING:
     import lightning.pytorch as pl

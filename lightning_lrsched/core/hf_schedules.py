@@ -17,10 +17,10 @@ from torch.optim.lr_scheduler import LRScheduler
 from typing_extensions import override
 
 from lightning_lrsched import _checks
-from lightning_lrsched.callback import LRSchedulerCallback
-from lightning_lrsched.duration import DurationLike, TrainingLength
-from lightning_lrsched.hf_formulas import FACTORS, FormulaLR
-from lightning_lrsched.warmup import Warn
+from lightning_lrsched.core.duration import DurationLike, TrainingLength
+from lightning_lrsched.core.hf_formulas import FACTORS, FormulaLR
+from lightning_lrsched.core.warmup import Warn
+from lightning_lrsched.lightning.callback import LRSchedulerCallback
 
 HF_METRIC_NAMES = ("reduce_lr_on_plateau", "greedy")
 """transformers' ``SchedulerType`` names driven by a metric (the other ten follow a formula of the step)."""

@@ -4,9 +4,9 @@ A Timeline is built from a schedule (the torch scheduler factory and its lengths
 and the warmup. It counts optimizer steps and epochs, takes events (``optimizer_step``, ``epoch_end``,
 ``validation``), keeps the lr path, holds a schedule's final value once the run goes past its plan, and owns the
 checkpoint state. It knows nothing of Lightning: the callback says when events happen,
-:func:`~lightning_lrsched.preview.preview` drives it on a plain optimizer.
+:func:`~lightning_lrsched.report.preview.preview` drives it on a plain optimizer.
 
-The torch scheduler computes the plan on a stand-in of the optimizer (:class:`~lightning_lrsched.planned_lrs.
+The torch scheduler computes the plan on a stand-in of the optimizer (:class:`~lightning_lrsched.core.planned_lrs.
 PlannedLrs`), never on the optimizer itself. After each event the timeline writes each group's lr once: the
 plan's, times the warmup's factor at this position, times the scale of rewinds. The warmup, the end
 hold, a re-plan, a rewind, a joining group and a hand-over to SWA change the position or the plan; none of them
@@ -25,9 +25,9 @@ from typing import Any, Protocol
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler
 
-from lightning_lrsched.duration import Duration, Interval, TrainingLength
-from lightning_lrsched.planned_lrs import PlannedLrs
-from lightning_lrsched.warmup import Warmup, Warn
+from lightning_lrsched.core.duration import Duration, Interval, TrainingLength
+from lightning_lrsched.core.planned_lrs import PlannedLrs
+from lightning_lrsched.core.warmup import Warmup, Warn
 
 STATE_VERSION = 1
 REPLAN_TOLERANCE = 0.1

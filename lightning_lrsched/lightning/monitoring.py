@@ -13,7 +13,7 @@ from typing import Any
 import lightning.pytorch as pl
 import torch
 
-from lightning_lrsched.timeline import Timeline
+from lightning_lrsched.core.timeline import Timeline
 
 
 class MonitorFeed:

@@ -17,11 +17,11 @@ from typing import Any, Literal
 from typing_extensions import override
 
 from lightning_lrsched import _checks
-from lightning_lrsched.callback import LRSchedulerCallback
-from lightning_lrsched.duration import Duration, DurationLike, Interval, TrainingLength
-from lightning_lrsched.plateau import ReduceLROnPlateau
-from lightning_lrsched.timm_formulas import CYCLIC, STEPPED, TimmFormulaLR
-from lightning_lrsched.warmup import Warn
+from lightning_lrsched.core.duration import Duration, DurationLike, Interval, TrainingLength
+from lightning_lrsched.core.plateau import ReduceLROnPlateau
+from lightning_lrsched.core.timm_formulas import CYCLIC, STEPPED, TimmFormulaLR
+from lightning_lrsched.core.warmup import Warn
+from lightning_lrsched.lightning.callback import LRSchedulerCallback
 
 _ONLY: dict[str, tuple[str, ...]] = {
     "t_initial": CYCLIC,

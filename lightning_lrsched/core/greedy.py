@@ -11,7 +11,7 @@ from torch.optim import Optimizer
 from torch.optim import lr_scheduler as torch_schedulers
 
 from lightning_lrsched import _checks
-from lightning_lrsched.plateau import ReduceLROnPlateau
+from lightning_lrsched.core.plateau import ReduceLROnPlateau
 
 
 class _GreedySchedule(torch_schedulers.ReduceLROnPlateau):

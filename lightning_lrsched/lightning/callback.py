@@ -1,6 +1,6 @@
 """LRSchedulerCallback: the Lightning adapter that turns a Trainer's hooks into the events of a Timeline.
 
-The callback picks the optimizer, checks for conflicts, plans a fresh :class:`~lightning_lrsched.timeline.Timeline`
+The callback picks the optimizer, checks for conflicts, plans a fresh :class:`~lightning_lrsched.core.timeline.Timeline`
 at every fit start, tells it when optimizer steps, epochs and validations happen, and delegates the checkpoint
 state to it. Lightning private attributes are used only in the adapter modules (this one, `run_changes.py`,
 `lr_logging.py`), each with its public fallback.
@@ -20,12 +20,14 @@ from torch.optim import Optimizer
 from torch.utils.hooks import RemovableHandle
 from typing_extensions import override
 
-from lightning_lrsched import _checks, privates, reporting, run_changes
-from lightning_lrsched.duration import DurationLike, Interval, TrainingLength
-from lightning_lrsched.lr_logging import LoggingInterval, LogOptions, LrLog, prefixes
-from lightning_lrsched.monitoring import MonitorFeed
-from lightning_lrsched.schedule import Schedule, SchedulerFactory
-from lightning_lrsched.timeline import Timeline
+from lightning_lrsched import _checks, privates
+from lightning_lrsched.core.duration import DurationLike, Interval, TrainingLength
+from lightning_lrsched.core.schedule import Schedule, SchedulerFactory
+from lightning_lrsched.core.timeline import Timeline
+from lightning_lrsched.lightning import run_changes
+from lightning_lrsched.lightning.lr_logging import LoggingInterval, LogOptions, LrLog, prefixes
+from lightning_lrsched.lightning.monitoring import MonitorFeed
+from lightning_lrsched.report import reporting
 
 __all__ = ["LRSchedulerCallback", "SchedulerFactory"]
 

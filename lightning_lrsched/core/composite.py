@@ -11,11 +11,11 @@ from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler
 from typing_extensions import override
 
-from lightning_lrsched.callback import LRSchedulerCallback
-from lightning_lrsched.duration import DurationLike, TrainingLength
-from lightning_lrsched.schedule import Schedule
-from lightning_lrsched.timeline import Timeline
-from lightning_lrsched.warmup import Warn
+from lightning_lrsched.core.duration import DurationLike, TrainingLength
+from lightning_lrsched.core.schedule import Schedule
+from lightning_lrsched.core.timeline import Timeline
+from lightning_lrsched.core.warmup import Warn
+from lightning_lrsched.lightning.callback import LRSchedulerCallback
 
 
 def _no_factory(optimizer: Optimizer) -> LRScheduler:  # pragma: no cover - composites build their children

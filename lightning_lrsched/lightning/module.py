@@ -11,8 +11,9 @@ import lightning.pytorch as pl
 import torch
 from torch import Tensor, nn
 
-from lightning_lrsched import _checks, reporting
-from lightning_lrsched.metrics import Average, ClassificationMetrics, Stage
+from lightning_lrsched import _checks
+from lightning_lrsched.lightning.metrics import Average, ClassificationMetrics, Stage
+from lightning_lrsched.report import reporting
 
 _LAYER = re.compile(r"(?:^|\.)(?:layer|layers|h|block|blocks)\.(\d+)\.")
 _NORMS = (nn.LayerNorm, nn.GroupNorm, nn.modules.batchnorm._BatchNorm)
@@ -182,6 +183,6 @@ def _layer_depths(model: nn.Module) -> dict[str, int]:
 
 
 def _has_schedule_callback(trainer: pl.Trainer) -> bool:
-    from lightning_lrsched.schedule import Schedule
+    from lightning_lrsched.core.schedule import Schedule
 
     return any(isinstance(callback, Schedule) for callback in trainer.callbacks)  # type: ignore[attr-defined]
