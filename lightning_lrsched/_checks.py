@@ -2,9 +2,35 @@
 
 from __future__ import annotations
 
+import difflib
 import math
 from collections.abc import Iterable, Sequence
 from typing import Any
+
+
+class UnknownArgumentError(TypeError):
+    """An argument that no parameter takes, named with the closest valid one.
+
+    The schedule raises it; the callback holding the schedule adds its own arguments to ``valid`` and raises again.
+
+    Example::
+
+        >>> str(UnknownArgumentError("StepLR", "gama", 0.5, ["gamma", "step_size"]))
+        "`StepLR` got an unknown argument `gama`=0.5. Did you mean `gamma`? Valid arguments: gamma, step_size."
+    """
+
+    def __init__(self, owner: str, key: str, value: Any, valid: Iterable[str], advice: str = "") -> None:
+        self.owner, self.key, self.value, self.valid, self.advice = owner, key, value, sorted(set(valid)), advice
+        close = difflib.get_close_matches(key, self.valid, n=1, cutoff=0.6)
+        hint = f" Did you mean `{close[0]}`?" if close else ""
+        super().__init__(
+            f"`{owner}` got an unknown argument `{key}`={value!r}.{hint} Valid arguments: {', '.join(self.valid)}."
+            f"{advice}"
+        )
+
+    def also(self, names: Iterable[str] = (), advice: str = "") -> UnknownArgumentError:
+        """The same error with ``names`` among the valid arguments too, and ``advice`` added."""
+        return UnknownArgumentError(self.owner, self.key, self.value, [*self.valid, *names], self.advice + advice)
 
 
 def _is_number(value: Any) -> bool:

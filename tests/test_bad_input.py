@@ -65,7 +65,7 @@ ACCEPTED: dict[tuple[str, str], str] = {
 
 
 def parameters(cls: type) -> list[str]:
-    signature = inspect.signature(cls.__init__)  # type: ignore[misc]
+    signature = inspect.signature(cls)
     return [
         p.name
         for p in signature.parameters.values()

@@ -67,7 +67,7 @@ def test_preview_leaves_the_callback_untouched_and_plots() -> None:
 
 
 def test_preview_errors() -> None:
-    with pytest.raises(TypeError, match=r"`schedule` to be a lightning_lrsched callback .*`schedule_from_name"):
+    with pytest.raises(TypeError, match=r"`schedule` to be a lightning_lrsched schedule or .*`schedule_from_name"):
         preview("cosine", epochs=1, steps_per_epoch=1)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match=r"`epochs` to be an int >= 1, but got 0"):
         preview(lrs.StepLR(1), epochs=0, steps_per_epoch=1)

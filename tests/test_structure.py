@@ -124,3 +124,49 @@ def test_no_class_is_over_about_300_lines() -> None:
     }
     assert {name: size for name, size in sizes.items() if size > LARGEST_CLASS} == {}
     assert sizes[f"{NAME}.lightning.callback.LRSchedulerCallback"] > 100  # the measurement sees the classes
+
+
+WITHOUT_LIGHTNING = """
+import importlib.abc, json, sys
+
+class Blocked(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name.split(".")[0] in ("lightning", "pytorch_lightning", "lightning_fabric"):
+            raise ModuleNotFoundError(f"No module named {name!r} (blocked by the test)")
+        return None
+
+sys.meta_path.insert(0, Blocked())
+import torch
+from lightning_lrsched.core import CosineAnnealingLR, LinearLR, ReduceLROnPlateau, SequentialLR, TrainingLength
+from lightning_lrsched.report.preview import preview
+
+schedule = SequentialLR([LinearLR(0.1, 1.0, total_iters=4, interval="step"), CosineAnnealingLR()], milestones=[4])
+optimizer = torch.optim.SGD(torch.nn.Linear(2, 1).parameters(), lr=1.0)
+timeline = ReduceLROnPlateau(patience=0).timeline(optimizer, TrainingLength(total_steps=6, steps_per_epoch=3))
+for epoch, value in enumerate([1.0, 2.0]):
+    for _ in range(3):
+        optimizer.step()
+        timeline.optimizer_step()
+    timeline.epoch_end()
+    timeline.validation({"val_loss": value}, step=3 * (epoch + 1), epoch=epoch)
+loaded = sorted(name for name in sys.modules if name.split(".")[0] in ("lightning", "pytorch_lightning"))
+print(json.dumps({"preview": preview(schedule, epochs=2, steps_per_epoch=5, lr=1.0),
+                  "plateau": optimizer.param_groups[0]["lr"], "loaded": loaded}))
+"""
+
+
+def test_the_core_and_the_preview_run_with_lightning_unimportable() -> None:
+    """The core and preview need torch alone: with every Lightning import refused, they plan, step and preview."""
+    import json
+    import subprocess
+    import sys
+
+    import lightning_lrsched as lrs
+
+    ran = subprocess.run([sys.executable, "-c", WITHOUT_LIGHTNING], capture_output=True, text=True, check=False)
+    assert ran.returncode == 0, ran.stderr[-2000:]
+    result = json.loads(ran.stdout)
+    expected = lrs.SequentialLR([lrs.LinearLR(0.1, 1.0, total_iters=4, interval="step"), lrs.CosineAnnealingLR()], [4])
+    assert result["preview"] == lrs.preview(expected, epochs=2, steps_per_epoch=5, lr=1.0)
+    assert result["plateau"] == 0.1  # the second value did not improve, patience 0: one cut
+    assert result["loaded"] == []

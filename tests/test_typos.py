@@ -44,7 +44,7 @@ def test_a_factory_taking_any_keyword_is_not_second_guessed() -> None:
     def factory(optimizer, **anything):  # type: ignore[no-untyped-def]
         return ts.StepLR(optimizer, step_size=anything["every"])
 
-    assert lrs.LRSchedulerCallback(factory, every=2)._kwargs == {"every": 2}
+    assert lrs.LRSchedulerCallback(factory, every=2).schedule._kwargs == {"every": 2}
 
 
 @pytest.mark.parametrize(("monitor", "meant"), [("val_los", "val_loss"), ("val_acuracy", "val_accuracy"),

@@ -1,4 +1,4 @@
-"""SequentialLR and ChainedScheduler over this package's callbacks (a plateau phase included)."""
+"""SequentialLR and ChainedScheduler over this package's schedules (a plateau phase included)."""
 
 from __future__ import annotations
 
@@ -15,33 +15,32 @@ from lightning_lrsched.core.duration import DurationLike, TrainingLength
 from lightning_lrsched.core.schedule import Schedule
 from lightning_lrsched.core.timeline import Timeline
 from lightning_lrsched.core.warmup import Warn
-from lightning_lrsched.lightning.callback import LRSchedulerCallback
 
 
 def _no_factory(optimizer: Optimizer) -> LRScheduler:  # pragma: no cover - composites build their children
     raise NotImplementedError
 
 
-def _check_children(owner: str, schedulers: Any) -> list[LRSchedulerCallback]:
-    if isinstance(schedulers, (LRSchedulerCallback, str)) or not isinstance(schedulers, Sequence) or not schedulers:
+def _check_children(owner: str, schedulers: Any) -> list[Schedule]:
+    """The phases as schedules (a callback of this package stands for the schedule it holds)."""
+    if isinstance(schedulers, str) or not isinstance(schedulers, Sequence) or not schedulers:
         raise ValueError(
-            f"Expected argument `schedulers` of `{owner}` to be a non-empty list of lightning_lrsched callbacks,"
+            f"Expected argument `schedulers` of `{owner}` to be a non-empty list of lightning_lrsched schedules,"
             f" but got {schedulers!r}. Example: `schedulers=[LinearLR(0.1, 1.0, '1ep'), CosineAnnealingLR()]`."
         )
-    for i, child in enumerate(schedulers):
-        if not isinstance(child, LRSchedulerCallback):
+    children: list[Schedule] = []
+    for i, given in enumerate(schedulers):
+        child = getattr(given, "schedule", given)
+        children.append(child)
+        if not isinstance(child, Schedule):
             raise TypeError(
-                f"Expected `schedulers[{i}]` of `{owner}` to be a lightning_lrsched callback such as `StepLR(...)`,"
-                f" but got {child!r}. Wrap other schedulers with `LRSchedulerCallback(YourScheduler, ...)`."
+                f"Expected `schedulers[{i}]` of `{owner}` to be a lightning_lrsched schedule such as `StepLR(...)`,"
+                f" but got {schedulers[i]!r}. Wrap other schedulers with `LRSchedulerCallback(YourScheduler, ...)`"
+                " (or `core.Schedule`)."
             )
-        if child.optimizer_ref != 0 or child.name is not None:
-            raise ValueError(
-                f"`schedulers[{i}]` of `{owner}` sets `optimizer` or `name`; set them on the `{owner}` itself, which"
-                " decides the optimizer and the logged tags for all of its schedules."
-            )
-    if len({id(child) for child in schedulers}) != len(schedulers):
-        raise ValueError(f"`schedulers` of `{owner}` lists the same callback object twice; create one per phase.")
-    return list(schedulers)
+    if len({id(child) for child in children}) != len(children):
+        raise ValueError(f"`schedulers` of `{owner}` lists the same schedule object twice; create one per phase.")
+    return children
 
 
 class _CompositeTimeline(Timeline):
@@ -173,13 +172,15 @@ class _ChainedTimeline(_CompositeTimeline):
         self._start_all(state["children"])
 
 
-class _Composite(LRSchedulerCallback):
+class _Composite(Schedule):
     """Shared configuration: the child schedules, and the composite counting optimizer steps."""
+
+    open_arguments = False
 
     _step_by_default = True  # the composite counts optimizer steps; each child keeps its own interval
     _checks_signature = False  # its arguments are its own, checked in its `__init__`
 
-    def __init__(self, schedulers: Sequence[LRSchedulerCallback], **kwargs: Any) -> None:
+    def __init__(self, schedulers: Sequence[Schedule], **kwargs: Any) -> None:
         self.parts = _check_children(type(self).__name__, schedulers)
         super().__init__(_no_factory, **kwargs)
         self.cycles_momentum = any(child.cycles_momentum for child in self.parts)
@@ -199,7 +200,7 @@ class SequentialLR(_Composite):
     Example::
 
         >>> from lightning_lrsched import CosineAnnealingLR, LinearLR, ReduceLROnPlateau
-        >>> callback = SequentialLR(
+        >>> schedule = SequentialLR(
         ...     [LinearLR(0.01, 1.0, total_iters="100%", interval="step"), CosineAnnealingLR(), ReduceLROnPlateau()],
         ...     milestones=["5%", "80%"],
         ... )
@@ -207,9 +208,7 @@ class SequentialLR(_Composite):
 
     _timeline_class = _SequentialTimeline
 
-    def __init__(
-        self, schedulers: Sequence[LRSchedulerCallback], milestones: Sequence[DurationLike], **kwargs: Any
-    ) -> None:
+    def __init__(self, schedulers: Sequence[Schedule], milestones: Sequence[DurationLike], **kwargs: Any) -> None:
         if isinstance(milestones, (str, int)) or not isinstance(milestones, Sequence):
             raise ValueError(f"Expected argument `milestones` to be a list of lengths, but got {milestones!r}.")
         count = len(_check_children("SequentialLR", schedulers))
@@ -245,10 +244,10 @@ class ChainedScheduler(_Composite):
     Example::
 
         >>> from lightning_lrsched import ConstantLR, ExponentialLR
-        >>> callback = ChainedScheduler([ConstantLR(0.1, total_iters=2), ExponentialLR(0.9)])
+        >>> schedule = ChainedScheduler([ConstantLR(0.1, total_iters=2), ExponentialLR(0.9)])
     """
 
     _timeline_class = _ChainedTimeline
 
-    def __init__(self, schedulers: Sequence[LRSchedulerCallback], **kwargs: Any) -> None:
+    def __init__(self, schedulers: Sequence[Schedule], **kwargs: Any) -> None:
         super().__init__(schedulers, lengths=(), **kwargs)

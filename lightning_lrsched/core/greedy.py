@@ -132,12 +132,12 @@ class GreedyLR(ReduceLROnPlateau):
         window_size: the running mean's length.
         reset_start: reductions with every group at ``min_lr`` before the initial lrs come back.
         strict: a monitor key that the first validation did not log is an error (True) or one warning.
-        **kwargs: the arguments of every callback (``warmup``, ``optimizer``, ``log_lr``, ...).
+        **kwargs: the arguments of every schedule (``warmup``, ``warmup_start_factor``).
 
     Example::
 
-        >>> callback = GreedyLR(monitor="val_loss", patience=2, min_lr=1e-5, max_lr=1e-3)
-        >>> callback.mode
+        >>> schedule = GreedyLR(monitor="val_loss", patience=2, min_lr=1e-5, max_lr=1e-3)
+        >>> schedule.mode
         'min'
     """
 

@@ -19,8 +19,8 @@ from typing_extensions import override
 from lightning_lrsched import _checks
 from lightning_lrsched.core.duration import DurationLike, TrainingLength
 from lightning_lrsched.core.hf_formulas import FACTORS, FormulaLR
+from lightning_lrsched.core.schedule import Schedule
 from lightning_lrsched.core.warmup import Warn
-from lightning_lrsched.lightning.callback import LRSchedulerCallback
 
 HF_METRIC_NAMES = ("reduce_lr_on_plateau", "greedy")
 """transformers' ``SchedulerType`` names driven by a metric (the other ten follow a formula of the step)."""
@@ -152,7 +152,7 @@ _TORCH_KIN = {
     "inverse_sqrt": "InverseSqrtLR",
     "warmup_stable_decay": "WarmupStableDecayLR",
 }
-"""The callback of this package with torch-style arguments closest to each name, for the error on a torch argument."""
+"""The schedule of this package with torch-style arguments closest to each name, for the error on a torch argument."""
 
 
 def _check_specific(lr_scheduler_type: str, kwargs: dict[str, Any]) -> None:
@@ -190,7 +190,7 @@ def _check_specific(lr_scheduler_type: str, kwargs: dict[str, Any]) -> None:
             )
 
 
-class TransformersLR(LRSchedulerCallback):
+class TransformersLR(Schedule):
     """One of transformers' schedules, by its ``lr_scheduler_type`` name and with its arguments, step for step.
 
     The names: ``"linear"``, ``"cosine"`` (``num_cycles``), ``"cosine_with_restarts"`` (``num_cycles``, restarts
@@ -209,13 +209,13 @@ class TransformersLR(LRSchedulerCallback):
             (0, 1) as a share of ``num_training_steps`` rounded up (``TrainingArguments.warmup_steps``' rule).
         num_training_steps: the length of the schedule; omitted, the whole run.
         **kwargs: the schedule's own arguments (checked against transformers' signature for that name), and the
-            arguments of every callback (``interval``, ``optimizer``, ``log_lr``, ...). The package's ``warmup=``
+            arguments of every schedule (``interval``, ``warmup``, ``warmup_start_factor``). The package's ``warmup=``
             is a separate prefix before the formula; give one of the two.
 
     Example::
 
-        >>> callback = TransformersLR("cosine_with_restarts", num_warmup_steps="5%", num_cycles=3)
-        >>> callback.interval
+        >>> schedule = TransformersLR("cosine_with_restarts", num_warmup_steps="5%", num_cycles=3)
+        >>> schedule.interval
         'step'
     """
 
@@ -263,11 +263,11 @@ class TransformersLR(LRSchedulerCallback):
         self.ends = lr_scheduler_type not in _NO_END
         try:
             super().__init__(factory, lengths=lengths, **specific, **kwargs)
-        except TypeError as error:
-            if "unknown argument" not in str(error) or lr_scheduler_type not in _TORCH_KIN:
+        except _checks.UnknownArgumentError as error:
+            if lr_scheduler_type not in _TORCH_KIN:
                 raise
-            raise TypeError(
-                f"{error} The name {lr_scheduler_type!r} takes transformers' arguments; for torch's arguments use"
+            raise error.also(
+                advice=f" The name {lr_scheduler_type!r} takes transformers' arguments; for torch's arguments use"
                 f" `{_TORCH_KIN[lr_scheduler_type]}`."
             ) from None
         _check_specific(lr_scheduler_type, {**kwargs, **specific})  # (after the names: a typo is named as such)

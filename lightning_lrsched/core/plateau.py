@@ -16,7 +16,6 @@ from lightning_lrsched import _checks
 from lightning_lrsched.core.duration import Interval, TrainingLength
 from lightning_lrsched.core.schedule import Schedule
 from lightning_lrsched.core.timeline import Timeline
-from lightning_lrsched.lightning.callback import LRSchedulerCallback
 
 _MIN_WORDS = ("loss", "error", "err", "mse", "mae", "rmse", "perplexity", "ppl", "nll", "wer", "cer")
 _MAX_WORDS = ("acc", "accuracy", "f1", "precision", "recall", "auroc", "auc", "iou", "dice", "map", "bleu", "r2")
@@ -167,7 +166,7 @@ class PlateauTimeline(Timeline):
         """Plateau schedules step on monitored values only (see ``validation``)."""
 
 
-class ReduceLROnPlateau(LRSchedulerCallback):
+class ReduceLROnPlateau(Schedule):
     """Reduce the learning rate when a validation metric stops improving, wired to the metric by itself.
 
     The schedule steps exactly once per completed validation run, mid-epoch runs (``val_check_interval < 1``)
@@ -191,15 +190,17 @@ class ReduceLROnPlateau(LRSchedulerCallback):
         min_lr: a lower bound on the lr (one float, or one per param group).
         eps: reductions smaller than this are skipped, as in torch.
         strict: a monitor key that the first validation did not log is an error (True) or one warning (False).
-        **kwargs: ``warmup``, ``warmup_start_factor``, ``optimizer``, ``log_lr`` and ``name`` as on every
-            callback; validations inside the warmup are not counted.
+        **kwargs: ``warmup`` and ``warmup_start_factor`` as on every schedule; validations inside the warmup are
+            not counted.
 
     Example::
 
-        >>> callback = ReduceLROnPlateau(monitor="val_acc", patience=3)  # mode "max" from the name
-        >>> callback.mode
+        >>> schedule = ReduceLROnPlateau(monitor="val_acc", patience=3)  # mode "max" from the name
+        >>> schedule.mode
         'max'
     """
+
+    open_arguments = False
 
     _timeline_class = PlateauTimeline
     _plateau_scheduler: type[torch_schedulers.ReduceLROnPlateau] = torch_schedulers.ReduceLROnPlateau
@@ -274,13 +275,13 @@ class ReduceLROnPlateau(LRSchedulerCallback):
     @property
     def history(self) -> list[tuple[int, float]]:
         """(global step, value) of every validation the schedule counted in the current or last fit."""
-        timeline = self._timeline
+        timeline = self.last_timeline
         return list(timeline.history) if isinstance(timeline, PlateauTimeline) else []
 
     @property
     def reductions(self) -> list[dict[str, Any]]:
         """One entry per reduction of the current or last fit: step, epoch, old and new lrs, recent values."""
-        timeline = self._timeline
+        timeline = self.last_timeline
         return list(timeline.reductions) if isinstance(timeline, PlateauTimeline) else []
 
     @override

@@ -7,7 +7,6 @@ scheduler and advances it; :class:`~lightning_lrsched.core.timeline.Timeline` de
 
 from __future__ import annotations
 
-import difflib
 import inspect
 import math
 import warnings
@@ -35,8 +34,13 @@ class Schedule:
 
     Args:
         scheduler: a scheduler class or function, called as ``scheduler(optimizer, **scheduler_kwargs)``.
-        interval: ``"step"`` or ``"epoch"``; None picks the type's default.
-        warmup: a linear warmup prefix (a duration; an int counts optimizer steps whatever the interval).
+        interval: ``"step"`` or ``"epoch"``; None picks the type's default (``"step"`` for transformers'
+            schedules and the per-step types such as 1cycle, ``"epoch"`` otherwise).
+        warmup: a linear warmup prefix of this many optimizer steps (a duration such as ``"10%"`` or ``"1ep"``;
+            an int counts optimizer steps whatever the interval). Step s of the warmup uses
+            ``lr0 * (f + (1 - f) * s / warmup)``, with lr0 the schedule's own first value and f
+            ``warmup_start_factor``; the schedule then starts at its own step 0, and lengths that cover the whole
+            training cover what is left after the warmup.
         warmup_start_factor: the fraction of lr0 the warmup starts from, in [0, 1).
         lengths: names of ``scheduler_kwargs`` that are durations, resolved to ints in the interval unit.
         **scheduler_kwargs: passed to ``scheduler``.
@@ -61,6 +65,9 @@ class Schedule:
     _timeline_class: ClassVar[type[Timeline]] = Timeline
     _vocabulary: ClassVar[str] = ""
     """The short name of the vocabulary whose schedules a class takes by name (``"hf"``, ``"timm"``)."""
+    open_arguments: ClassVar[bool] = True
+    """Whether ``**kwargs`` may hold the scheduler's own arguments (this class, transformers' and timm's
+    vocabularies); for the other types they are only ``interval``, ``warmup`` and ``warmup_start_factor``."""
     _checks_signature: ClassVar[bool] = True
     """Scheduler arguments are checked against the scheduler's signature at construction (composites: their own)."""
 
@@ -99,6 +106,12 @@ class Schedule:
         self._durations = {key: self._parse_length(key, scheduler_kwargs[key]) for key in self._lengths}
         self.warmup_length = None if warmup is None else Duration.parse("warmup", warmup, allow_zero=True)
         self.warmup_start_factor = float(warmup_start_factor)
+        self.last_timeline: Timeline | None = None
+        """The timeline of the current or last fit, kept by ``timeline(..., attach=True)`` for inspection."""
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Copies and pickles hold the configuration only, never a run's timeline (nor its optimizer)."""
+        return {**self.__dict__, "last_timeline": None}
 
     @property
     def label(self) -> str:
@@ -145,8 +158,23 @@ class Schedule:
         """
         timeline = self._timeline_class(self, optimizer, length, warn=warn, attach=attach, phase=phase)
         if attach:
-            self._attach(timeline)
+            self.last_timeline = timeline
         return timeline
+
+    @property
+    def scheduler(self) -> Any:
+        """The torch scheduler of the current or last fit (None before the first)."""
+        return self.last_timeline.scheduler if self.last_timeline is not None else None
+
+    @property
+    def resolved_lengths(self) -> dict[str, Any]:
+        """The length arguments as ints in interval units, resolved at fit start."""
+        return dict(self.last_timeline.resolved) if self.last_timeline is not None else {}
+
+    @property
+    def schedule_steps(self) -> int:
+        """Optimizer steps taken since the warmup ended: the step count of the wrapped schedule itself."""
+        return self.last_timeline.schedule_steps if self.last_timeline is not None else 0
 
     def scaled_to_run(self) -> bool:
         """Whether the plan depends on the run's length: an omitted whole-run length, or a percentage."""
@@ -173,9 +201,6 @@ class Schedule:
         plain["warmup"] = self.warmup_length.text if self.warmup_length is not None else None
         plain["warmup_start_factor"] = self.warmup_start_factor
         return plain
-
-    def _attach(self, timeline: Timeline) -> None:
-        """Keep ``timeline`` for inspection (the callbacks do: ``scheduler``, ``summary()``, ``history``)."""
 
     # ------------------------------------------------------------------ pure hooks for subclasses
 
@@ -268,7 +293,7 @@ def _check_names(schedule: Schedule, factory: SchedulerFactory, kwargs: dict[str
     """Every scheduler argument is one the scheduler takes: a misspelling is an error at construction.
 
     Raises:
-        TypeError: naming the unknown argument and the closest valid name (of the scheduler or of the callback).
+        UnknownArgumentError: naming the unknown argument and the closest valid name (of the scheduler or the schedule).
     """
     try:
         parameters = inspect.signature(factory).parameters
@@ -283,10 +308,5 @@ def _check_names(schedule: Schedule, factory: SchedulerFactory, kwargs: dict[str
     own = {
         name for cls in type(schedule).__mro__ if "__init__" in vars(cls) for name in inspect.signature(cls).parameters
     }
-    valid = sorted(taken | (own - {"self", "kwargs", "scheduler_kwargs", "scheduler"}))
-    close = difflib.get_close_matches(unknown[0], valid, n=1, cutoff=0.6)
-    hint = f" Did you mean `{close[0]}`?" if close else ""
-    raise TypeError(
-        f"`{type(schedule).__name__}` got an unknown argument `{unknown[0]}`={kwargs[unknown[0]]!r}.{hint} Valid"
-        f" arguments: {', '.join(valid)}."
-    )
+    valid = taken | (own - {"self", "kwargs", "scheduler_kwargs", "scheduler"})
+    raise _checks.UnknownArgumentError(type(schedule).__name__, unknown[0], kwargs[unknown[0]], valid)

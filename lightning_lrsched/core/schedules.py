@@ -1,8 +1,9 @@
-"""One thin callback per torch scheduler: same name and arguments, minus ``optimizer`` and ``last_epoch``.
+"""One thin schedule per torch scheduler: same name and arguments, minus ``optimizer`` and ``last_epoch``.
 
 Length arguments also take durations (``"10%"``, ``"3ep"``, ``"500 steps"``); lengths that mean "the whole
-training" may be omitted. Every callback also takes the keyword arguments of
-:class:`~lightning_lrsched.LRSchedulerCallback`: ``interval``, ``optimizer``, ``log_lr`` and ``name``.
+training" may be omitted. Every schedule also takes the keyword arguments of
+:class:`~lightning_lrsched.core.schedule.Schedule`: ``interval``, ``warmup`` and ``warmup_start_factor``. The
+callbacks of the same names (``lightning_lrsched.StepLR``, ...) hold one of these and step it in a Trainer.
 """
 
 from __future__ import annotations
@@ -19,9 +20,9 @@ from typing_extensions import override
 from lightning_lrsched import _checks
 from lightning_lrsched.core import hf_formulas
 from lightning_lrsched.core.duration import DurationLike, Interval, TrainingLength
+from lightning_lrsched.core.schedule import Schedule
 from lightning_lrsched.core.timeline import Timeline
 from lightning_lrsched.core.warmup import Warn
-from lightning_lrsched.lightning.callback import LRSchedulerCallback
 
 LrLambda = Callable[[int], float]
 FloatOrList = float | list[float]
@@ -45,52 +46,60 @@ def _check_momentum(cycle_momentum: Any, base_momentum: Any, max_momentum: Any) 
     _checks.not_above("base_momentum", base_momentum, "max_momentum", max_momentum)
 
 
-class LambdaLR(LRSchedulerCallback):
+class LambdaLR(Schedule):
     """Multiply the initial learning rate by ``lr_lambda(n)`` after n intervals (epoch by default).
 
     Example::
 
-        >>> callback = LambdaLR(lr_lambda=lambda epoch: 0.9**epoch)
+        >>> schedule = LambdaLR(lr_lambda=lambda epoch: 0.9**epoch)
     """
+
+    open_arguments = False
 
     def __init__(self, lr_lambda: LrLambda | list[LrLambda], **kwargs: Any) -> None:
         _checks.callable_or_list("lr_lambda", lr_lambda)
         super().__init__(torch_schedulers.LambdaLR, lr_lambda=lr_lambda, lengths=(), **kwargs)
 
 
-class MultiplicativeLR(LRSchedulerCallback):
+class MultiplicativeLR(Schedule):
     """Multiply the current learning rate by ``lr_lambda(n)`` at every interval (epoch by default).
 
     Example::
 
-        >>> callback = MultiplicativeLR(lr_lambda=lambda epoch: 0.95)
+        >>> schedule = MultiplicativeLR(lr_lambda=lambda epoch: 0.95)
     """
+
+    open_arguments = False
 
     def __init__(self, lr_lambda: LrLambda | list[LrLambda], **kwargs: Any) -> None:
         _checks.callable_or_list("lr_lambda", lr_lambda)
         super().__init__(torch_schedulers.MultiplicativeLR, lr_lambda=lr_lambda, lengths=(), **kwargs)
 
 
-class StepLR(LRSchedulerCallback):
+class StepLR(Schedule):
     """Multiply the learning rate by ``gamma`` every ``step_size`` intervals (epoch by default).
 
     Example::
 
-        >>> callback = StepLR(step_size="2ep", gamma=0.5)
+        >>> schedule = StepLR(step_size="2ep", gamma=0.5)
     """
+
+    open_arguments = False
 
     def __init__(self, step_size: DurationLike, gamma: float = 0.1, **kwargs: Any) -> None:
         _checks.positive("gamma", gamma, "Use e.g. gamma=0.1 to divide the learning rate by 10 at each step.")
         super().__init__(torch_schedulers.StepLR, step_size=step_size, gamma=gamma, lengths=("step_size",), **kwargs)
 
 
-class MultiStepLR(LRSchedulerCallback):
+class MultiStepLR(Schedule):
     """Multiply the learning rate by ``gamma`` at each milestone (epochs by default, or durations).
 
     Example::
 
-        >>> callback = MultiStepLR(milestones=["50%", "75%"], gamma=0.1)
+        >>> schedule = MultiStepLR(milestones=["50%", "75%"], gamma=0.1)
     """
+
+    open_arguments = False
 
     ends = True
 
@@ -128,13 +137,15 @@ class MultiStepLR(LRSchedulerCallback):
         return {"milestones": [1] * (due - applied) + ahead[max(applied - due, 0) :]}
 
 
-class ConstantLR(LRSchedulerCallback):
+class ConstantLR(Schedule):
     """Multiply the learning rate by ``factor`` for ``total_iters`` intervals, then restore it.
 
     Example::
 
-        >>> callback = ConstantLR(factor=0.5, total_iters="1ep")
+        >>> schedule = ConstantLR(factor=0.5, total_iters="1ep")
     """
+
+    open_arguments = False
 
     ends = True
 
@@ -145,13 +156,15 @@ class ConstantLR(LRSchedulerCallback):
         )
 
 
-class LinearLR(LRSchedulerCallback):
+class LinearLR(Schedule):
     """Scale the learning rate linearly from ``start_factor`` to ``end_factor`` over ``total_iters``.
 
     Example::
 
-        >>> callback = LinearLR(start_factor=1.0, end_factor=0.0, total_iters="100%", interval="step")
+        >>> schedule = LinearLR(start_factor=1.0, end_factor=0.0, total_iters="100%", interval="step")
     """
+
+    open_arguments = False
 
     ends = True
 
@@ -181,26 +194,30 @@ class LinearLR(LRSchedulerCallback):
         return {"total_iters": left, "start_factor": 1.0, "end_factor": end / lr}
 
 
-class ExponentialLR(LRSchedulerCallback):
+class ExponentialLR(Schedule):
     """Multiply the learning rate by ``gamma`` at every interval (epoch by default).
 
     Example::
 
-        >>> callback = ExponentialLR(gamma=0.9)
+        >>> schedule = ExponentialLR(gamma=0.9)
     """
+
+    open_arguments = False
 
     def __init__(self, gamma: float, **kwargs: Any) -> None:
         _checks.positive("gamma", gamma, "Use e.g. gamma=0.9 to lose 10% of the learning rate per epoch.")
         super().__init__(torch_schedulers.ExponentialLR, gamma=gamma, lengths=(), **kwargs)
 
 
-class PolynomialLR(LRSchedulerCallback):
+class PolynomialLR(Schedule):
     """Decay the learning rate polynomially to 0 over ``total_iters`` (the whole training when omitted).
 
     Example::
 
-        >>> callback = PolynomialLR(power=2.0)  # over every optimizer step of the run
+        >>> schedule = PolynomialLR(power=2.0)  # over every optimizer step of the run
     """
+
+    open_arguments = False
 
     _whole_training = ("total_iters",)
     ends = True
@@ -223,7 +240,7 @@ class PolynomialLR(LRSchedulerCallback):
         return None if left is None else {"total_iters": left}
 
 
-class CosineAnnealingLR(LRSchedulerCallback):
+class CosineAnnealingLR(Schedule):
     """Anneal the learning rate along a half cosine to ``eta_min`` over ``T_max`` (the whole run if omitted).
 
     With ``T_max`` omitted or given as a duration string the schedule steps per optimizer step; with an int
@@ -231,8 +248,10 @@ class CosineAnnealingLR(LRSchedulerCallback):
 
     Example::
 
-        >>> callback = CosineAnnealingLR(eta_min=1e-6)  # one half cosine over the whole run
+        >>> schedule = CosineAnnealingLR(eta_min=1e-6)  # one half cosine over the whole run
     """
+
+    open_arguments = False
 
     _whole_training = ("T_max",)
     ends = True
@@ -253,7 +272,7 @@ class CosineAnnealingLR(LRSchedulerCallback):
         return None if left is None else {"T_max": left}
 
 
-class CosineAnnealingWarmRestarts(LRSchedulerCallback):
+class CosineAnnealingWarmRestarts(Schedule):
     """Cosine annealing restarted every ``T_0`` epochs, each cycle ``T_mult`` times longer than the last.
 
     ``T_0`` always counts whole epochs (a duration string resolves to the nearest whole epoch). With the default
@@ -262,8 +281,10 @@ class CosineAnnealingWarmRestarts(LRSchedulerCallback):
 
     Example::
 
-        >>> callback = CosineAnnealingWarmRestarts(T_0=2, T_mult=2, interval="step")
+        >>> schedule = CosineAnnealingWarmRestarts(T_0=2, T_mult=2, interval="step")
     """
+
+    open_arguments = False
 
     def __init__(self, T_0: DurationLike, T_mult: int = 1, eta_min: float = 0.0, **kwargs: Any) -> None:  # noqa: N803
         _checks.integer("T_mult", T_mult, 1, "Use T_mult=1 for cycles of equal length.")
@@ -291,15 +312,17 @@ class CosineAnnealingWarmRestarts(LRSchedulerCallback):
             scheduler.step(timeline.epoch_position)  # type: ignore[arg-type]  # this scheduler takes fractional epochs
 
 
-class CyclicLR(LRSchedulerCallback):
+class CyclicLR(Schedule):
     """Cycle the learning rate between ``base_lr`` and ``max_lr`` (per optimizer step by default).
 
     With ``cycle_momentum=True`` (the default) momentum, or Adam's beta1, cycles inversely and is logged too.
 
     Example::
 
-        >>> callback = CyclicLR(base_lr=1e-4, max_lr=1e-2, step_size_up="1ep", cycle_momentum=False)
+        >>> schedule = CyclicLR(base_lr=1e-4, max_lr=1e-2, step_size_up="1ep", cycle_momentum=False)
     """
+
+    open_arguments = False
 
     _step_by_default = True
 
@@ -346,7 +369,7 @@ class CyclicLR(LRSchedulerCallback):
         self.cycles_momentum = cycle_momentum
 
 
-class OneCycleLR(LRSchedulerCallback):
+class OneCycleLR(Schedule):
     """The 1cycle policy: warm up to ``max_lr``, then anneal far below the start (per optimizer step).
 
     ``total_steps`` defaults to every optimizer step of the run; torch's ``epochs`` + ``steps_per_epoch`` form
@@ -355,8 +378,10 @@ class OneCycleLR(LRSchedulerCallback):
 
     Example::
 
-        >>> callback = OneCycleLR(max_lr=3e-4)
+        >>> schedule = OneCycleLR(max_lr=3e-4)
     """
+
+    open_arguments = False
 
     _step_by_default = True
 
@@ -456,7 +481,7 @@ class _InverseSqrtSchedule(torch_schedulers.LRScheduler):
         return [float(base) * factor for base in self.base_lrs]
 
 
-class InverseSqrtLR(LRSchedulerCallback):
+class InverseSqrtLR(Schedule):
     """Inverse square-root decay, the Transformer paper's schedule: ``lr0 * sqrt(timescale / (step + timescale))``.
 
     Usually combined with ``warmup``; ``timescale`` defaults to the warmup length (10,000 steps without one),
@@ -464,8 +489,10 @@ class InverseSqrtLR(LRSchedulerCallback):
 
     Example::
 
-        >>> callback = InverseSqrtLR(warmup="5%")
+        >>> schedule = InverseSqrtLR(warmup="5%")
     """
+
+    open_arguments = False
 
     _step_by_default = True
     _free_lengths = ("timescale",)
@@ -516,7 +543,7 @@ class _WarmupStableDecaySchedule(torch_schedulers.LRScheduler):
         return [float(base) * factor for base in self.base_lrs]
 
 
-class WarmupStableDecayLR(LRSchedulerCallback):
+class WarmupStableDecayLR(Schedule):
     """Warmup, a long constant phase, then a decay over the last ``decay`` of the run (the "WSD" schedule).
 
     The decay is ``"linear"``, ``"cosine"`` (half cosine) or ``"1-sqrt"``, down to ``min_lr_ratio`` times the
@@ -525,8 +552,10 @@ class WarmupStableDecayLR(LRSchedulerCallback):
 
     Example::
 
-        >>> callback = WarmupStableDecayLR(warmup="5%", decay="20%", decay_type="1-sqrt")
+        >>> schedule = WarmupStableDecayLR(warmup="5%", decay="20%", decay_type="1-sqrt")
     """
+
+    open_arguments = False
 
     _step_by_default = True
 

@@ -65,7 +65,7 @@ class Timeline:
     """The plan and the clock of one schedule in one run.
 
     Args:
-        schedule: the schedule (any callback of this package is one).
+        schedule: the schedule (what every callback of this package holds).
         optimizer: the optimizer whose learning rates it sets.
         length: the run's length in optimizer steps and epochs.
         warn: where warnings go (the callback passes Lightning's rank-zero warning).

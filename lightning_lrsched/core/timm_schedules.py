@@ -7,7 +7,6 @@ timm counts time in epochs (``t_in_epochs=True``) or in optimizer updates (``sch
 
 from __future__ import annotations
 
-import difflib
 import inspect
 import math
 import warnings
@@ -19,9 +18,9 @@ from typing_extensions import override
 from lightning_lrsched import _checks
 from lightning_lrsched.core.duration import Duration, DurationLike, Interval, TrainingLength
 from lightning_lrsched.core.plateau import ReduceLROnPlateau
+from lightning_lrsched.core.schedule import Schedule
 from lightning_lrsched.core.timm_formulas import CYCLIC, STEPPED, TimmFormulaLR
 from lightning_lrsched.core.warmup import Warn
-from lightning_lrsched.lightning.callback import LRSchedulerCallback
 
 _ONLY: dict[str, tuple[str, ...]] = {
     "t_initial": CYCLIC,
@@ -64,17 +63,11 @@ def _factory(optimizer: Any, **cfg: Any) -> TimmFormulaLR:
 
 
 def _check_unknown(kwargs: dict[str, Any]) -> None:
-    """A keyword that is neither timm's nor one every callback takes is a misspelling: named, with the closest."""
-    shared = set(inspect.signature(LRSchedulerCallback.__init__).parameters) - {"self", "scheduler", "lengths"}
+    """A keyword that is neither timm's nor one every schedule takes is a misspelling: named, with the closest."""
+    shared = set(inspect.signature(Schedule.__init__).parameters) - {"self", "scheduler", "lengths", "scheduler_kwargs"}
     unknown = [key for key in kwargs if key not in shared]
     if unknown:
-        valid = sorted((shared | set(_PARAMETERS) | {"sched"}) - {"scheduler_kwargs"})
-        close = difflib.get_close_matches(unknown[0], valid, n=1, cutoff=0.6)
-        hint = f" Did you mean `{close[0]}`?" if close else ""
-        raise TypeError(
-            f"`TimmLR` got an unknown argument `{unknown[0]}`={kwargs[unknown[0]]!r}.{hint} Valid arguments:"
-            f" {', '.join(valid)}."
-        )
+        raise _checks.UnknownArgumentError("TimmLR", unknown[0], kwargs[unknown[0]], {*shared, *_PARAMETERS, "sched"})
 
 
 def _check_values(sched: str, given: dict[str, Any]) -> None:
@@ -117,7 +110,7 @@ def _check_values(sched: str, given: dict[str, Any]) -> None:
         )
 
 
-class TimmLR(LRSchedulerCallback):
+class TimmLR(Schedule):
     """One of timm's schedulers (``cosine``, ``tanh``, ``poly``, ``step``, ``multistep``) with timm's arguments.
 
     Per epoch by default (timm's ``t_in_epochs=True``); ``interval="step"`` is timm's stepping on updates.
@@ -146,12 +139,12 @@ class TimmLR(LRSchedulerCallback):
         noise_pct: the noise's limit, as a share of the lr.
         noise_std: kept for timm's configs; timm does not use it (a warning says so when it is not 1).
         noise_seed: the noise's seed (timm adds the time to it).
-        **kwargs: the arguments of every callback (``interval``, ``optimizer``, ``log_lr``, ...).
+        **kwargs: the arguments of every schedule (``interval``, ``warmup``, ``warmup_start_factor``).
 
     Example::
 
-        >>> callback = TimmLR("cosine", warmup_t=2, warmup_lr_init=1e-6, lr_min=1e-5)
-        >>> callback.interval
+        >>> schedule = TimmLR("cosine", warmup_t=2, warmup_lr_init=1e-6, lr_min=1e-5)
+        >>> schedule.interval
         'epoch'
     """
 
@@ -307,7 +300,7 @@ def schedule_from_timm(
     plateau_mode: Literal["min", "max"] = "max",
     step_on_epochs: bool = True,
     **kwargs: Any,
-) -> LRSchedulerCallback:
+) -> Schedule:
     """The schedule timm's ``create_scheduler_v2`` builds from these arguments (its names and defaults).
 
     ``num_epochs`` is timm's ``t_initial`` in epochs; omitted, the cycles fill the Lightning run. The run's
@@ -339,7 +332,7 @@ def schedule_from_timm(
         k_decay: the k-decay exponent.
         plateau_mode: ``plateau``: ``"min"`` or ``"max"``.
         step_on_epochs: False steps on every optimizer update (timm's ``sched_on_updates``).
-        **kwargs: the arguments of every callback; ``monitor=`` for ``plateau`` (default ``"val_loss"``).
+        **kwargs: the arguments of every schedule; ``monitor=`` for ``plateau`` (default ``"val_loss"``).
 
     Example::
 

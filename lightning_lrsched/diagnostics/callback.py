@@ -18,11 +18,11 @@ from typing_extensions import override
 
 import lightning_lrsched.diagnostics.findings as findings
 from lightning_lrsched import _checks
-from lightning_lrsched.core.plateau import ReduceLROnPlateau
 from lightning_lrsched.diagnostics.findings import Finding, Record, Window, fmt
 from lightning_lrsched.diagnostics.rewind import Rewind, Rewinder
 from lightning_lrsched.lightning import run_changes
 from lightning_lrsched.lightning.callback import LRSchedulerCallback
+from lightning_lrsched.lightning.schedules import ReduceLROnPlateau
 from lightning_lrsched.report import tensorboard
 
 _LABEL_KEYS = ("labels", "label", "targets", "target", "y")
@@ -400,7 +400,7 @@ def plateau_monitor_findings(
     """
     # (monitor, whether that schedule has warned about it itself already)
     monitors = [
-        (c.monitor, c.watches_training)
+        (c.monitor, c.schedule.watches_training)
         for c in trainer.callbacks  # type: ignore[attr-defined]
         if isinstance(c, ReduceLROnPlateau)
     ]

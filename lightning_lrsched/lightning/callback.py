@@ -1,17 +1,19 @@
-"""LRSchedulerCallback: the Lightning adapter that turns a Trainer's hooks into the events of a Timeline.
+"""LRSchedulerCallback: the Lightning adapter that holds a schedule and turns a Trainer's hooks into its events.
 
-The callback picks the optimizer, checks for conflicts, plans a fresh :class:`~lightning_lrsched.core.timeline.Timeline`
-at every fit start, tells it when optimizer steps, epochs and validations happen, and delegates the checkpoint
-state to it. Lightning private attributes are used only in the adapter modules (this one, `run_changes.py`,
-`lr_logging.py`), each with its public fallback.
+The callback holds a :class:`~lightning_lrsched.core.schedule.Schedule` (the description, torch only), picks the
+optimizer, checks for conflicts, plans a fresh :class:`~lightning_lrsched.core.timeline.Timeline` at every fit
+start, tells it when optimizer steps, epochs and validations happen, and delegates the checkpoint state to it.
+Lightning and torch private attributes are used only through ``privates.py``, each with its public fallback.
 """
 
 from __future__ import annotations
 
 import contextlib
 import copy
-from collections.abc import Sequence
-from typing import Any
+import inspect
+import sys
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 import lightning.pytorch as pl
 from lightning.pytorch.callbacks import Callback
@@ -21,7 +23,7 @@ from torch.utils.hooks import RemovableHandle
 from typing_extensions import override
 
 from lightning_lrsched import _checks, privates
-from lightning_lrsched.core.duration import DurationLike, Interval, TrainingLength
+from lightning_lrsched.core.duration import TrainingLength
 from lightning_lrsched.core.schedule import Schedule, SchedulerFactory
 from lightning_lrsched.core.timeline import Timeline
 from lightning_lrsched.lightning import run_changes
@@ -32,11 +34,14 @@ from lightning_lrsched.report import reporting
 __all__ = ["LRSchedulerCallback", "SchedulerFactory"]
 
 
-class LRSchedulerCallback(Schedule, Callback):
+class LRSchedulerCallback(Callback):
     """Schedule the learning rate of one optimizer with any torch scheduler, stepped by the callback itself.
 
-    At fit start the callback resolves length arguments against the Trainer (``"10%"``, ``"3ep"``,
-    ``"500 steps"``), builds the scheduler on one of ``trainer.optimizers`` and from then on steps it:
+    The callback holds a schedule (``callback.schedule``, a :class:`~lightning_lrsched.core.schedule.Schedule`:
+    what the lr is at each position, without Lightning) and says when it advances. Built from the schedule's
+    arguments (``StepLR(step_size=2)``), or around a schedule (``LRSchedulerCallback(schedule=...)``). At fit
+    start the callback resolves length arguments against the Trainer (``"10%"``, ``"3ep"``, ``"500 steps"``),
+    builds the scheduler on one of ``trainer.optimizers`` and from then on steps it:
 
     * ``interval="step"``: once after every optimizer step that really ran. Gradient accumulation, an AMP step
       skipped because of inf gradients, and manual optimization are all counted correctly, because the
@@ -56,15 +61,10 @@ class LRSchedulerCallback(Schedule, Callback):
     ``get_linear_schedule_with_warmup``.
 
     Args:
-        scheduler: a scheduler class or function, called as ``scheduler(optimizer, **scheduler_kwargs)``.
-        interval: ``"step"`` or ``"epoch"``; by default ``"step"`` for transformers' schedules and ``"epoch"``
-            otherwise (the subclasses choose per type).
-        warmup: a linear warmup prefix of this many optimizer steps (a duration such as ``"10%"`` or
-            ``"1ep"``; an int counts optimizer steps whatever the interval). Step s of the warmup uses
-            ``lr0 * (f + (1 - f) * s / warmup)``, with lr0 the schedule's own first value and f
-            ``warmup_start_factor``; the schedule then starts at its own step 0, and lengths that cover the whole
-            training cover what is left after the warmup.
-        warmup_start_factor: the fraction of lr0 the warmup starts from, in [0, 1).
+        *args: the schedule's arguments: :class:`~lightning_lrsched.core.schedule.Schedule`'s (``scheduler``,
+            ``interval``, ``warmup``, ``warmup_start_factor``, ``lengths``, the scheduler's own), or for a
+            subclass those of its ``schedule_type``.
+        schedule: a schedule to hold instead of one built from the arguments (of ``schedule_type``).
         optimizer: which optimizer of ``trainer.optimizers`` to schedule: an index, or the optimizer's class
             name (``"AdamW"``) when that is unique.
         log_lr: log the learning rate and show it in the progress bar, as ``LearningRateMonitor`` would.
@@ -78,9 +78,7 @@ class LRSchedulerCallback(Schedule, Callback):
             holds its end, with a warning (False); or re-plans what remains for the new run without a jump (True).
         steps_per_batch: this optimizer's steps per training batch when not one (0.5 for a GAN generator that
             steps every second batch). None: measured over the first epoch in manual optimization.
-        lengths: names of ``scheduler_kwargs`` that are durations, resolved at fit start to ints in the
-            interval unit.
-        **scheduler_kwargs: passed to ``scheduler``.
+        **kwargs: the schedule's arguments, as ``*args``.
 
     Example::
 
@@ -94,6 +92,10 @@ class LRSchedulerCallback(Schedule, Callback):
         >>> callback = LRSchedulerCallback(torch.optim.lr_scheduler.StepLR, step_size="2ep", lengths=["step_size"])
     """
 
+    schedule_type: ClassVar[type[Schedule]] = Schedule
+    """The kind of schedule this callback holds, built from the callback's own arguments."""
+    schedule: Schedule
+    """The schedule: its arguments, resolved lengths and the timeline of the current or last fit."""
     state_key: str = ""  # (Lightning's is a property: here an attribute, set once)
     """Unique per scheduled optimizer, so several callbacks (one per optimizer) can coexist."""
     _active: bool
@@ -105,11 +107,8 @@ class LRSchedulerCallback(Schedule, Callback):
 
     def __init__(
         self,
-        scheduler: SchedulerFactory,
-        *,
-        interval: Interval | None = None,
-        warmup: DurationLike | None = None,
-        warmup_start_factor: float = 0.0,
+        *args: Any,
+        schedule: Schedule | None = None,
         optimizer: int | str = 0,
         log_lr: bool = True,
         plan: bool = True,
@@ -119,34 +118,10 @@ class LRSchedulerCallback(Schedule, Callback):
         logging_interval: LoggingInterval = None,
         replan_on_resume: bool = False,
         steps_per_batch: float | None = None,
-        lengths: Sequence[str] = (),
-        **scheduler_kwargs: Any,
+        **kwargs: Any,
     ) -> None:
-        super().__init__(
-            scheduler,
-            interval=interval,
-            warmup=warmup,
-            warmup_start_factor=warmup_start_factor,
-            lengths=lengths,
-            **scheduler_kwargs,
-        )
-        if (
-            isinstance(optimizer, bool)
-            or not isinstance(optimizer, (int, str))
-            or (isinstance(optimizer, int) and optimizer < 0)
-        ):
-            raise ValueError(
-                f"Expected argument `optimizer` to be an index >= 0 into `trainer.optimizers` or an optimizer"
-                f" class name such as 'AdamW', but got {optimizer!r}."
-            )
-        _checks.boolean("plan", plan)
-        _checks.boolean("replan_on_resume", replan_on_resume)
-        if steps_per_batch is not None:
-            _checks.positive(
-                "steps_per_batch", steps_per_batch, "Use e.g. 0.5 for an optimizer stepping every 2nd batch."
-            )
-        if name is not None and (not isinstance(name, str) or not name):
-            raise ValueError(f"Expected argument `name` to be a non-empty string or None, but got {name!r}.")
+        self.schedule = self._hold(schedule, args, kwargs)
+        _check_options(optimizer, plan, replan_on_resume, steps_per_batch, name)
         self.optimizer_ref = optimizer
         self._log_options = LogOptions(log_lr, log_momentum, log_weight_decay, logging_interval)
         self._plan = plan
@@ -155,13 +130,48 @@ class LRSchedulerCallback(Schedule, Callback):
         self._steps_per_batch = steps_per_batch
         # Lightning reads `state_key` at every hook call (its profiler names): an attribute, computed once
         self.state_key = self._generate_state_key(optimizer=optimizer, name=name)
-        self._timeline: Timeline | None = None
-        """The current fit's plan, or the last fit's once it ended (for inspection)."""
         self._pending: dict[str, Any] | None = None
         """Checkpoint state loaded before the fit started, applied to its fresh timeline."""
         self._catch_up = False
         """The fit resumes from a checkpoint without this schedule's state: start at the checkpoint's position."""
         self._clear_run()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "__init__" not in vars(cls):  # (the schedule's arguments, named, for LightningCLI and IDEs)
+            cls.__init__ = _named_init(cls.schedule_type)  # type: ignore[method-assign]
+
+    @classmethod
+    def holding(cls, schedule: Schedule, **options: Any) -> LRSchedulerCallback:
+        """The callback of this package for ``schedule``'s type (``StepLR`` for a core ``StepLR``), holding it.
+
+        Example::
+
+            >>> from lightning_lrsched.core import schedules
+            >>> type(LRSchedulerCallback.holding(schedules.StepLR(2), log_lr=False)).__module__
+            'lightning_lrsched.lightning.schedules'
+        """
+        kind = next((c for c in _subclasses(LRSchedulerCallback) if c.schedule_type is type(schedule)), cls)
+        return kind(schedule=schedule, **options)
+
+    def _hold(self, schedule: Schedule | None, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Schedule:
+        """The given schedule, or one built from the arguments; a misspelled callback argument is named too."""
+        if schedule is None:
+            self._check_arguments(args, kwargs)
+            try:
+                return self.schedule_type(*args, **kwargs)
+            except _checks.UnknownArgumentError as error:
+                raise error.also((*OPTIONS, "schedule")) from None
+        if args or kwargs or not isinstance(schedule, self.schedule_type):
+            raise TypeError(
+                f"Expected argument `schedule` of `{type(self).__name__}` to be a `{self.schedule_type.__name__}`"
+                f" of lightning_lrsched.core and no schedule arguments besides, but got {schedule!r} and"
+                f" {[*args, *kwargs]}. Give either the schedule or its arguments."
+            )
+        return schedule
+
+    def _check_arguments(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        """Checks of the schedule's arguments that only the callback can make (composites: their phases')."""
 
     def _clear_run(self) -> None:
         """Forget the run in progress (hooks, trainer, tags); the last timeline stays for inspection."""
@@ -169,29 +179,27 @@ class LRSchedulerCallback(Schedule, Callback):
 
     def __getstate__(self) -> dict[str, Any]:
         """Copies and pickles hold the configuration only, never a run's trainer, optimizer or timeline."""
-        return {**self.__dict__, **_run_defaults(), "_timeline": None, "_pending": None, "_catch_up": False}
+        return {**self.__dict__, **_run_defaults(), "_pending": None, "_catch_up": False}
 
     # ------------------------------------------------------------------ public properties
+
+    @property
+    def _timeline(self) -> Timeline | None:
+        """The current fit's plan, or the last fit's once it ended (kept on the schedule, for inspection)."""
+        return self.schedule.last_timeline
 
     @property
     def active_timeline(self) -> Timeline | None:
         """The timeline of the fit under way (None between fits, or when nothing is scheduled)."""
         return self._timeline if self._active else None
 
-    @property
-    def scheduler(self) -> Any:
-        """The torch scheduler of the current or last fit (None before the first)."""
-        return self._timeline.scheduler if self._timeline is not None else None
-
-    @property
-    def resolved_lengths(self) -> dict[str, Any]:
-        """The length arguments as ints in interval units, resolved at fit start."""
-        return dict(self._timeline.resolved) if self._timeline is not None else {}
-
-    @property
-    def schedule_steps(self) -> int:
-        """Optimizer steps taken since the warmup ended: the step count of the wrapped schedule itself."""
-        return self._timeline.schedule_steps if self._timeline is not None else 0
+    interval = property(
+        lambda self: self.schedule.interval, doc="``'step'`` or ``'epoch'``: when the schedule advances."
+    )
+    label = property(lambda self: self.schedule.label, doc="The schedule's name in summaries and checkpoints.")
+    scheduler = property(lambda self: self.schedule.scheduler, doc="The torch scheduler of the current or last fit.")
+    resolved_lengths = property(lambda self: self.schedule.resolved_lengths, doc="The lengths resolved at fit start.")
+    schedule_steps = property(lambda self: self.schedule.schedule_steps, doc="Optimizer steps since the warmup ended.")
 
     def summary(self) -> dict[str, Any]:
         """What the schedule did in the current or last fit, in numbers and in words.
@@ -209,10 +217,6 @@ class LRSchedulerCallback(Schedule, Callback):
         """
         return reporting.summary(self.label, self.interval, self._timeline)
 
-    @override
-    def _attach(self, timeline: Timeline) -> None:
-        self._timeline = timeline
-
     # ------------------------------------------------------------------ fit lifecycle
 
     @override
@@ -220,7 +224,7 @@ class LRSchedulerCallback(Schedule, Callback):
         resume = (self._pending, self._catch_up, self._timeline)  # (a checkpoint's state, or the last fit's)
         self._pending, self._catch_up = None, False  # consumed even if this start fails
         self._release()
-        self._timeline = None
+        self.schedule.last_timeline = None
         optimizer = select_optimizer(trainer, self)
         check_conflicts(trainer, self, optimizer)
         length = run_changes.scaled(TrainingLength.from_trainer(trainer), self._steps_per_batch)
@@ -230,14 +234,9 @@ class LRSchedulerCallback(Schedule, Callback):
         self._follower = run_changes.RunFollower.begin(
             trainer, pl_module, timeline, resume, steps_per_batch=self._steps_per_batch, replan=self._replan_on_resume
         )
-        self._timeline, self._trainer, self._active = timeline, trainer, True
-        self._log = log = LrLog(trainer, optimizer, tag_prefix(trainer, self), self, self._log_options)
-        log.reductions = len(getattr(timeline, "reductions", ()))  # (a resumed plateau schedule's so far)
-        log.update_layout()
-        if self._log_options.enabled and trainer.is_global_zero and log.first:
-            reporting.declare_hparams(trainer, pl_module, self, timeline)
-        if self._plan and trainer.is_global_zero:
-            reporting.log_plan(trainer.loggers, f"{log.tags[0]}-plan", self, timeline, trainer.global_step)
+        self._trainer, self._active = trainer, True
+        self._log = LrLog(trainer, optimizer, tag_prefix(trainer, self), self.schedule, self._log_options)
+        self._log.fit_start(pl_module, timeline, plan=self._plan)
         self._handles = [
             optimizer.register_step_pre_hook(self._before_optimizer_step),
             optimizer.register_step_post_hook(self._after_optimizer_step),
@@ -371,10 +370,10 @@ def plan_fit(
         rank_zero_info(f"{name}: this run takes no optimizer step (`limit_train_batches=0`?): nothing to schedule.")
         return None
     if not getattr(trainer, "fast_dev_run", False):  # set by the Trainer at init, not declared
-        return callback.timeline(optimizer, length, warn=rank_zero_warn, attach=True)
+        return callback.schedule.timeline(optimizer, length, warn=rank_zero_warn, attach=True)
     notes: list[str] = []
     try:
-        timeline = callback.timeline(optimizer, length, warn=notes.append, attach=True)
+        timeline = callback.schedule.timeline(optimizer, length, warn=notes.append, attach=True)
     except ValueError as error:
         rank_zero_warn(
             f"`fast_dev_run`: {name} cannot be planned for a smoke run of {length.total_steps:g} optimizer"
@@ -515,3 +514,84 @@ def check_checkpoint_keys(callback: LRSchedulerCallback, checkpoint: dict[str, A
 
 def _looks_like_ours(state: Any) -> bool:
     return isinstance(state, dict) and "scheduler" in state and "resolved" in state and "type" in state
+
+
+def _check_options(optimizer: Any, plan: Any, replan_on_resume: Any, steps_per_batch: Any, name: Any) -> None:
+    """The callback's own arguments (the logging ones are checked by ``LogOptions``)."""
+    if (
+        isinstance(optimizer, bool)
+        or not isinstance(optimizer, (int, str))
+        or (isinstance(optimizer, int) and optimizer < 0)
+    ):
+        raise ValueError(
+            f"Expected argument `optimizer` to be an index >= 0 into `trainer.optimizers` or an optimizer"
+            f" class name such as 'AdamW', but got {optimizer!r}."
+        )
+    _checks.boolean("plan", plan)
+    _checks.boolean("replan_on_resume", replan_on_resume)
+    if steps_per_batch is not None:
+        _checks.positive("steps_per_batch", steps_per_batch, "Use e.g. 0.5 for an optimizer stepping every 2nd batch.")
+    if name is not None and (not isinstance(name, str) or not name):
+        raise ValueError(f"Expected argument `name` to be a non-empty string or None, but got {name!r}.")
+
+
+OWN_PARAMETERS = [
+    p for p in inspect.signature(LRSchedulerCallback.__init__).parameters.values() if p.kind is p.KEYWORD_ONLY
+]
+"""The callback's own arguments: ``schedule`` and the options below."""
+OPTIONS = tuple(p.name for p in OWN_PARAMETERS if p.name != "schedule")
+"""The callback's own arguments (the optimizer, logging, resume): every other argument is the schedule's."""
+
+
+def _signature(schedule_type: type[Schedule]) -> inspect.Signature:
+    """A callback's signature: its schedule's arguments, the schedule's shared ones, then the callback's own."""
+    parameters = [p for name, p in inspect.signature(schedule_type).parameters.items() if name != "self"]
+    varying = [p for p in parameters if p.kind is inspect.Parameter.VAR_KEYWORD]
+    taken = {p.name for p in parameters}
+    shared = [p for p in inspect.signature(Schedule).parameters.values() if p.kind is p.KEYWORD_ONLY] if varying else []
+    shared = [p for p in shared if p.name != "lengths"]  # (each type names its own lengths)
+    keywords = [p for p in [*shared, *OWN_PARAMETERS] if p.kind is p.KEYWORD_ONLY and p.name not in taken]
+    fixed = [p for p in parameters if p.kind is not inspect.Parameter.VAR_KEYWORD]
+    return inspect.Signature([*fixed, *keywords, *(varying if schedule_type.open_arguments else [])])
+
+
+def _named_init(schedule_type: type[Schedule]) -> Callable[..., None]:
+    """An ``__init__`` taking the schedule's arguments by name, then the callback's, as a dataclass's is written.
+
+    LightningCLI (jsonargparse) and editors read a callback's arguments from its ``__init__``: this one names
+    each of them, with its default and type, and passes them all to :meth:`LRSchedulerCallback.__init__`.
+    """
+    signature = _signature(schedule_type)
+    defaults = {name: p.default for name, p in signature.parameters.items() if p.default is not p.empty}
+    listed = [p.replace(annotation=p.empty, default=p.empty) for p in signature.parameters.values()]
+    text = ", ".join(str(p) + (f"=_defaults[{p.name!r}]" if p.name in defaults else "") for p in listed)
+    named = ", ".join(f"{p.name!r}: {p.name}" for p in listed if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL))
+    rest = next((p.name for p in listed if p.kind is p.VAR_KEYWORD), None)
+    if rest is None:  # (still taken, so that a misspelled name is an error naming the closest valid one)
+        text, rest = f"{text}, **_unknown", "_unknown"
+    source = f"def __init__(self, {text}):\n    _base(self, **{{{named}}}, **{rest})\n"
+    scope: dict[str, Any] = {**vars(sys.modules[schedule_type.__module__]), **globals(), "_defaults": defaults}
+    scope["_base"] = LRSchedulerCallback.__init__
+    exec(source, scope)
+    init: Callable[..., None] = scope["__init__"]
+    init.__annotations__ = {
+        name: p.annotation for name, p in signature.parameters.items() if p.annotation is not p.empty
+    }
+    init.__annotations__["return"] = "None"
+    itself = inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    init.__signature__ = signature.replace(parameters=[itself, *signature.parameters.values()])  # type: ignore[attr-defined]
+    init.__qualname__ = f"{schedule_type.__name__}.__init__"
+    return init
+
+
+def _subclasses(cls: type[LRSchedulerCallback]) -> list[type[LRSchedulerCallback]]:
+    """Every subclass, deepest first (so the callback of a schedule's own type wins over its base's)."""
+    return [sub for child in cls.__subclasses__() for sub in (*_subclasses(child), child)]
+
+
+LRSchedulerCallback.__init__.__signature__ = _signature(Schedule).replace(  # type: ignore[attr-defined]
+    parameters=[
+        inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD),
+        *_signature(Schedule).parameters.values(),
+    ]
+)

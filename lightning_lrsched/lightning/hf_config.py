@@ -7,10 +7,9 @@ import warnings
 from typing import Any
 
 from lightning_lrsched import _checks
-from lightning_lrsched.core.greedy import GreedyLR
-from lightning_lrsched.core.hf_schedules import FACTORIES, HF_METRIC_NAMES, TransformersLR
-from lightning_lrsched.core.plateau import ReduceLROnPlateau
+from lightning_lrsched.core.hf_schedules import FACTORIES, HF_METRIC_NAMES
 from lightning_lrsched.lightning.callback import LRSchedulerCallback
+from lightning_lrsched.lightning.schedules import GreedyLR, ReduceLROnPlateau, TransformersLR
 
 _NO_WARMUP = ("constant", *HF_METRIC_NAMES)
 """Names whose schedule transformers' ``get_scheduler`` builds without the warmup it is given."""

@@ -86,7 +86,7 @@ class LrLog:
         schedule: Schedule,
         options: LogOptions,
     ) -> None:
-        self.trainer, self.optimizer, self.prefix = trainer, optimizer, prefix
+        self.trainer, self.optimizer, self.prefix, self.schedule = trainer, optimizer, prefix, schedule
         self.momentum = schedule.cycles_momentum if options.momentum is None else options.momentum
         self.weight_decay = options.weight_decay
         self.enabled = enabled = options.enabled
@@ -102,12 +102,23 @@ class LrLog:
         """Each logger with the TensorBoard file writer that takes all lrs of a step as one event, or None."""
         self.show_progress = enabled and trainer.progress_bar_callback is not None
         self._layout: frozenset[str] = frozenset()
-        self.first = next((c for c in trainer.callbacks if isinstance(c, Schedule)), None) is schedule  # type: ignore[attr-defined]
+        held = (getattr(c, "schedule", None) for c in trainer.callbacks)  # type: ignore[attr-defined]
+        self.first = next((s for s in held if isinstance(s, Schedule)), None) is schedule
         """The Trainer's first schedule callback writes the HParams (one definition and one set of results a run)."""
         self.reductions = 0
         """The plateau reductions reported so far (a resumed fit starts from the checkpoint's)."""
         self.results: dict[str, float] = {}
         """The run's results so far: best ``val_acc`` and ``val_f1``, the last ``val_loss`` (as HParams metrics)."""
+
+    def fit_start(self, pl_module: pl.LightningModule, timeline: Timeline, *, plan: bool) -> None:
+        """The dashboard layout, the HParams definition (by the first schedule) and the planned schedule (``plan``)."""
+        trainer = self.trainer
+        self.reductions = len(getattr(timeline, "reductions", ()))  # (a resumed plateau schedule's so far)
+        self.update_layout()
+        if self.enabled and trainer.is_global_zero and self.first:
+            reporting.declare_hparams(trainer, pl_module, self.schedule, timeline)
+        if plan and trainer.is_global_zero:
+            reporting.log_plan(trainer.loggers, f"{self.tags[0]}-plan", self.schedule, timeline, trainer.global_step)
 
     def join_new_groups(self, timeline: Timeline) -> None:
         """Param groups added since the last look join ``timeline`` and get their tags.

@@ -185,4 +185,4 @@ def _layer_depths(model: nn.Module) -> dict[str, int]:
 def _has_schedule_callback(trainer: pl.Trainer) -> bool:
     from lightning_lrsched.core.schedule import Schedule
 
-    return any(isinstance(callback, Schedule) for callback in trainer.callbacks)  # type: ignore[attr-defined]
+    return any(isinstance(getattr(c, "schedule", None), Schedule) for c in trainer.callbacks)  # type: ignore[attr-defined]

@@ -6,12 +6,17 @@ import difflib
 from collections.abc import Callable
 from typing import Any
 
-from lightning_lrsched.core import schedules
-from lightning_lrsched.core.composite import ChainedScheduler, SequentialLR
-from lightning_lrsched.core.greedy import GreedyLR
-from lightning_lrsched.core.hf_schedules import FACTORIES, TransformersLR
-from lightning_lrsched.core.plateau import ReduceLROnPlateau
-from lightning_lrsched.lightning.callback import LRSchedulerCallback
+from lightning_lrsched.core import timm_schedules
+from lightning_lrsched.core.hf_schedules import FACTORIES
+from lightning_lrsched.lightning import schedules
+from lightning_lrsched.lightning.callback import OPTIONS, LRSchedulerCallback
+from lightning_lrsched.lightning.schedules import (
+    ChainedScheduler,
+    GreedyLR,
+    ReduceLROnPlateau,
+    SequentialLR,
+    TransformersLR,
+)
 
 _CLASSES: dict[str, type[LRSchedulerCallback]] = {
     cls.__name__: cls
@@ -93,3 +98,19 @@ def schedule_from_name(name: str, **kwargs: Any) -> LRSchedulerCallback:
         hint = f" Did you mean {close[0]!r}?" if close else ""
         raise ValueError(f"Unknown schedule name {name!r}.{hint} Valid names: {', '.join(names)}.")
     return factory(**kwargs)
+
+
+def schedule_from_timm(sched: str = "cosine", **kwargs: Any) -> LRSchedulerCallback:
+    """The callback of the schedule timm's ``create_scheduler_v2`` builds from these arguments.
+
+    The arguments are those of :func:`lightning_lrsched.core.timm_schedules.schedule_from_timm` (timm's names and
+    defaults: ``num_epochs``, ``warmup_epochs``, ``min_lr``, ...), and those of every callback (``optimizer``,
+    ``log_lr``, ``name``, ...).
+
+    Example::
+
+        >>> schedule_from_timm("cosine", warmup_epochs=2, warmup_lr=1e-6, min_lr=1e-5, log_lr=False).interval
+        'epoch'
+    """
+    options = {key: kwargs.pop(key) for key in OPTIONS if key in kwargs}
+    return LRSchedulerCallback.holding(timm_schedules.schedule_from_timm(sched, **kwargs), **options)

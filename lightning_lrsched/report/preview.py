@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import torch
 from torch import nn
@@ -19,8 +19,24 @@ if TYPE_CHECKING:
 __all__ = ["new_figure", "plot_schedule", "preview"]
 
 
+class HoldsSchedule(Protocol):
+    """A callback of this package: what it holds is the schedule to preview."""
+
+    schedule: Schedule
+
+
+def _schedule(given: Schedule | HoldsSchedule) -> Schedule:
+    schedule = getattr(given, "schedule", given)
+    if not isinstance(schedule, Schedule):
+        raise TypeError(
+            f"Expected argument `schedule` to be a lightning_lrsched schedule or callback such as `OneCycleLR(...)`,"
+            f" but got {given!r}. For a name use `schedule_from_name(name, **kwargs)`."
+        )
+    return schedule
+
+
 def preview(
-    schedule: Schedule,
+    schedule: Schedule | HoldsSchedule,
     *,
     epochs: int,
     steps_per_epoch: int,
@@ -35,7 +51,7 @@ def preview(
     ``steps_per_epoch`` optimizer steps per epoch. The callback passed in is not changed.
 
     Args:
-        schedule: any callback of this package (warmup and composites included).
+        schedule: any schedule or callback of this package (warmup and composites included).
         epochs: number of training epochs.
         steps_per_epoch: optimizer steps per epoch (training batches / accumulate_grad_batches, rounded up).
         lr: the optimizer's learning rate, or one per param group.
@@ -47,23 +63,19 @@ def preview(
 
     Example::
 
-        >>> from lightning_lrsched import CosineAnnealingLR
+        >>> from lightning_lrsched.core import CosineAnnealingLR
         >>> lrs = preview(CosineAnnealingLR(warmup=2), epochs=2, steps_per_epoch=6, lr=1.0)
         >>> [round(group[0], 3) for group in lrs]
         [0.0, 0.5, 1.0, 0.976, 0.905, 0.794, 0.655, 0.5, 0.345, 0.206, 0.095, 0.024]
     """
     _checks.integer("epochs", epochs, 1)
     _checks.integer("steps_per_epoch", steps_per_epoch, 1)
-    if not isinstance(schedule, Schedule):
-        raise TypeError(
-            f"Expected argument `schedule` to be a lightning_lrsched callback such as `OneCycleLR(...)`, but got"
-            f" {schedule!r}. For a name use `schedule_from_name(name, **kwargs)`."
-        )
+    plan = _schedule(schedule)
     rates = [float(lr)] if isinstance(lr, (int, float)) else [float(v) for v in lr]
     _checks.positive("lr", rates)
     params = [{"params": [nn.Parameter(torch.zeros(()))], "lr": r} for r in rates]
     optimizer = torch.optim.SGD(params, lr=rates[0], momentum=0.9)  # (`defaults["lr"]`: the first group's)
-    timeline = schedule.timeline(optimizer, TrainingLength(epochs * steps_per_epoch, steps_per_epoch))
+    timeline = plan.timeline(optimizer, TrainingLength(epochs * steps_per_epoch, steps_per_epoch))
     groups = optimizer.param_groups
     trace: list[list[float]] = []
     for epoch in range(epochs):
@@ -79,7 +91,7 @@ def preview(
 
 
 def plot_schedule(
-    schedule: Schedule,
+    schedule: Schedule | HoldsSchedule,
     *,
     epochs: int,
     steps_per_epoch: int,
@@ -91,13 +103,13 @@ def plot_schedule(
 
     Example::
 
-        >>> from lightning_lrsched import OneCycleLR
+        >>> from lightning_lrsched.core import OneCycleLR
         >>> figure = plot_schedule(OneCycleLR(max_lr=0.1), epochs=3, steps_per_epoch=50)
         >>> figure.axes[0].get_xlabel()
         'optimizer step'
     """
     trace = preview(schedule, epochs=epochs, steps_per_epoch=steps_per_epoch, lr=lr, metrics=metrics)
-    return draw_schedule(trace, steps_per_epoch=steps_per_epoch, title=title or _describe(schedule))
+    return draw_schedule(trace, steps_per_epoch=steps_per_epoch, title=title or _describe(_schedule(schedule)))
 
 
 def _describe(schedule: Schedule) -> str:
