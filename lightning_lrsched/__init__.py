@@ -130,6 +130,8 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
+    if name in ("core", "lightning", "report", "diagnostics"):
+        return importlib.import_module(f"{__name__}.{name}")
     home = _HOMES.get(name)
     if home is None:
         raise AttributeError(f"module 'lightning_lrsched' has no attribute {name!r}")

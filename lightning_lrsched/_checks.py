@@ -15,8 +15,8 @@ class UnknownArgumentError(TypeError):
 
     Example::
 
-        >>> str(UnknownArgumentError("StepLR", "gama", 0.5, ["gamma", "step_size"]))
-        "`StepLR` got an unknown argument `gama`=0.5. Did you mean `gamma`? Valid arguments: gamma, step_size."
+        >>> print(UnknownArgumentError("StepLR", "gama", 0.5, ["gamma", "step_size"]))
+        `StepLR` got an unknown argument `gama`=0.5. Did you mean `gamma`? Valid arguments: gamma, step_size.
     """
 
     def __init__(self, owner: str, key: str, value: Any, valid: Iterable[str], advice: str = "") -> None:

@@ -7,6 +7,7 @@ imported inside the functions: the torch-only layer (``planned_lrs.py``) uses th
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -92,3 +93,33 @@ def swa_epoch_start(callback: StochasticWeightAveraging) -> Any:
     as ``_swa_epoch_start``. No public fallback: without it SWA's start is not known before its first epoch.
     """
     return callback._swa_epoch_start
+
+
+def skip_training_steps(trainer: pl.Trainer, pl_module: pl.LightningModule) -> Callable[[], None]:
+    """Make the next training steps learn nothing, until the function returned is called.
+
+    Replaces the strategy's ``training_step`` (a loss that reaches no parameter: no gradient, nothing synced; DDP
+    refuses a None) and, in automatic optimization, the module's ``optimizer_step`` (Lightning's closure runs, the
+    optimizer does not step). No public fallback: Lightning has no hook that skips one batch (``on_train_batch_start``
+    returning -1 skips the rest of the epoch, a ``training_step`` returning None is refused under DDP).
+    """
+    import torch
+
+    strategy, device = trainer.strategy, pl_module.device
+
+    def no_training_step(*args: Any, **kwargs: Any) -> torch.Tensor:
+        return torch.zeros((), device=device, requires_grad=True)
+
+    def closure_only(epoch: int, batch_idx: int, optimizer: Any, optimizer_closure: Any = None) -> None:
+        if optimizer_closure is not None:
+            optimizer_closure()
+
+    strategy.training_step = no_training_step  # type: ignore[method-assign]
+    if pl_module.automatic_optimization:
+        pl_module.optimizer_step = closure_only  # type: ignore[method-assign]
+
+    def restore() -> None:
+        strategy.__dict__.pop("training_step", None)
+        pl_module.__dict__.pop("optimizer_step", None)
+
+    return restore

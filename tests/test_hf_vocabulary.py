@@ -366,9 +366,13 @@ def test_schedule_from_hf_metric_schedules_and_warmup_rules(tmp_path) -> None:
     callback = lrs.schedule_from_hf(plateau)
     assert (type(callback), callback.monitor, callback.mode) == (lrs.ReduceLROnPlateau, "val_accuracy", "max")
     greedy = lrs.schedule_from_hf(lr_scheduler_type="greedy", lr_scheduler_kwargs={"warmup": 2, "patience": 1})
-    assert (greedy.monitor, greedy._kwargs["wait_after_increase"], greedy.warmup_length) == ("val_loss", 2, None)
+    assert (greedy.monitor, greedy.schedule._kwargs["wait_after_increase"], greedy.warmup_length) == (
+        "val_loss",
+        2,
+        None,
+    )
     assert lrs.schedule_from_hf(lr_scheduler_type="greedy", monitor="val_f1").monitor == "val_f1"
-    assert lrs.schedule_from_hf(warmup_ratio=0.1)._warmup_ratio == 0.1  # transformers 4's setting
+    assert lrs.schedule_from_hf(warmup_ratio=0.1).schedule._warmup_ratio == 0.1  # transformers 4's setting
     with pytest.warns(UserWarning, match=r"'constant' schedule has no warmup"):
         constant = lrs.schedule_from_hf(lr_scheduler_type="constant", warmup_steps=10)
     assert lrs.preview(constant, epochs=1, steps_per_epoch=4, lr=0.1) == [[0.1]] * 4

@@ -225,7 +225,7 @@ def test_rewinds_and_skips_in_manual_optimization_and_with_accumulation(tmp_path
 
 def test_a_rewound_plateau_reports_the_lrs_the_optimizer_really_has() -> None:
     optimizer = make_optimizer()
-    timeline = lrs.ReduceLROnPlateau(patience=0, factor=0.5).timeline(optimizer, lrs.TrainingLength(8, 4))
+    timeline = lrs.core.ReduceLROnPlateau(patience=0, factor=0.5).timeline(optimizer, lrs.TrainingLength(8, 4))
     saved = timeline.state_dict()
     timeline.optimizer_step()
     timeline.rewind(saved, timeline.length, 0.1)

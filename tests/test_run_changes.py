@@ -482,7 +482,7 @@ def test_a_schedule_added_to_a_trainer_that_already_trained_starts_at_its_positi
 
 def test_catch_up_counts_epochs_for_epoch_schedules() -> None:
     optimizer = make_optimizer()
-    timeline = lrs.StepLR(1, 0.5).timeline(optimizer, lrs.TrainingLength(30, 10))
+    timeline = lrs.core.StepLR(1, 0.5).timeline(optimizer, lrs.TrainingLength(30, 10))
     from lightning_lrsched.core.timeline import catch_up
 
     catch_up(timeline, 15, 1)
@@ -493,7 +493,7 @@ def test_catch_up_counts_epochs_for_epoch_schedules() -> None:
 
 def test_a_removed_param_group_is_an_error_naming_it() -> None:
     optimizer = make_optimizer()
-    timeline = lrs.StepLR(1).timeline(optimizer, lrs.TrainingLength(30, 10))
+    timeline = lrs.core.StepLR(1).timeline(optimizer, lrs.TrainingLength(30, 10))
     optimizer.param_groups.pop()
     with pytest.raises(ValueError, match="scheduled 2 param groups of SGD, which now has 1"):
         timeline.join_new_groups()

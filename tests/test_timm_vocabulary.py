@@ -235,7 +235,7 @@ def test_a_resume_mid_epoch_on_updates_equals_the_uninterrupted_run(tmp_path) ->
 def test_an_omitted_t_initial_fills_the_run_with_the_cycles_warmup_and_cooldown() -> None:
     callback = lrs.TimmLR("cosine", warmup_t=2, warmup_prefix=True, cooldown_t=2, cycle_limit=2)
     trace = lrs.preview(callback, epochs=10, steps_per_epoch=1, lr=[0.1, 0.01])
-    plan = callback.timeline(make_optimizer(), lrs.TrainingLength(total_steps=10, steps_per_epoch=1))
+    plan = callback.schedule.timeline(make_optimizer(), lrs.TrainingLength(total_steps=10, steps_per_epoch=1))
     assert plan.resolved["t_initial"] == 3  # (10 - 2 warmup - 2 cooldown) / 2 cycles
     assert trace[-2:] == [[0.0, 0.0], [0.0, 0.0]]  # the cooldown at lr_min
     expected = timm_trace("cosine", epochs=10, per_epoch=1, t_initial=3, warmup_t=2, warmup_prefix=True, cycle_limit=2)
@@ -273,8 +273,13 @@ def test_schedule_from_timm_equals_create_scheduler_v2(arguments, sched, cfg) ->
 
 def test_schedule_from_timm_plateau_is_reduce_lr_on_plateau_and_says_what_differs() -> None:
     callback = lrs.schedule_from_timm("plateau", decay_rate=0.5, patience_epochs=2, plateau_mode="min", min_lr=1e-5)
-    assert (type(callback), callback.mode, callback._kwargs["factor"], callback._kwargs["patience"]) == (
-        lrs.ReduceLROnPlateau, "min", 0.5, 2)  # fmt: skip
+    kwargs = callback.schedule._kwargs
+    assert (type(callback), callback.mode, kwargs["factor"], kwargs["patience"]) == (
+        lrs.ReduceLROnPlateau,
+        "min",
+        0.5,
+        2,
+    )
     with pytest.warns(UserWarning, match=r"rises at every optimizer step over the same 3 epochs"):
         warm = lrs.schedule_from_timm("plateau", warmup_epochs=3, monitor="val_acc")
     assert (warm.monitor, warm.warmup_length.text) == ("val_acc", "3ep")

@@ -21,12 +21,12 @@ import lightning_lrsched as lrs
 from tests.helpers import LRRecorder, TinyModel, flat, make_loader, trainer
 
 ROOT = Path(__file__).resolve().parents[1]
-SCHEDULES = {
-    "cosine-warmup": lambda: lrs.CosineAnnealingLR(warmup="10%", eta_min=1e-4),
-    "onecycle": lambda: lrs.OneCycleLR(max_lr=[0.5, 0.05]),
-    "steplr-epochs": lambda: lrs.StepLR(1, gamma=0.5),
-    "sequential": lambda: lrs.SequentialLR(
-        [lrs.ConstantLR(0.5, total_iters="3 steps", interval="step"), lrs.CosineAnnealingLR()], ["20%"]
+SCHEDULES = {  # each built from the callbacks (`lrs`) or from the core schedules of the same names (`lrs.core`)
+    "cosine-warmup": lambda kind: kind.CosineAnnealingLR(warmup="10%", eta_min=1e-4),
+    "onecycle": lambda kind: kind.OneCycleLR(max_lr=[0.5, 0.05]),
+    "steplr-epochs": lambda kind: kind.StepLR(1, gamma=0.5),
+    "sequential": lambda kind: kind.SequentialLR(
+        [kind.ConstantLR(0.5, total_iters="3 steps", interval="step"), kind.CosineAnnealingLR()], ["20%"]
     ),
 }
 
@@ -37,7 +37,7 @@ def trainer_lrs(tmp_path: Path, schedule: lrs.LRSchedulerCallback) -> list[list[
     return recorder.lrs
 
 
-def loop_lrs(model: nn.Module, optimizer: Any, schedule: lrs.LRSchedulerCallback, step: Any) -> list[list[float]]:
+def loop_lrs(model: nn.Module, optimizer: Any, schedule: lrs.core.Schedule, step: Any) -> list[list[float]]:
     """Three epochs of ten batches: the timeline is told of every optimizer step and every epoch end."""
     timeline = schedule.timeline(optimizer, lrs.TrainingLength(total_steps=30, steps_per_epoch=10))
     seen = []
@@ -53,7 +53,7 @@ def loop_lrs(model: nn.Module, optimizer: Any, schedule: lrs.LRSchedulerCallback
 
 @pytest.mark.parametrize("name", sorted(SCHEDULES))
 def test_a_plain_torch_loop_gets_the_lrs_of_a_trainer_run(tmp_path, name) -> None:
-    expected = trainer_lrs(tmp_path, SCHEDULES[name]())
+    expected = trainer_lrs(tmp_path, SCHEDULES[name](lrs))
     model = TinyModel()
     optimizer = model.configure_optimizers()
 
@@ -62,12 +62,12 @@ def test_a_plain_torch_loop_gets_the_lrs_of_a_trainer_run(tmp_path, name) -> Non
         loss.backward()
         optimizer.step()
 
-    assert flat(loop_lrs(model, optimizer, SCHEDULES[name](), step)) == pytest.approx(flat(expected), rel=1e-12)
+    assert flat(loop_lrs(model, optimizer, SCHEDULES[name](lrs.core), step)) == pytest.approx(flat(expected), rel=1e-12)
 
 
 @pytest.mark.parametrize("name", sorted(SCHEDULES))
 def test_fabric_drives_the_same_schedule_objects(tmp_path, name) -> None:
-    expected = trainer_lrs(tmp_path, SCHEDULES[name]())
+    expected = trainer_lrs(tmp_path, SCHEDULES[name](lrs))
     fabric = Fabric(accelerator="cpu", devices=1)
     module = TinyModel()
     model, optimizer = fabric.setup(module, module.configure_optimizers())
@@ -77,7 +77,7 @@ def test_fabric_drives_the_same_schedule_objects(tmp_path, name) -> None:
         fabric.backward(loss)
         optimizer.step()
 
-    got = loop_lrs(model, optimizer.optimizer, SCHEDULES[name](), step)
+    got = loop_lrs(model, optimizer.optimizer, SCHEDULES[name](lrs.core), step)
     assert flat(got) == pytest.approx(flat(expected), rel=1e-12)
 
 
@@ -86,7 +86,7 @@ def test_a_plain_loop_matches_torch_stepped_by_hand() -> None:
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
     reference = torch.optim.AdamW(nn.Linear(4, 1).parameters(), lr=1e-3)
     by_hand = ts.CosineAnnealingLR(reference, 40)
-    timeline = lrs.CosineAnnealingLR().timeline(optimizer, lrs.TrainingLength(total_steps=40, steps_per_epoch=10))
+    timeline = lrs.core.CosineAnnealingLR().timeline(optimizer, lrs.TrainingLength(total_steps=40, steps_per_epoch=10))
     for _ in range(40):
         assert optimizer.param_groups[0]["lr"] == pytest.approx(reference.param_groups[0]["lr"], rel=1e-12)
         optimizer.step()
@@ -122,9 +122,9 @@ class CountingGroup(dict):  # type: ignore[type-arg]
 @pytest.mark.parametrize("name", ["warmup+cosine", "onecycle", "plateau"])
 def test_each_optimizer_step_writes_each_groups_lr_once(name) -> None:
     schedule = {
-        "warmup+cosine": lambda: lrs.CosineAnnealingLR(warmup=5),
-        "onecycle": lambda: lrs.OneCycleLR(max_lr=0.5),
-        "plateau": lambda: lrs.ReduceLROnPlateau(warmup=5),
+        "warmup+cosine": lambda: lrs.core.CosineAnnealingLR(warmup=5),
+        "onecycle": lambda: lrs.core.OneCycleLR(max_lr=0.5),
+        "plateau": lambda: lrs.core.ReduceLROnPlateau(warmup=5),
     }[name]()
     groups = [{"params": [nn.Parameter(torch.zeros(2))]}, {"params": [nn.Parameter(torch.zeros(1))], "lr": 0.01}]
     optimizer = torch.optim.SGD(groups, lr=0.1, momentum=0.9)

@@ -76,7 +76,7 @@ class Timeline:
     Example::
 
         >>> import torch
-        >>> from lightning_lrsched import CosineAnnealingLR, TrainingLength
+        >>> from lightning_lrsched.core import CosineAnnealingLR, TrainingLength
         >>> optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
         >>> timeline = CosineAnnealingLR(warmup=2).timeline(optimizer, TrainingLength(8, 4))
         >>> lrs = []
@@ -394,7 +394,7 @@ class Replan:
     Example::
 
         >>> import torch
-        >>> from lightning_lrsched import CosineAnnealingLR, TrainingLength
+        >>> from lightning_lrsched.core import CosineAnnealingLR, TrainingLength
         >>> optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
         >>> timeline = CosineAnnealingLR().timeline(optimizer, TrainingLength(4, 2))
         >>> Replan(timeline, TrainingLength(8, 2), "a longer run").run(), timeline.resolved

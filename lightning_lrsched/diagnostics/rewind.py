@@ -19,7 +19,7 @@ import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 
 import lightning_lrsched.diagnostics.findings as findings
-from lightning_lrsched import _checks
+from lightning_lrsched import _checks, privates
 from lightning_lrsched.diagnostics.findings import Finding, Window, fmt
 from lightning_lrsched.lightning.callback import LRSchedulerCallback
 
@@ -97,7 +97,7 @@ class Rewinder:
         self.good: _State | None = None
         self.pending: _State | None = None
         self.skip_left = 0
-        self._patched: tuple[Any, Any] | None = None
+        self._restore_training: Callable[[], None] | None = None
         self.seen: dict[str, int] = {}  # checkpoint path -> the global step it was first seen at (keep="checkpoint")
 
     # ------------------------------------------------------------------ the fit
@@ -242,27 +242,16 @@ class Rewinder:
             self.unpatch()
 
     def _patch(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        """The strategy's training step learns nothing; Lightning's optimizer step runs the closure only."""
-        if self._patched is not None:
-            return
-        strategy, device = trainer.strategy, pl_module.device
-
-        def no_training_step(*args: Any, **kwargs: Any) -> torch.Tensor:
-            # a loss that reaches no parameter (Lightning refuses None under DDP): no gradient, nothing synced
-            return torch.zeros((), device=device, requires_grad=True)
-
-        strategy.training_step = no_training_step  # type: ignore[method-assign]
-        if pl_module.automatic_optimization:
-            pl_module.optimizer_step = _closure_only  # type: ignore[method-assign]
-        self._patched = (strategy, pl_module)
+        """The next training steps learn nothing (no public hook skips one batch: see ``privates``)."""
+        if self._restore_training is None:
+            self._restore_training = privates.skip_training_steps(trainer, pl_module)
 
     def unpatch(self) -> None:
         """Back to training (also at the end of a fit that stopped while skipping)."""
-        if self._patched is None:
+        if self._restore_training is None:
             return
-        for owner, name in zip(self._patched, ("training_step", "optimizer_step"), strict=True):
-            owner.__dict__.pop(name, None)
-        self._patched = None
+        self._restore_training()
+        self._restore_training = None
         self.skip_left = 0
 
     # ------------------------------------------------------------------ state
@@ -377,11 +366,3 @@ def _cpu_copy(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return type(value)(_cpu_copy(item) for item in value)
     return copy.deepcopy(value)
-
-
-def _closure_only(
-    epoch: int, batch_idx: int, optimizer: Any, optimizer_closure: Callable[[], Any] | None = None
-) -> None:
-    """A skipped batch's optimizer step: Lightning needs its closure run; the optimizer does not step."""
-    if optimizer_closure is not None:
-        optimizer_closure()

@@ -147,12 +147,15 @@ class LRSchedulerCallback(Callback):
 
         Example::
 
-            >>> from lightning_lrsched.core import schedules
-            >>> type(LRSchedulerCallback.holding(schedules.StepLR(2), log_lr=False)).__module__
-            'lightning_lrsched.lightning.schedules'
+            >>> from lightning_lrsched import core
+            >>> callback = LRSchedulerCallback.holding(core.StepLR(2), log_lr=False)
+            >>> type(callback).__module__, callback.interval
+            ('lightning_lrsched.lightning.schedules', 'epoch')
         """
         kind = next((c for c in _subclasses(LRSchedulerCallback) if c.schedule_type is type(schedule)), cls)
-        return kind(schedule=schedule, **options)
+        callback = kind.__new__(kind)
+        LRSchedulerCallback.__init__(callback, schedule=schedule, **options)
+        return callback
 
     def _hold(self, schedule: Schedule | None, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Schedule:
         """The given schedule, or one built from the arguments; a misspelled callback argument is named too."""
@@ -199,6 +202,7 @@ class LRSchedulerCallback(Callback):
     label = property(lambda self: self.schedule.label, doc="The schedule's name in summaries and checkpoints.")
     scheduler = property(lambda self: self.schedule.scheduler, doc="The torch scheduler of the current or last fit.")
     resolved_lengths = property(lambda self: self.schedule.resolved_lengths, doc="The lengths resolved at fit start.")
+    warmup_length = property(lambda self: self.schedule.warmup_length, doc="The warmup as given (a Duration) or None.")
     schedule_steps = property(lambda self: self.schedule.schedule_steps, doc="Optimizer steps since the warmup ended.")
 
     def summary(self) -> dict[str, Any]:
@@ -550,7 +554,8 @@ def _signature(schedule_type: type[Schedule]) -> inspect.Signature:
     taken = {p.name for p in parameters}
     shared = [p for p in inspect.signature(Schedule).parameters.values() if p.kind is p.KEYWORD_ONLY] if varying else []
     shared = [p for p in shared if p.name != "lengths"]  # (each type names its own lengths)
-    keywords = [p for p in [*shared, *OWN_PARAMETERS] if p.kind is p.KEYWORD_ONLY and p.name not in taken]
+    own = [p for p in OWN_PARAMETERS if p.name != "schedule" or schedule_type is Schedule]  # (`holding` for the rest)
+    keywords = [p for p in [*shared, *own] if p.kind is p.KEYWORD_ONLY and p.name not in taken]
     fixed = [p for p in parameters if p.kind is not inspect.Parameter.VAR_KEYWORD]
     return inspect.Signature([*fixed, *keywords, *(varying if schedule_type.open_arguments else [])])
 

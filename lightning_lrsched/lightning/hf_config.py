@@ -99,7 +99,7 @@ def schedule_from_hf(
 
         >>> schedule_from_hf(lr_scheduler_type="cosine", warmup_steps=0.1, lr_scheduler_kwargs={"num_cycles": 1})
         ... # doctest: +ELLIPSIS
-        <lightning_lrsched.core.hf_schedules.TransformersLR object at ...>
+        <lightning_lrsched.lightning.schedules.TransformersLR object at ...>
     """
     settings: dict[str, Any] = {
         "lr_scheduler_type": lr_scheduler_type,

@@ -74,7 +74,7 @@ class LrLog:
         >>> trainer = pl.Trainer(logger=False, enable_progress_bar=False)  # doctest: +ELLIPSIS
         ...
         >>> from lightning_lrsched import CosineAnnealingLR
-        >>> LrLog(trainer, optimizer, "lr-SGD", CosineAnnealingLR(), LogOptions()).tags
+        >>> LrLog(trainer, optimizer, "lr-SGD", CosineAnnealingLR().schedule, LogOptions()).tags
         ['lr-SGD']
     """
 

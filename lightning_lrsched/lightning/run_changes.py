@@ -211,7 +211,7 @@ class RunFollower:
     Example::
 
         >>> import torch
-        >>> from lightning_lrsched import CosineAnnealingLR, TrainingLength
+        >>> from lightning_lrsched.core import CosineAnnealingLR, TrainingLength
         >>> optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
         >>> follower = RunFollower(CosineAnnealingLR().timeline(optimizer, TrainingLength(8, 4)))
         >>> follower.timeline.steps_per_batch

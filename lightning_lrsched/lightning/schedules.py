@@ -205,7 +205,7 @@ class ReduceLROnPlateau(LRSchedulerCallback):
 
         >>> callback = ReduceLROnPlateau(monitor="val_acc", patience=3)  # mode "max" from the name
         >>> callback.mode
-            'max'
+        'max'
     """
 
     schedule_type: ClassVar[type[plateau.ReduceLROnPlateau]] = plateau.ReduceLROnPlateau
@@ -241,7 +241,7 @@ class GreedyLR(ReduceLROnPlateau):
 
         >>> callback = GreedyLR(monitor="val_loss", patience=2, min_lr=1e-5, max_lr=1e-3)
         >>> callback.mode
-            'min'
+        'min'
     """
 
     schedule_type = greedy.GreedyLR
@@ -308,7 +308,7 @@ class TransformersLR(LRSchedulerCallback):
 
         >>> callback = TransformersLR("cosine_with_restarts", num_warmup_steps="5%", num_cycles=3)
         >>> callback.interval
-            'step'
+        'step'
     """
 
     schedule_type = hf_schedules.TransformersLR
@@ -323,7 +323,7 @@ class TimmLR(LRSchedulerCallback):
 
         >>> callback = TimmLR("cosine", warmup_t=2, warmup_lr_init=1e-6, lr_min=1e-5)
         >>> callback.interval
-            'epoch'
+        'epoch'
     """
 
     schedule_type = timm_schedules.TimmLR
