@@ -76,7 +76,7 @@ def microseconds_per_step(make: Callable[[], lrs.LRSchedulerCallback], steps: in
     def once() -> float:
         groups = [{"params": [nn.Parameter(torch.zeros(1))]}, {"params": [nn.Parameter(torch.zeros(1))], "lr": 1e-4}]
         optimizer = torch.optim.AdamW(groups, lr=1e-3)
-        timeline = make().timeline(optimizer, lrs.TrainingLength(steps, 100))
+        timeline = make().schedule.timeline(optimizer, lrs.TrainingLength(steps, 100))
         start = time.perf_counter()
         for _ in range(steps):
             timeline.optimizer_step()

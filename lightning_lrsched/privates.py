@@ -82,6 +82,15 @@ def tensorboard_file_writer(logger: Logger) -> Any:
     experiment = logger.experiment
     if type(experiment).__module__ != "torch.utils.tensorboard.writer":  # tensorboardX has its own protos
         return None
+    return summary_file_writer(experiment)
+
+
+def summary_file_writer(experiment: Any) -> Any:
+    """The file writer of torch's ``SummaryWriter``, which takes whole summaries (HParams, several scalars).
+
+    Private: ``SummaryWriter._get_file_writer``, as Lightning's own ``log_hyperparams`` uses it. No public fallback
+    writes a summary proto; without it (None) the caller writes nothing.
+    """
     get_writer = getattr(experiment, "_get_file_writer", None)
     return get_writer() if callable(get_writer) else None
 

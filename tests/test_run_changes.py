@@ -502,15 +502,13 @@ def test_a_removed_param_group_is_an_error_naming_it() -> None:
 def test_an_optimizer_that_is_not_a_torch_optimizer_is_a_clear_error() -> None:
     from types import SimpleNamespace
 
-    from lightning_lrsched.lightning.callback import select_optimizer
-
     class DeepSpeedZeroOptimizer:  # what DeepSpeed puts in `trainer.optimizers`: a wrapper with param_groups
         def __init__(self) -> None:
             self.param_groups = [{"lr": 0.1}]
 
     fake = SimpleNamespace(optimizers=[DeepSpeedZeroOptimizer()])
     with pytest.raises(ValueError, match=r"optimizer is a DeepSpeedZeroOptimizer .* FSDP strategy"):
-        select_optimizer(fake, lrs.CosineAnnealingLR())  # type: ignore[arg-type]
+        lrs.CosineAnnealingLR().target.select(fake)  # type: ignore[arg-type]
 
 
 def test_replan_on_resume_moves_percentage_milestones_of_an_epoch_schedule(tmp_path) -> None:

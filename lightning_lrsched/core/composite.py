@@ -64,36 +64,36 @@ class _CompositeTimeline(Timeline):
         return timeline
 
     @override
-    def _step(self) -> None:
-        super()._step()
+    def count_step(self) -> None:
+        super().count_step()
         if self.steps > self.warmup.steps:
             for child in self.children:
-                child._step()
-                child._write()
+                child.count_step()
+                child.write_lrs()
 
     @override
     def _advance(self) -> None:
         """The children advance themselves, on the events passed on to them."""
 
     @override
-    def _epoch_end(self) -> None:
+    def count_epoch(self) -> None:
         for child in self.children:
-            child._epoch_end()
-        super()._epoch_end()
+            child.count_epoch()
+        super().count_epoch()
 
     @override
-    def _validation(self, values: Mapping[str, float], *, step: int, epoch: int) -> list[dict[str, Any]]:
+    def take_values(self, values: Mapping[str, float], *, step: int, epoch: int) -> list[dict[str, Any]]:
         if self.steps < self.warmup.steps:
             return []
-        return [event for child in self.children for event in child._validation(values, step=step, epoch=epoch)]
+        return [event for child in self.children for event in child.take_values(values, step=step, epoch=epoch)]
 
     @override
     def monitors(self) -> dict[str, bool]:
         return {monitor: strict for child in self.children for monitor, strict in child.monitors().items()}
 
     @override
-    def _schedulers(self) -> list[LRScheduler]:
-        return [scheduler for child in self.children for scheduler in child._schedulers()]
+    def schedulers(self) -> list[LRScheduler]:
+        return [scheduler for child in self.children for scheduler in child.schedulers()]
 
     @override
     def _restores_plan(self) -> bool:
@@ -127,13 +127,13 @@ class _SequentialTimeline(_CompositeTimeline):
         return child.scheduler
 
     @override
-    def _step(self) -> None:
+    def count_step(self) -> None:
         milestones = self.resolved.get("milestones", [])
         if self.phase < len(milestones) and self.steps + 1 >= milestones[self.phase]:
             self.steps += 1
             self._enter_phase(self.phase + 1, None)
             return
-        super()._step()
+        super().count_step()
 
     @override
     def _scheduler_state(self) -> dict[str, Any]:

@@ -101,7 +101,7 @@ class PlateauTimeline(Timeline):
         return {self.monitor: self.strict}
 
     @override
-    def _validation(self, values: Mapping[str, float], *, step: int, epoch: int) -> list[dict[str, Any]]:
+    def take_values(self, values: Mapping[str, float], *, step: int, epoch: int) -> list[dict[str, Any]]:
         value = values.get(self.monitor)
         if value is None or self.steps < self.warmup.steps:  # validations inside the warmup do not count
             return []

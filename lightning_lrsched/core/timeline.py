@@ -121,7 +121,7 @@ class Timeline:
         self.undone = 0  # optimizer steps that rewinds took back
         self.warmup_epochs = self.warmup.steps / length.steps_per_epoch if self.warmup.steps else 0.0
         self.scheduler: LRScheduler = self._build()
-        self._write()
+        self.write_lrs()
 
     @property
     def schedule_steps(self) -> int:
@@ -148,15 +148,15 @@ class Timeline:
         if self.handed_over is not None:
             self.steps += 1
             return
-        self._step()
-        self._write()
+        self.count_step()
+        self.write_lrs()
         if self._past_plan() and self.holds_end():
             self.warn_once("plan-end", past_plan_text(self))
 
     def epoch_end(self) -> None:
         """A training epoch has ended (after its last batch, before its end-of-epoch validation)."""
-        self._epoch_end()
-        self._write()
+        self.count_epoch()
+        self.write_lrs()
 
     def validation(self, values: Mapping[str, float], *, step: int, epoch: int) -> list[dict[str, Any]]:
         """Monitored values have arrived (a validation run, or a training epoch for training metrics).
@@ -165,14 +165,15 @@ class Timeline:
             The lr reductions this caused (plateau schedules), each as a dict for reporting, with the lrs the
             optimizer really has.
         """
-        events = self._validation(values, step=step, epoch=epoch) if self.handed_over is None else []
-        self._write()
+        events = self.take_values(values, step=step, epoch=epoch) if self.handed_over is None else []
+        self.write_lrs()
         for event in events if self.planned.scale != 1.0 else ():
             for key in ("lr_before", "lr_after"):
                 event[key] = [lr * self.planned.scale for lr in event[key]]
         return events
 
-    def _epoch_end(self) -> None:
+    def count_epoch(self) -> None:
+        """Count one training epoch (the part of ``epoch_end`` that a composite passes on to its phases)."""
         self.epochs += 1
         # an epoch counts for the schedule when at least one of its steps came after the warmup (and before a
         # hand-over)
@@ -181,14 +182,15 @@ class Timeline:
             self._advance()
         self.epoch_start_steps = self.steps
 
-    def _validation(self, values: Mapping[str, float], *, step: int, epoch: int) -> list[dict[str, Any]]:
+    def take_values(self, values: Mapping[str, float], *, step: int, epoch: int) -> list[dict[str, Any]]:
+        """Monitored values for a plateau schedule (the part of ``validation`` a composite passes on); none here."""
         return []
 
     def monitors(self) -> dict[str, bool]:
         """The metrics this timeline listens to now, each with whether a missing value is an error."""
         return {}
 
-    def _write(self) -> None:
+    def write_lrs(self) -> None:
         """Set each group's lr, once: the plan's, times the warmup's factor here, times the rewinds' scale."""
         if self.handed_over is not None:
             return
@@ -251,7 +253,7 @@ class Timeline:
         Replan(self, this_run, "resumed into a run of another length (`replan_on_resume=True`)").resumed(
             state, this_resolved, replan=replan
         )
-        self._write()
+        self.write_lrs()
 
     def rewind(self, state: Mapping[str, Any], length: TrainingLength, factor: float) -> None:
         """Go back to an earlier state of this fit (plan, clock), with the whole plan scaled by ``factor``.
@@ -267,7 +269,7 @@ class Timeline:
         self._load(state)
         self.length, self.undone, self.planned.scale = length, undone, scale
         self.handed_over = handed_over if handed_over is not None else self.handed_over
-        self._write()
+        self.write_lrs()
 
     def _load(self, state: Mapping[str, Any]) -> None:
         """Every field of a state written by :meth:`state_dict`."""
@@ -313,7 +315,7 @@ class Timeline:
             ``"rebuilt"`` (the lrs to come changed), ``"fixed"`` (only the run's end moved) or ``"kept"``.
         """
         outcome = Replan(self, length, why).run(epochs_kept=epochs_kept)
-        self._write()
+        self.write_lrs()
         return outcome
 
     def join_new_groups(self) -> int:
@@ -322,9 +324,9 @@ class Timeline:
         Raises:
             ValueError: when param groups were removed.
         """
-        joined = self.planned.join_new(self._schedulers(), self.name)
+        joined = self.planned.join_new(self.schedulers(), self.name)
         if joined:
-            self._write()
+            self.write_lrs()
         return joined
 
     def hand_over(self, to: str) -> None:
@@ -365,12 +367,12 @@ class Timeline:
             return self.steps > self.planned_steps
         return self.epochs >= self.planned_epochs and self.steps > self.epoch_start_steps
 
-    def _schedulers(self) -> list[LRScheduler]:
+    def schedulers(self) -> list[LRScheduler]:
         """The torch schedulers this timeline drives (a composite's children included)."""
         return [self.scheduler]
 
-    def _step(self) -> None:
-        """Count one optimizer step: past the warmup, a per-step schedule advances."""
+    def count_step(self) -> None:
+        """Count one optimizer step: past the warmup, a per-step schedule advances (``optimizer_step``, no write)."""
         self.steps += 1
         if not self.warmup.covers(self.steps) and self.interval == "step":
             self._advance()

@@ -8,8 +8,8 @@ Lightning and torch private attributes are used only through ``privates.py``, ea
 
 from __future__ import annotations
 
-import contextlib
 import copy
+import dataclasses
 import inspect
 import sys
 from collections.abc import Callable
@@ -27,8 +27,9 @@ from lightning_lrsched.core.duration import TrainingLength
 from lightning_lrsched.core.schedule import Schedule, SchedulerFactory
 from lightning_lrsched.core.timeline import Timeline
 from lightning_lrsched.lightning import run_changes
-from lightning_lrsched.lightning.lr_logging import LoggingInterval, LogOptions, LrLog, prefixes
+from lightning_lrsched.lightning.lr_logging import LoggingInterval, LogOptions, LrLog
 from lightning_lrsched.lightning.monitoring import MonitorFeed
+from lightning_lrsched.lightning.target import OptimizerTarget
 from lightning_lrsched.report import reporting
 
 __all__ = ["LRSchedulerCallback", "SchedulerFactory"]
@@ -98,12 +99,8 @@ class LRSchedulerCallback(Callback):
     """The schedule: its arguments, resolved lengths and the timeline of the current or last fit."""
     state_key: str = ""  # (Lightning's is a property: here an attribute, set once)
     """Unique per scheduled optimizer, so several callbacks (one per optimizer) can coexist."""
-    _active: bool
-    _trainer: pl.Trainer | None
-    _handles: list[RemovableHandle]
-    _log: LrLog | None
-    _monitor_feed: MonitorFeed
-    _follower: run_changes.RunFollower | None
+    _fit: _Fit | None
+    """The fit under way: its timeline, logging, follower and optimizer hooks (None between fits)."""
 
     def __init__(
         self,
@@ -121,11 +118,10 @@ class LRSchedulerCallback(Callback):
         **kwargs: Any,
     ) -> None:
         self.schedule = self._hold(schedule, args, kwargs)
-        _check_options(optimizer, plan, replan_on_resume, steps_per_batch, name)
-        self.optimizer_ref = optimizer
+        _check_options(plan, replan_on_resume, steps_per_batch)
+        self.target = OptimizerTarget(optimizer, name, type(self).__name__)
         self._log_options = LogOptions(log_lr, log_momentum, log_weight_decay, logging_interval)
         self._plan = plan
-        self.name = name
         self._replan_on_resume = replan_on_resume
         self._steps_per_batch = steps_per_batch
         # Lightning reads `state_key` at every hook call (its profiler names): an attribute, computed once
@@ -134,7 +130,7 @@ class LRSchedulerCallback(Callback):
         """Checkpoint state loaded before the fit started, applied to its fresh timeline."""
         self._catch_up = False
         """The fit resumes from a checkpoint without this schedule's state: start at the checkpoint's position."""
-        self._clear_run()
+        self._fit = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -176,26 +172,19 @@ class LRSchedulerCallback(Callback):
     def _check_arguments(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         """Checks of the schedule's arguments that only the callback can make (composites: their phases')."""
 
-    def _clear_run(self) -> None:
-        """Forget the run in progress (hooks, trainer, tags); the last timeline stays for inspection."""
-        self.__dict__.update(_run_defaults())
-
     def __getstate__(self) -> dict[str, Any]:
         """Copies and pickles hold the configuration only, never a run's trainer, optimizer or timeline."""
-        return {**self.__dict__, **_run_defaults(), "_pending": None, "_catch_up": False}
+        return {**self.__dict__, "_fit": None, "_pending": None, "_catch_up": False}
 
     # ------------------------------------------------------------------ public properties
 
     @property
-    def _timeline(self) -> Timeline | None:
-        """The current fit's plan, or the last fit's once it ended (kept on the schedule, for inspection)."""
-        return self.schedule.last_timeline
-
-    @property
     def active_timeline(self) -> Timeline | None:
         """The timeline of the fit under way (None between fits, or when nothing is scheduled)."""
-        return self._timeline if self._active else None
+        return self._fit.timeline if self._fit is not None else None
 
+    optimizer_ref = property(lambda self: self.target.ref, doc="The ``optimizer`` argument: an index or a class name.")
+    name = property(lambda self: self.target.name, doc="The ``name`` argument: the logged tag prefix, or None.")
     interval = property(
         lambda self: self.schedule.interval, doc="``'step'`` or ``'epoch'``: when the schedule advances."
     )
@@ -219,45 +208,45 @@ class LRSchedulerCallback(Callback):
             >>> schedule.summary()["text"]
             'StepLR: no optimizer step yet'
         """
-        return reporting.summary(self.label, self.interval, self._timeline)
+        return reporting.summary(self.label, self.interval, self.schedule.last_timeline)
 
     # ------------------------------------------------------------------ fit lifecycle
 
     @override
     def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        resume = (self._pending, self._catch_up, self._timeline)  # (a checkpoint's state, or the last fit's)
+        resume = (self._pending, self._catch_up, self.schedule.last_timeline)  # (a checkpoint's, or the last fit's)
         self._pending, self._catch_up = None, False  # consumed even if this start fails
         self._release()
         self.schedule.last_timeline = None
-        optimizer = select_optimizer(trainer, self)
-        check_conflicts(trainer, self, optimizer)
+        targets = [c.target for c in trainer.callbacks if isinstance(c, LRSchedulerCallback)]  # type: ignore[attr-defined]
+        optimizer = self.target.select(trainer)
+        self.target.check_conflicts(trainer, optimizer, targets)
         length = run_changes.scaled(TrainingLength.from_trainer(trainer), self._steps_per_batch)
         timeline = plan_fit(self, trainer, optimizer, length)
         if timeline is None:
             return
-        self._follower = run_changes.RunFollower.begin(
+        follower = run_changes.RunFollower.begin(
             trainer, pl_module, timeline, resume, steps_per_batch=self._steps_per_batch, replan=self._replan_on_resume
         )
-        self._trainer, self._active = trainer, True
-        self._log = LrLog(trainer, optimizer, tag_prefix(trainer, self), self.schedule, self._log_options)
-        self._log.fit_start(pl_module, timeline, plan=self._plan)
-        self._handles = [
+        log = LrLog(trainer, optimizer, self.target.tag_prefix(trainer, targets), self.schedule, self._log_options)
+        log.fit_start(pl_module, timeline, plan=self._plan)
+        hooks = [
             optimizer.register_step_pre_hook(self._before_optimizer_step),
             optimizer.register_step_post_hook(self._after_optimizer_step),
         ]
+        self._fit = _Fit(timeline, log, follower, hooks)
 
     @override
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if self._active and self._timeline is not None and self._log is not None and self._follower is not None:
-            self._log.join_new_groups(self._timeline)
-            self._follower.train_start(trainer)
+        if (fit := self._fit) is not None:
+            fit.log.join_new_groups(fit.timeline)
+            fit.follower.train_start(trainer)
 
     @override
     def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        timeline = self._timeline
-        if self._active and timeline is not None and self._log is not None:
-            reporting.report_fit_end(trainer, self.label, timeline, self._log.tags[0], log=self._log_options.enabled)
-            self._log.write_results()
+        if (fit := self._fit) is not None:
+            reporting.report_fit_end(trainer, self.label, fit.timeline, fit.log.tags[0], log=fit.log.enabled)
+            fit.log.write_results()
         self._release()
 
     @override
@@ -271,44 +260,46 @@ class LRSchedulerCallback(Callback):
         self._pending, self._catch_up = None, False
 
     def _release(self) -> None:
-        for handle in self._handles:
-            handle.remove()
-        self._clear_run()
+        if self._fit is not None:
+            for handle in self._fit.hooks:
+                handle.remove()
+        self._fit = None
 
     # ------------------------------------------------------------------ events
 
     def _before_optimizer_step(self, optimizer: Optimizer, args: Any, kwargs: Any) -> None:
-        if self._log is not None and self._timeline is not None:
-            self._log.join_new_groups(self._timeline)
+        fit = self._fit
+        if fit is not None and len(optimizer.param_groups) != len(fit.log.tags):  # a group joined since
+            fit.log.join_new_groups(fit.timeline)
 
     def _after_optimizer_step(self, optimizer: Optimizer, args: Any, kwargs: Any) -> None:
-        if self._timeline is not None:
-            self._timeline.optimizer_step()
+        if self._fit is not None:
+            self._fit.timeline.optimizer_step()
 
     @override
     def on_train_batch_start(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch: Any, batch_idx: int
     ) -> None:
-        if self._follower is not None and self._log is not None and self._timeline is not None:
-            if self._follower.size_unchecked:
-                self._follower.batch_start(trainer)
-            self._log.batch_start(self._timeline)
+        if (fit := self._fit) is not None:
+            if fit.follower.size_unchecked:
+                fit.follower.batch_start(trainer)
+            fit.log.batch_start(fit.timeline)
 
     @override
     def on_train_batch_end(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any, batch_idx: int
     ) -> None:
-        if not self._active or self._timeline is None:
+        if (fit := self._fit) is None:
             return
-        if privates.epoch_batches_done(trainer, batch_idx) and self._follower is not None:
-            self._follower.epoch_end(trainer)
-        if self._log is not None and self._log.show_progress:
-            self._log.show(pl_module)
+        if privates.epoch_batches_done(trainer, batch_idx):
+            fit.follower.epoch_end(trainer)
+        if fit.log.show_progress:
+            fit.log.show(pl_module)
 
     @override
     def on_validation_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if self._active and self._timeline is not None:
-            self._monitor_feed.start(trainer, self._timeline, training=False)
+        if (fit := self._fit) is not None:
+            fit.monitor_feed.start(trainer, fit.timeline, training=False)
 
     @override
     def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
@@ -316,13 +307,10 @@ class LRSchedulerCallback(Callback):
 
     @override
     def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        timeline = self._timeline
-        if not self._active or timeline is None:
-            return
-        self._monitor_feed.start(trainer, timeline, training=True)
-        if self._follower is not None and self._log is not None:
-            self._follower.epoch_start(trainer)
-            self._log.epoch_start(timeline)
+        if (fit := self._fit) is not None:
+            fit.monitor_feed.start(trainer, fit.timeline, training=True)
+            fit.follower.epoch_start(trainer)
+            fit.log.epoch_start(fit.timeline)
 
     @override
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
@@ -342,15 +330,16 @@ class LRSchedulerCallback(Callback):
     def state_dict(self) -> dict[str, Any]:
         if self._pending is not None:
             return copy.deepcopy(self._pending)
-        return self._timeline.state_dict() if self._timeline is not None else {}
+        timeline = self.schedule.last_timeline
+        return timeline.state_dict() if timeline is not None else {}
 
     @override
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         if not state_dict:
             return
         validate_state(self, state_dict)
-        if self._active and self._timeline is not None:  # strategies that restore after fit start
-            self._timeline.load_state_dict(state_dict, replan=self._replan_on_resume)
+        if self._fit is not None:  # strategies that restore after fit start
+            self._fit.timeline.load_state_dict(state_dict, replan=self._replan_on_resume)
         else:
             self._pending = copy.deepcopy(state_dict)
 
@@ -358,11 +347,22 @@ class LRSchedulerCallback(Callback):
 
     def _feed(self, trainer: pl.Trainer, *, training: bool) -> None:
         """Send the monitored values this validation (or training epoch) logged to the timeline; update the layout."""
-        if not self._active or self._timeline is None or self._log is None or trainer.sanity_checking:
+        if (fit := self._fit) is None or trainer.sanity_checking:
             return
-        self._log.refresh()
-        for event in self._monitor_feed.feed(trainer, self._timeline, training=training):
-            self._log.report_reduction(event)
+        fit.log.refresh()
+        for event in fit.monitor_feed.feed(trainer, fit.timeline, training=training):
+            fit.log.report_reduction(event)
+
+
+@dataclasses.dataclass
+class _Fit:
+    """One fit of a callback: the timeline it drives, its logging, the follower of the run, the optimizer hooks."""
+
+    timeline: Timeline
+    log: LrLog
+    follower: run_changes.RunFollower
+    hooks: list[RemovableHandle]
+    monitor_feed: MonitorFeed = dataclasses.field(default_factory=MonitorFeed)
 
 
 def plan_fit(
@@ -393,85 +393,6 @@ def plan_fit(
     return timeline
 
 
-def select_optimizer(trainer: pl.Trainer, callback: LRSchedulerCallback) -> Optimizer:
-    """The optimizer of ``trainer.optimizers`` that ``callback``'s ``optimizer`` argument names."""
-    optimizers = trainer.optimizers
-    listed = ", ".join(f"{i}: {type(opt).__name__}" for i, opt in enumerate(optimizers)) or "none"
-    ref = callback.optimizer_ref
-    if isinstance(ref, int):
-        if ref >= len(optimizers):
-            raise ValueError(
-                f"`{type(callback).__name__}(optimizer={ref})` is out of range: `configure_optimizers` returned"
-                f" {len(optimizers)} optimizer(s) ({listed}). Use an index below {len(optimizers)}."
-                if optimizers
-                else f"`{type(callback).__name__}` has no optimizer to schedule: `configure_optimizers` returned"
-                " none. Return an optimizer from `LightningModule.configure_optimizers`."
-            )
-        return _hookable(callback, optimizers[ref])
-    matches = [opt for opt in optimizers if type(opt).__name__ == ref]
-    if len(matches) != 1:
-        problem = "matches no optimizer" if not matches else f"matches {len(matches)} optimizers"
-        raise ValueError(
-            f"`{type(callback).__name__}(optimizer={ref!r})` {problem} of `trainer.optimizers` ({listed})."
-            " Use the optimizer's index instead."
-        )
-    return _hookable(callback, matches[0])
-
-
-def _hookable(callback: LRSchedulerCallback, optimizer: Any) -> Optimizer:
-    """A torch optimizer, whose steps the callback can hook (DeepSpeed's ZeRO wrapper is not one)."""
-    if not isinstance(optimizer, Optimizer):
-        raise ValueError(
-            f"`{type(callback).__name__}` schedules torch optimizers, whose steps it hooks, but this Trainer's"
-            f" optimizer is a {type(optimizer).__name__} (DeepSpeed's ZeRO optimizer wraps yours like this)."
-            " Use DeepSpeed's own scheduler configuration with DeepSpeed, or the FSDP strategy with this callback."
-        )
-    return optimizer
-
-
-def tag_prefix(trainer: pl.Trainer, callback: LRSchedulerCallback) -> str:
-    """The tag prefix of ``callback``'s optimizer, named as ``LearningRateMonitor`` names scheduled optimizers.
-
-    The scheduled optimizers are counted in its order: the module's own schedulers first, then this package's
-    schedule callbacks by optimizer index (so the only scheduled Adam is ``lr-Adam`` whatever its index).
-    """
-    listed: list[tuple[Optimizer, str | None]] = [
-        (config.scheduler.optimizer, config.name) for config in trainer.lr_scheduler_configs
-    ]
-    ours: list[tuple[int, LRSchedulerCallback]] = []
-    for other in trainer.callbacks:  # type: ignore[attr-defined]
-        if isinstance(other, LRSchedulerCallback):
-            with contextlib.suppress(ValueError):  # a callback naming no optimizer raises at its own fit start
-                ours.append((trainer.optimizers.index(select_optimizer(trainer, other)), other))
-    ours.sort(key=lambda item: item[0])
-    listed += [(trainer.optimizers[index], other.name) for index, other in ours]
-    mine = len(trainer.lr_scheduler_configs) + [other for _, other in ours].index(callback)
-    return prefixes(listed)[mine]
-
-
-def check_conflicts(trainer: pl.Trainer, callback: LRSchedulerCallback, optimizer: Optimizer) -> None:
-    """No other scheduler, of the module or of another callback, may schedule ``optimizer``."""
-    for config in trainer.lr_scheduler_configs:
-        if config.scheduler.optimizer is optimizer:
-            raise ValueError(
-                f"`configure_optimizers` returns its own scheduler ({type(config.scheduler).__name__}) for"
-                f" {type(optimizer).__name__}, which `{type(callback).__name__}` also schedules. Return only the"
-                " optimizer from `configure_optimizers` and let the callback schedule it, or drop the"
-                " callback. To combine two schedules use `lightning_lrsched.SequentialLR` or"
-                " `ChainedScheduler`."
-            )
-    for other in trainer.callbacks:  # type: ignore[attr-defined]
-        if other is callback or not isinstance(other, LRSchedulerCallback):
-            continue
-        if select_optimizer(trainer, other) is optimizer:
-            raise ValueError(
-                f"Two schedule callbacks, `{type(callback).__name__}` and `{type(other).__name__}`, schedule the"
-                f" same optimizer ({type(optimizer).__name__}). Keep one, or compose them into one callback"
-                " with `lightning_lrsched.SequentialLR` (one after the other) or `ChainedScheduler`"
-                " (both at once)."
-            )
-
-
 def validate_state(callback: LRSchedulerCallback, state: dict[str, Any]) -> None:
     """Checkpoint state written by this kind of callback, with the keys every version has."""
     kind = state.get("type")
@@ -491,18 +412,6 @@ def validate_state(callback: LRSchedulerCallback, state: dict[str, Any]) -> None
         )
 
 
-def _run_defaults() -> dict[str, Any]:
-    """The per-fit attributes of a callback, as they are between fits."""
-    return {
-        "_active": False,
-        "_trainer": None,
-        "_handles": [],
-        "_log": None,
-        "_monitor_feed": MonitorFeed(),
-        "_follower": None,
-    }
-
-
 def check_checkpoint_keys(callback: LRSchedulerCallback, checkpoint: dict[str, Any]) -> None:
     """A checkpoint with schedule state must hold this callback's (same type, optimizer and name)."""
     states = checkpoint.get("callbacks") or {}
@@ -520,23 +429,12 @@ def _looks_like_ours(state: Any) -> bool:
     return isinstance(state, dict) and "scheduler" in state and "resolved" in state and "type" in state
 
 
-def _check_options(optimizer: Any, plan: Any, replan_on_resume: Any, steps_per_batch: Any, name: Any) -> None:
-    """The callback's own arguments (the logging ones are checked by ``LogOptions``)."""
-    if (
-        isinstance(optimizer, bool)
-        or not isinstance(optimizer, (int, str))
-        or (isinstance(optimizer, int) and optimizer < 0)
-    ):
-        raise ValueError(
-            f"Expected argument `optimizer` to be an index >= 0 into `trainer.optimizers` or an optimizer"
-            f" class name such as 'AdamW', but got {optimizer!r}."
-        )
+def _check_options(plan: Any, replan_on_resume: Any, steps_per_batch: Any) -> None:
+    """The callback's flags (``LogOptions`` checks the logging ones, ``OptimizerTarget`` the optimizer's)."""
     _checks.boolean("plan", plan)
     _checks.boolean("replan_on_resume", replan_on_resume)
     if steps_per_batch is not None:
         _checks.positive("steps_per_batch", steps_per_batch, "Use e.g. 0.5 for an optimizer stepping every 2nd batch.")
-    if name is not None and (not isinstance(name, str) or not name):
-        raise ValueError(f"Expected argument `name` to be a non-empty string or None, but got {name!r}.")
 
 
 OWN_PARAMETERS = [

@@ -135,7 +135,8 @@ class LrLog:
         that logs once an epoch too (unless ``logging_interval="epoch"`` was asked for), so that the curve shows
         the warmup instead of a line drawn across it.
         """
-        self.join_new_groups(timeline)
+        if len(self.optimizer.param_groups) != len(self.tags):
+            self.join_new_groups(timeline)
         # a warmup step, except the epoch's first, which `epoch_start` has logged already
         warmup_step = self.warmup_per_step and timeline.warmup.covers(timeline.steps)
         warmup_step = warmup_step and privates.batches_that_stepped(self.trainer) != self._epoch_logged_at

@@ -16,7 +16,7 @@ from lightning_lrsched.lightning.metrics import Average, ClassificationMetrics, 
 from lightning_lrsched.report import reporting
 
 _LAYER = re.compile(r"(?:^|\.)(?:layer|layers|h|block|blocks)\.(\d+)\.")
-_NORMS = (nn.LayerNorm, nn.GroupNorm, nn.modules.batchnorm._BatchNorm)
+_NORMS = (nn.LayerNorm, nn.GroupNorm, nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.SyncBatchNorm)
 
 
 class ClassifierModule(pl.LightningModule):

@@ -260,7 +260,7 @@ class _Composite(LRSchedulerCallback):
     def _check_arguments(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         phases = args[0] if args else kwargs.get("schedulers", ())
         for i, phase in enumerate(phases if isinstance(phases, (list, tuple)) else ()):
-            if isinstance(phase, LRSchedulerCallback) and (phase.optimizer_ref != 0 or phase.name is not None):
+            if isinstance(phase, LRSchedulerCallback) and not phase.target.default:
                 raise ValueError(
                     f"`schedulers[{i}]` of `{type(self).__name__}` sets `optimizer` or `name`; set them on the"
                     f" `{type(self).__name__}` itself, which decides the optimizer and the logged tags for all of"

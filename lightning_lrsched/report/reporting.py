@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 
+from lightning_lrsched import privates
 from lightning_lrsched.core.schedule import Schedule
 from lightning_lrsched.core.timeline import FEW_CHANGES, Timeline
 from lightning_lrsched.report import tensorboard
@@ -122,7 +123,7 @@ def declare_hparams(trainer: pl.Trainer, pl_module: pl.LightningModule, schedule
     params["lr_schedule/total_steps"] = timeline.planned_steps
     params.update({f"lr_schedule/{key}": value for key, value in timeline.resolved.items()})
     params.update({f"lr_schedule/{key}": value for key, value in schedule.plain_arguments().items()})
-    tensorboard.declare_hparams(experiments, params)
+    tensorboard.declare_hparams([privates.summary_file_writer(experiment) for experiment in experiments], params)
 
 
 def shortfall_text(steps: int, planned: int, undone: int = 0) -> str:

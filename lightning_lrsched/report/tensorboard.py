@@ -78,7 +78,7 @@ RESULTS = ("hp/best_val_acc", "hp/best_val_f1", "hp/final_val_loss", "hp_metric"
 ``hp_metric`` (the best accuracy when there is one, as Lightning's placeholder is -1)."""
 
 
-def declare_hparams(experiments: Sequence[Any], params: dict[str, Any]) -> None:
+def declare_hparams(writers: Sequence[Any], params: dict[str, Any]) -> None:
     """Write the HParams tab's definition (the hyperparameters and the result metrics), without any scalar.
 
     TensorBoard takes a run's HParams definition from the first one written, so this is written at fit start,
@@ -87,8 +87,7 @@ def declare_hparams(experiments: Sequence[Any], params: dict[str, Any]) -> None:
     from torch.utils.tensorboard.summary import hparams
 
     plain = {key: value if isinstance(value, (bool, int, float, str)) else str(value) for key, value in params.items()}
-    for experiment in experiments:
-        writer = experiment._get_file_writer()  # private in torch, as Lightning's own `log_hyperparams` uses it
+    for writer in writers:  # (the file writers of the SummaryWriters: see `privates.summary_file_writer`)
         for summary in hparams(plain, dict.fromkeys(RESULTS, 0.0)):  # type: ignore[no-untyped-call]
             writer.add_summary(summary)
 
