@@ -20,6 +20,7 @@ import torch
 from lightning.pytorch.loggers import TensorBoardLogger
 
 from lightning_lrsched import CosineAnnealingLR, TrainingLength
+from lightning_lrsched.lightning.callback import _Fit
 from lightning_lrsched.lightning.lr_logging import LogOptions, LrLog
 
 
@@ -28,6 +29,7 @@ class _Trainer:
 
     def __init__(self, logger: TensorBoardLogger) -> None:
         self.loggers = [logger]
+        self.callbacks: list[object] = []
         self.log_every_n_steps = 1
         self.global_step = 0
         self.should_stop = False
@@ -44,14 +46,14 @@ def per_step_microseconds(groups: int, steps: int, root: str) -> float:
     callback = CosineAnnealingLR(plan=False)
     trainer = _Trainer(logger)
     # what `on_fit_start` sets up, without a Trainer: the plan, the lr log and the trainer the hooks read
-    callback._timeline = callback.timeline(optimizer, TrainingLength(steps, steps))
-    log = LrLog(trainer, optimizer, "lr-AdamW", callback, LogOptions())  # type: ignore[arg-type]
-    callback._log, callback._trainer = log, trainer  # type: ignore[assignment]
+    timeline = callback.schedule.timeline(optimizer, TrainingLength(steps, steps), attach=True)
+    log = LrLog(trainer, optimizer, "lr-AdamW", callback.schedule, LogOptions())  # type: ignore[arg-type]
+    callback._fit = _Fit(timeline, log, SimpleNamespace(), [])  # type: ignore[arg-type]
     optimizer._opt_called = True  # type: ignore[attr-defined]
     start = time.perf_counter()
     for step in range(steps):
         trainer.global_step = trainer.fit_loop.epoch_loop._batches_that_stepped = step
-        log.batch_start()
+        log.batch_start(timeline)
         callback._before_optimizer_step(optimizer, (), {})
         callback._after_optimizer_step(optimizer, (), {})
     seconds = time.perf_counter() - start
