@@ -29,6 +29,7 @@ from lightning_lrsched.core.timeline import Timeline
 from lightning_lrsched.lightning import run_changes
 from lightning_lrsched.lightning.lr_logging import LoggingInterval, LogOptions, LrLog
 from lightning_lrsched.lightning.monitoring import MonitorFeed
+from lightning_lrsched.lightning.saved_state import SavedState
 from lightning_lrsched.lightning.target import OptimizerTarget
 from lightning_lrsched.report import reporting
 
@@ -126,10 +127,7 @@ class LRSchedulerCallback(Callback):
         self._steps_per_batch = steps_per_batch
         # Lightning reads `state_key` at every hook call (its profiler names): an attribute, computed once
         self.state_key = self._generate_state_key(optimizer=optimizer, name=name)
-        self._pending: dict[str, Any] | None = None
-        """Checkpoint state loaded before the fit started, applied to its fresh timeline."""
-        self._catch_up = False
-        """The fit resumes from a checkpoint without this schedule's state: start at the checkpoint's position."""
+        self._saved = SavedState(self.state_key, self.schedule.label, type(self).__name__)
         self._fit = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -174,7 +172,9 @@ class LRSchedulerCallback(Callback):
 
     def __getstate__(self) -> dict[str, Any]:
         """Copies and pickles hold the configuration only, never a run's trainer, optimizer or timeline."""
-        return {**self.__dict__, "_fit": None, "_pending": None, "_catch_up": False}
+        state = {**self.__dict__, "_fit": None}
+        state["_saved"] = SavedState(self.state_key, self.schedule.label, type(self).__name__)
+        return state
 
     # ------------------------------------------------------------------ public properties
 
@@ -214,15 +214,14 @@ class LRSchedulerCallback(Callback):
 
     @override
     def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        resume = (self._pending, self._catch_up, self.schedule.last_timeline)  # (a checkpoint's, or the last fit's)
-        self._pending, self._catch_up = None, False  # consumed even if this start fails
+        resume = (*self._saved.take(), self.schedule.last_timeline)  # (a checkpoint's state, or the last fit's)
         self._release()
         self.schedule.last_timeline = None
         targets = [c.target for c in trainer.callbacks if isinstance(c, LRSchedulerCallback)]  # type: ignore[attr-defined]
         optimizer = self.target.select(trainer)
         self.target.check_conflicts(trainer, optimizer, targets)
         length = run_changes.scaled(TrainingLength.from_trainer(trainer), self._steps_per_batch)
-        timeline = plan_fit(self, trainer, optimizer, length)
+        timeline = plan_fit(self.schedule, type(self).__name__, trainer, optimizer, length)
         if timeline is None:
             return
         follower = run_changes.RunFollower.begin(
@@ -252,12 +251,12 @@ class LRSchedulerCallback(Callback):
     @override
     def on_exception(self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException) -> None:
         self._release()
-        self._pending, self._catch_up = None, False
+        self._saved.forget()
 
     @override
     def teardown(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
         self._release()
-        self._pending, self._catch_up = None, False
+        self._saved.forget()
 
     def _release(self) -> None:
         if self._fit is not None:
@@ -322,14 +321,12 @@ class LRSchedulerCallback(Callback):
     def on_load_checkpoint(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict[str, Any]
     ) -> None:
-        check_checkpoint_keys(self, checkpoint)
-        states = checkpoint.get("callbacks") or {}
-        self._catch_up = not states.get(self.state_key) and checkpoint.get("global_step", 0) > 0
+        self._saved.checkpoint_loaded(checkpoint)
 
     @override
     def state_dict(self) -> dict[str, Any]:
-        if self._pending is not None:
-            return copy.deepcopy(self._pending)
+        if self._saved.pending is not None:
+            return copy.deepcopy(self._saved.pending)
         timeline = self.schedule.last_timeline
         return timeline.state_dict() if timeline is not None else {}
 
@@ -337,11 +334,11 @@ class LRSchedulerCallback(Callback):
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         if not state_dict:
             return
-        validate_state(self, state_dict)
-        if self._fit is not None:  # strategies that restore after fit start
+        if self._fit is None:
+            self._saved.keep(state_dict)
+        else:  # strategies that restore after fit start
+            self._saved.check(state_dict)
             self._fit.timeline.load_state_dict(state_dict, replan=self._replan_on_resume)
-        else:
-            self._pending = copy.deepcopy(state_dict)
 
     # ------------------------------------------------------------------ helpers
 
@@ -366,18 +363,17 @@ class _Fit:
 
 
 def plan_fit(
-    callback: LRSchedulerCallback, trainer: pl.Trainer, optimizer: Optimizer, length: TrainingLength
+    schedule: Schedule, name: str, trainer: pl.Trainer, optimizer: Optimizer, length: TrainingLength
 ) -> Timeline | None:
-    """This fit's plan; None when there is nothing to schedule (or a smoke run cannot hold the schedule)."""
-    name = type(callback).__name__
+    """A fit's plan of ``schedule`` (callback ``name``); None: nothing to schedule, or a smoke run too short."""
     if length.total_steps == 0:
         rank_zero_info(f"{name}: this run takes no optimizer step (`limit_train_batches=0`?): nothing to schedule.")
         return None
     if not getattr(trainer, "fast_dev_run", False):  # set by the Trainer at init, not declared
-        return callback.schedule.timeline(optimizer, length, warn=rank_zero_warn, attach=True)
+        return schedule.timeline(optimizer, length, warn=rank_zero_warn, attach=True)
     notes: list[str] = []
     try:
-        timeline = callback.schedule.timeline(optimizer, length, warn=notes.append, attach=True)
+        timeline = schedule.timeline(optimizer, length, warn=notes.append, attach=True)
     except ValueError as error:
         rank_zero_warn(
             f"`fast_dev_run`: {name} cannot be planned for a smoke run of {length.total_steps:g} optimizer"
@@ -391,42 +387,6 @@ def plan_fit(
         )
     timeline.warn = rank_zero_warn
     return timeline
-
-
-def validate_state(callback: LRSchedulerCallback, state: dict[str, Any]) -> None:
-    """Checkpoint state written by this kind of callback, with the keys every version has."""
-    kind = state.get("type")
-    label = state.get("label", kind)  # (no label before 0.3: the type)
-    if kind != type(callback).__name__ or label != callback.label:
-        raise ValueError(
-            f"The checkpoint's schedule state under {callback.state_key!r} was written by `{label}`, but this"
-            f" callback is `{callback.label}`. Resume with the same schedule type, or start a new"
-            " schedule from the weights with `YourModule.load_from_checkpoint(path)` instead of `ckpt_path`."
-        )
-    required = {"scheduler": dict, "steps": int, "epochs": int, "interval": str, "resolved": dict}
-    broken = [key for key, kind_ in required.items() if not isinstance(state.get(key), kind_)]
-    if broken:
-        raise ValueError(
-            f"The checkpoint's schedule state for `{type(callback).__name__}` is corrupted: keys {broken} are"
-            f" missing or of the wrong type (found keys {sorted(state)}). Resume from another checkpoint."
-        )
-
-
-def check_checkpoint_keys(callback: LRSchedulerCallback, checkpoint: dict[str, Any]) -> None:
-    """A checkpoint with schedule state must hold this callback's (same type, optimizer and name)."""
-    states = checkpoint.get("callbacks") or {}
-    found = [key for key, state in states.items() if _looks_like_ours(state)]
-    if found and callback.state_key not in states:
-        raise ValueError(
-            f"The checkpoint holds learning-rate schedule state under {found}, but none for this"
-            f" `{type(callback).__name__}` (state key {callback.state_key!r}). Resume with the same schedule"
-            " callback and the same `optimizer`/`name` arguments, or, to start a new schedule from those"
-            " weights, load them with `YourModule.load_from_checkpoint(path)` instead of `ckpt_path`."
-        )
-
-
-def _looks_like_ours(state: Any) -> bool:
-    return isinstance(state, dict) and "scheduler" in state and "resolved" in state and "type" in state
 
 
 def _check_options(plan: Any, replan_on_resume: Any, steps_per_batch: Any) -> None:
