@@ -59,8 +59,8 @@ class States(Callback):
         self.model[step] = copy.deepcopy(pl_module.state_dict())
         self.optimizer[step] = copy.deepcopy(trainer.optimizers[0].state_dict())
         schedule = next((c for c in trainer.callbacks if isinstance(c, lrs.LRSchedulerCallback)), None)
-        if schedule is not None and schedule._timeline is not None:
-            self.timeline_steps.append((step, schedule._timeline.steps))
+        if schedule is not None and schedule.active_timeline is not None:
+            self.timeline_steps.append((step, schedule.active_timeline.steps))
 
 
 def fit(

@@ -170,3 +170,34 @@ def test_the_core_and_the_preview_run_with_lightning_unimportable() -> None:
     assert result["preview"] == lrs.preview(expected, epochs=2, steps_per_epoch=5, lr=1.0)
     assert result["plateau"] == 0.1  # the second value did not improve, patience 0: one cut
     assert result["loaded"] == []
+
+
+def test_every_public_callback_holds_a_core_schedule_of_its_name_and_takes_its_arguments() -> None:
+    """Composition: a callback is not a schedule; it holds one, built from the same arguments."""
+    import inspect
+
+    import lightning_lrsched as lrs
+    from lightning_lrsched.lightning.callback import OPTIONS
+
+    callbacks = [getattr(lrs, name) for name in lrs.__all__ if isinstance(getattr(lrs, name), type)]
+    callbacks = [cls for cls in callbacks if issubclass(cls, lrs.LRSchedulerCallback)]
+    assert len(callbacks) == 21
+    for cls in callbacks:
+        assert not issubclass(cls, lrs.core.Schedule), cls
+        assert cls.schedule_type.__module__.startswith(f"{NAME}.core"), cls
+        if cls is not lrs.LRSchedulerCallback:
+            assert cls.schedule_type is getattr(lrs.core, cls.__name__), cls
+        taken = set(inspect.signature(cls).parameters)
+        own = {p for p in inspect.signature(cls.schedule_type).parameters if p not in ("self", "kwargs")}
+        assert own <= taken, cls
+        assert set(OPTIONS) <= taken, cls
+
+
+def test_a_callback_holding_a_core_schedule_is_the_callback_of_its_type() -> None:
+    import lightning_lrsched as lrs
+
+    schedule = lrs.core.CosineAnnealingLR(warmup="5%", eta_min=1e-4)
+    callback = lrs.LRSchedulerCallback.holding(schedule, name="backbone")
+    assert (type(callback), callback.schedule, callback.name) == (lrs.CosineAnnealingLR, schedule, "backbone")
+    built = lrs.CosineAnnealingLR(warmup="5%", eta_min=1e-4, name="backbone")
+    assert (built.state_key, built.label, built.interval) == (callback.state_key, callback.label, callback.interval)
