@@ -135,3 +135,19 @@ def test_each_optimizer_step_writes_each_groups_lr_once(name) -> None:
         optimizer.step()
         timeline.optimizer_step()
         assert [group.writes - b for group, b in zip(optimizer.param_groups, before, strict=True)] == [1, 1]
+
+
+def test_a_callbacks_timeline_is_its_schedules() -> None:
+    """``callback.timeline(...)`` (what the README showed before the core existed) drives the held schedule."""
+    lrs_of = []
+    for make in (lambda: lrs.OneCycleLR(max_lr=0.5), lambda: lrs.core.OneCycleLR(max_lr=0.5)):
+        optimizer = torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=0.1, momentum=0.9)
+        timeline = make().timeline(optimizer, lrs.TrainingLength(total_steps=20, steps_per_epoch=10))
+        seen = []
+        for _ in range(20):
+            seen.append(optimizer.param_groups[0]["lr"])
+            optimizer.step()
+            timeline.optimizer_step()
+        lrs_of.append(seen)
+    assert lrs_of[0] == lrs_of[1]
+    assert max(lrs_of[0]) == pytest.approx(0.5)

@@ -194,6 +194,10 @@ class LRSchedulerCallback(Callback):
     warmup_length = property(lambda self: self.schedule.warmup_length, doc="The warmup as given (a Duration) or None.")
     schedule_steps = property(lambda self: self.schedule.schedule_steps, doc="Optimizer steps since the warmup ended.")
 
+    def timeline(self, optimizer: Optimizer, length: TrainingLength, **options: Any) -> Timeline:
+        """The schedule's timeline on ``optimizer``, to drive by hand (a plain loop, Fabric): ``schedule.timeline``."""
+        return self.schedule.timeline(optimizer, length, **options)
+
     def summary(self) -> dict[str, Any]:
         """What the schedule did in the current or last fit, in numbers and in words.
 
