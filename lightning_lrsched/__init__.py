@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from lightning_lrsched.lightning.metrics import ClassificationMetrics
     from lightning_lrsched.lightning.module import ClassifierModule
     from lightning_lrsched.lightning.names import SCHEDULE_NAMES, schedule_from_name, schedule_from_timm
+    from lightning_lrsched.lightning.schedule_free import ScheduleFreeCallback
     from lightning_lrsched.lightning.schedules import (
         ChainedScheduler,
         ConstantLR,
@@ -51,6 +52,7 @@ if TYPE_CHECKING:
 __version__ = "0.1.0"
 
 _HOMES: dict[str, str] = {
+    "ScheduleFreeCallback": "lightning_lrsched.lightning.schedule_free",
     **dict.fromkeys(["Duration", "DurationLike", "TrainingLength"], "lightning_lrsched.core.duration"),
     **dict.fromkeys(["Timeline"], "lightning_lrsched.core.timeline"),
     **dict.fromkeys(["LRDiagnostics", "Rewind"], "lightning_lrsched.diagnostics"),
@@ -114,6 +116,7 @@ __all__ = [
     "ReduceLROnPlateau",
     "Rewind",
     "SCHEDULE_NAMES",
+    "ScheduleFreeCallback",
     "SequentialLR",
     "StepLR",
     "Timeline",

@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from lightning.pytorch.callbacks import Callback
+from lightning.pytorch.callbacks import Callback, ModelCheckpoint
 
 import lightning_lrsched as lrs
 from tests.helpers import LeaveTogether, LRRecorder, TinyModel, make_loader, trainer
@@ -79,6 +79,28 @@ class DumpSteps(Callback):
         Path(self.folder, f"steps{trainer.global_rank}.json").write_text(json.dumps(trainer.global_step))
 
 
+class DumpModes(Callback):
+    """Writes each rank's schedule-free modes at every training and validation batch, and the final weights."""
+
+    def __init__(self, folder: str, scenario: str) -> None:
+        self.folder, self.scenario = folder, scenario
+        self.modes: list[list[Any]] = []
+
+    def _note(self, trainer: Any, hook: str) -> None:
+        self.modes.append([trainer.global_step, hook, trainer.optimizers[0].param_groups[0]["train_mode"]])
+
+    def on_train_batch_start(self, trainer: Any, *args: Any) -> None:
+        self._note(trainer, "train")
+
+    def on_validation_batch_start(self, trainer: Any, *args: Any) -> None:
+        self._note(trainer, "validation")
+
+    def on_fit_end(self, trainer: Any, pl_module: Any) -> None:
+        weights = [float(v) for tensor in pl_module.state_dict().values() for v in tensor.flatten()]
+        result = {"modes": self.modes, "weights": weights, "steps": trainer.global_step}
+        Path(self.folder, f"{self.scenario}-rank{trainer.global_rank}.json").write_text(json.dumps(result))
+
+
 def run(scenario: str, out: Path, **layout: Any) -> None:
     """Fit ``scenario`` with the DDP ``layout`` (``devices``, ``num_nodes``, ``strategy``)."""
     if scenario == "plateau":
@@ -105,13 +127,24 @@ def run(scenario: str, out: Path, **layout: Any) -> None:
         dump = DumpRewinds(str(out), diagnostics, recorder)
         fit = trainer(out, max_epochs=4, callbacks=[*callbacks, dump, LeaveTogether()], deterministic=False, **layout)
         fit.fit(NanOnRank1Once(), make_loader())
+    elif scenario in ("schedule-free", "schedule-free-resume"):
+        from tests.test_schedule_free import VAL, SFModel
+
+        checkpoint = ModelCheckpoint(dirpath=out / "ckpt", every_n_epochs=1, save_top_k=-1, filename="{step}")
+        callbacks = [lrs.ScheduleFreeCallback(), DumpModes(str(out), scenario), checkpoint, LeaveTogether()]
+        fit = trainer(out / scenario, max_epochs=3, callbacks=callbacks, enable_checkpointing=True,
+                      num_sanity_val_steps=1, deterministic=False, **layout)  # fmt: skip
+        resume = str(out / "ckpt" / "step=5.ckpt") if scenario.endswith("resume") else None
+        fit.fit(SFModel(), make_loader(), VAL, ckpt_path=resume)
     else:
         raise ValueError(f"unknown scenario {scenario!r}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("scenario", choices=["plateau", "divergence", "rewind"])
+    parser.add_argument(
+        "scenario", choices=["plateau", "divergence", "rewind", "schedule-free", "schedule-free-resume"]
+    )
     parser.add_argument("out", type=Path)
     args = parser.parse_args()
     run(args.scenario, args.out, devices=1, num_nodes=2, strategy="ddp")

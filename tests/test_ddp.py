@@ -61,3 +61,21 @@ def test_a_divergence_on_one_rank_rewinds_every_rank_to_the_same_state(tmp_path,
     assert rank0["weights"] == rank1["weights"]
     assert all(math.isfinite(value) for value in rank0["weights"])
     assert rank0["lrs"][14] == pytest.approx([0.5 * lr for lr in rank0["lrs"][5]])
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_schedule_free_switches_every_rank_together_and_resumes_exactly(tmp_path, monkeypatch, layout) -> None:
+    pytest.importorskip("schedulefree")
+    run_layout("schedule-free", tmp_path, layout)
+    monkeypatch.setenv("MASTER_PORT", str(free_port()))
+    run_layout("schedule-free-resume", tmp_path, layout)  # from the epoch-end checkpoint at step 5 of 15
+    straight, resumed = (
+        [json.loads((tmp_path / f"{scenario}-rank{rank}.json").read_text()) for rank in (0, 1)]
+        for scenario in ("schedule-free", "schedule-free-resume")
+    )
+    assert straight[0]["modes"] == straight[1]["modes"]  # every switch at the same point on every rank
+    assert all([step, "validation", False] in straight[0]["modes"] for step in (5, 10, 15))
+    assert straight[0]["steps"] == resumed[0]["steps"] == 15
+    assert straight[0]["weights"] == straight[1]["weights"] == resumed[0]["weights"] == resumed[1]["weights"]
+    later = [mode for mode in straight[0]["modes"] if mode[0] > 5 or (mode[1] == "train" and mode[0] == 5)]
+    assert resumed[0]["modes"][-len(later) :] == later

@@ -201,3 +201,24 @@ def test_a_callback_holding_a_core_schedule_is_the_callback_of_its_type() -> Non
     assert (type(callback), callback.schedule, callback.name) == (lrs.CosineAnnealingLR, schedule, "backbone")
     built = lrs.CosineAnnealingLR(warmup="5%", eta_min=1e-4, name="backbone")
     assert (built.state_key, built.label, built.interval) == (callback.state_key, callback.label, callback.interval)
+
+
+def test_the_package_and_its_schedule_free_callback_need_no_schedulefree() -> None:
+    """``schedulefree`` is an optional extra: without it the package imports and the callback says what to install."""
+    import subprocess
+    import sys
+
+    script = """
+import importlib.abc, sys
+class Blocked(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name.split(".")[0] == "schedulefree":
+            raise ModuleNotFoundError("No module named 'schedulefree' (blocked by the test)")
+sys.meta_path.insert(0, Blocked())
+import lightning_lrsched as lrs
+callback = lrs.ScheduleFreeCallback()
+print(lrs.ScheduleFreeCallback.__doc__)
+"""
+    ran = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False)
+    assert ran.returncode == 0, ran.stderr[-2000:]
+    assert "pip install schedulefree" in " ".join(ran.stdout.split())

@@ -22,6 +22,7 @@ from lightning_lrsched.diagnostics.findings import Finding, Record, Window, fmt
 from lightning_lrsched.diagnostics.rewind import Rewind, Rewinder
 from lightning_lrsched.lightning import run_changes
 from lightning_lrsched.lightning.callback import LRSchedulerCallback
+from lightning_lrsched.lightning.lr_logging import effective_lr
 from lightning_lrsched.lightning.schedules import ReduceLROnPlateau
 from lightning_lrsched.report import tensorboard
 
@@ -465,8 +466,8 @@ def _training_loss(outputs: Any, trainer: pl.Trainer) -> float | None:
 
 
 def _first_lr(trainer: pl.Trainer) -> float | None:
-    optimizers = trainer.optimizers
-    return float(optimizers[0].param_groups[0]["lr"]) if optimizers else None
+    optimizers = trainer.optimizers  # (a schedule-free optimizer's lr includes its own warmup)
+    return effective_lr(optimizers[0].param_groups[0]) if optimizers else None
 
 
 def _labels(batch: Any) -> torch.Tensor | None:

@@ -13,7 +13,7 @@ commented with their public fallbacks.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -254,13 +254,31 @@ def group_tags(prefix: str, optimizer: Optimizer) -> list[str]:
 
 
 def values(tags: Sequence[str], optimizer: Optimizer, *, momentum: bool, weight_decay: bool) -> dict[str, float]:
-    """Each group's lr under its tag, with ``-momentum`` (momentum or beta1) and ``-weight_decay`` if asked."""
+    """Each group's lr under its tag, with ``-momentum`` (momentum or beta1) and ``-weight_decay`` if asked.
+
+    The lr is the one the next step uses: a schedule-free optimizer's includes its own warmup (``effective_lr``).
+    """
     metrics: dict[str, float] = {}
     use_betas = "betas" in optimizer.defaults
     for tag, group in zip(tags, optimizer.param_groups, strict=False):
-        metrics[tag] = float(group["lr"])
+        metrics[tag] = effective_lr(group)
         if momentum:
             metrics[f"{tag}-momentum"] = float(group["betas"][0] if use_betas else group.get("momentum", 0.0))
         if weight_decay:
             metrics[f"{tag}-weight_decay"] = float(group["weight_decay"])
     return metrics
+
+
+def effective_lr(group: Mapping[str, Any]) -> float:
+    """The lr the group's next step uses: schedule-free AdamW/RAdam/SGD scale ``lr`` by their own warmup.
+
+    Their step ``k`` (0-based) uses ``lr * min(1, (k + 1) / warmup_steps)``; other optimizers use ``lr``.
+
+    Example::
+
+        >>> effective_lr({"lr": 0.1, "k": 4, "warmup_steps": 10, "train_mode": True})
+        0.05
+    """
+    lr = float(group["lr"])
+    warmup = group.get("warmup_steps") or 0 if "train_mode" in group else 0
+    return lr * min(1.0, (int(group.get("k", 0)) + 1) / warmup) if warmup else lr
