@@ -94,11 +94,12 @@ def figure(rows: list[dict[str, Any]], path: Path) -> None:
     top.text(0.01, 0.95, "first validation (step ~23): F1 0.0 for all, below the axis", transform=top.transAxes,
              fontsize=8, color="grey", va="top")  # fmt: skip
     top.set_ylabel("validation F1 (positive class)")
-    top.set_title(f"BERT sentiment demo: the same run with {len(rows)} learning-rate schedules")
+    top.set_title(f"BERT sentiment demo: the same run with {len(rows)} ways to set the learning rate")
     top.grid(alpha=0.3)
     fig.legend(*top.get_legend_handles_labels(), loc="outside lower center", ncol=3, frameon=False)
     bottom.ticklabel_format(axis="y", style="sci", scilimits=(0, 0))
-    bottom.set_ylabel(f"learning rate ({rows[0]['lr_tag']})")
+    group = rows[0]["lr_tag"].rpartition("/")[2]  # (the optimizer's name differs: AdamW, AdamWScheduleFree)
+    bottom.set_ylabel(f"learning rate (param group '{group}')")
     bottom.set_xlabel("optimizer step")
     bottom.grid(alpha=0.3)
     fig.savefig(path, dpi=110)
