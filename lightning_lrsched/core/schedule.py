@@ -224,7 +224,8 @@ class Schedule:
                 resolved[key] = [d.resolve(f"{key}[{i}]", unit, length) for i, d in enumerate(duration)]
             else:
                 resolved[key] = duration.resolve(key, unit, length)
-        self._warn_past_the_end(resolved, length, warmup_steps, warn)
+        for message in past_the_end(resolved, self._kwargs, length, warmup_steps, unit, self._free_lengths):
+            warn(message)
         return resolved
 
     def build_scheduler(self, optimizer: Optimizer, resolved: dict[str, Any]) -> LRScheduler:
@@ -270,23 +271,29 @@ class Schedule:
             return [Duration.parse(f"{key}[{i}]", item) for i, item in enumerate(value)]
         return Duration.parse(key, value)
 
-    def _warn_past_the_end(
-        self, resolved: dict[str, Any], length: TrainingLength, warmup_steps: int, warn: Warn
-    ) -> None:
-        """One warning per length that the training never reaches: that part of the schedule would not run."""
-        unit = self._length_unit()
-        if not math.isfinite(length.total_steps) or (unit == "epoch" and not math.isfinite(length.steps_per_epoch)):
-            return
-        left = length.remaining(unit, warmup_steps)
-        for key, value in resolved.items():
-            longest = max(value) if isinstance(value, list) else value
-            if key in self._free_lengths or not isinstance(longest, int) or longest <= left:
-                continue
-            warn(
-                f"`{key}`={self._kwargs[key]!r} resolves to {longest} {unit}s, but this training has {left} {unit}s"
-                f"{' after the warmup' if warmup_steps else ''}: it ends before the schedule gets there."
-                f" Give `{key}` as a share of the run, e.g. '50%', or train longer."
-            )
+
+def past_the_end(
+    resolved: dict[str, Any], given: dict[str, Any], length: TrainingLength, warmup_steps: int, unit: Interval,
+    free: tuple[str, ...] = (),
+) -> list[str]:  # fmt: skip
+    """One warning per length (of ``resolved``, as ``given``) that the training never reaches: that part would not run.
+
+    Lengths named in ``free`` are time constants, not points the schedule reaches.
+    """
+    if not math.isfinite(length.total_steps) or (unit == "epoch" and not math.isfinite(length.steps_per_epoch)):
+        return []
+    left = length.remaining(unit, warmup_steps)
+    found = []
+    for key, value in resolved.items():
+        longest = max(value) if isinstance(value, list) else value
+        if key in free or not isinstance(longest, int) or longest <= left:
+            continue
+        found.append(
+            f"`{key}`={given[key]!r} resolves to {longest} {unit}s, but this training has {left} {unit}s"
+            f"{' after the warmup' if warmup_steps else ''}: it ends before the schedule gets there."
+            f" Give `{key}` as a share of the run, e.g. '50%', or train longer."
+        )
+    return found
 
 
 def _check_names(schedule: Schedule, factory: SchedulerFactory, kwargs: dict[str, Any]) -> None:

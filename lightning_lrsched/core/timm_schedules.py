@@ -18,7 +18,7 @@ from typing_extensions import override
 from lightning_lrsched import _checks
 from lightning_lrsched.core.duration import Duration, DurationLike, Interval, TrainingLength
 from lightning_lrsched.core.plateau import ReduceLROnPlateau
-from lightning_lrsched.core.schedule import Schedule
+from lightning_lrsched.core.schedule import Schedule, past_the_end
 from lightning_lrsched.core.timm_formulas import CYCLIC, STEPPED, TimmFormulaLR
 from lightning_lrsched.core.warmup import Warn
 
@@ -250,7 +250,10 @@ class TimmLR(Schedule):
             resolved["noise_range_t"] = (
                 None if noise is None else noise.resolve("noise_range_t", unit, length, allow_zero=True)
             )
-        self._warn_past_the_end({k: v for k, v in resolved.items() if k != "noise_range_t"}, length, warmup_steps, warn)
+        checked = {k: v for k, v in resolved.items() if k != "noise_range_t"}
+        unit = self._length_unit()
+        for message in past_the_end(checked, self._kwargs, length, warmup_steps, unit, self._free_lengths):
+            warn(message)
         return resolved
 
     def _fill_the_run(self, length: TrainingLength, warmup_steps: int, resolved: dict[str, Any]) -> int:
