@@ -395,3 +395,13 @@ def test_an_on_exception_checkpoint_holds_the_averaged_weights(tmp_path) -> None
         run.fit(module, make_loader())
     state = torch.load(tmp_path / "on_exception.ckpt", weights_only=True)["state_dict"]
     assert all(torch.equal(state[key], value) for key, value in probe.expected[7].items())
+
+
+def test_lr_diagnostics_reports_the_lr_each_step_uses(tmp_path) -> None:
+    from lightning_lrsched.diagnostics.findings import fmt
+
+    diagnostics = lrs.LRDiagnostics(verbose=False, summary_file=None)
+    run = trainer(tmp_path, max_epochs=1, callbacks=[lrs.ScheduleFreeCallback(), diagnostics])
+    run.fit(SFModel(warmup_steps=4), make_loader())
+    # the optimizer's lr is 0.02 from the start; its own warmup makes the first step's 0.005
+    assert diagnostics.summary["lr_path"] == [f"lr {fmt(0.005)} -> {fmt(0.02)} (no lightning_lrsched schedule)"]
