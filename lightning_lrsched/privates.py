@@ -73,11 +73,16 @@ def tensorboard_file_writer(logger: Logger) -> Any:
     Such a logger gets all lrs of a step as one event; others get ``log_metrics`` (the fallback). Private:
     ``TensorBoardLogger._prefix`` (no public accessor) and torch's ``SummaryWriter._get_file_writer``.
     """
-    from lightning.pytorch.loggers import TensorBoardLogger
     from lightning.pytorch.utilities import rank_zero_only
 
+    from lightning_lrsched.namespaces import classes
+
     prefixed = getattr(logger, "_prefix", "")
-    if not isinstance(logger, TensorBoardLogger) or prefixed or getattr(rank_zero_only, "rank", 0) != 0:
+    if (
+        not isinstance(logger, classes("loggers", "TensorBoardLogger"))
+        or prefixed
+        or getattr(rank_zero_only, "rank", 0) != 0
+    ):
         return None
     experiment = logger.experiment
     if type(experiment).__module__ != "torch.utils.tensorboard.writer":  # tensorboardX has its own protos

@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 import lightning.pytorch as pl
 import torch
-from lightning.pytorch.callbacks import Callback, EarlyStopping, ModelCheckpoint
+from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.utilities import rank_zero_warn
 from typing_extensions import override
 
@@ -24,7 +24,8 @@ from lightning_lrsched.lightning import run_changes
 from lightning_lrsched.lightning.callback import LRSchedulerCallback
 from lightning_lrsched.lightning.lr_logging import effective_lr
 from lightning_lrsched.lightning.schedules import ReduceLROnPlateau
-from lightning_lrsched.report import tensorboard
+from lightning_lrsched.namespaces import classes
+from lightning_lrsched.report import reporting
 
 _LABEL_KEYS = ("labels", "label", "targets", "target", "y")
 OnDivergence = Literal["warn", "stop", "rewind"]
@@ -273,7 +274,7 @@ class LRDiagnostics(Callback):
         self.summary = build_summary(trainer, self._record, self.findings, self.rewinds, self.loss_key)
         if not trainer.is_global_zero:
             return
-        for experiment in tensorboard.tensorboard_experiments(trainer.loggers):
+        for experiment in reporting.tensorboard_experiments(trainer.loggers):
             experiment.add_text("diagnostics/summary", _markdown(self.summary["text"]), global_step=trainer.global_step)
         if self.summary_file is not None:
             folder = Path(trainer.log_dir or trainer.default_root_dir)
@@ -342,7 +343,7 @@ class LRDiagnostics(Callback):
         if warn:  # (not when a schedule callback has just warned about the same thing)
             rank_zero_warn(f"LRDiagnostics: {message}")
         if trainer.is_global_zero:
-            for experiment in tensorboard.tensorboard_experiments(trainer.loggers):
+            for experiment in reporting.tensorboard_experiments(trainer.loggers):
                 experiment.add_text(f"diagnostics/{kind}", message, global_step=trainer.global_step)
 
 
@@ -424,7 +425,8 @@ def plateau_monitor_findings(
 
 def best_validation(record: Record, trainer: pl.Trainer, loss_key: str) -> dict[str, Any]:
     """The best validation so far of the metric ModelCheckpoint monitors (else the validation loss)."""
-    checkpoint = next((c for c in trainer.checkpoint_callbacks if isinstance(c, ModelCheckpoint) and c.monitor), None)
+    kind = classes("callbacks", "ModelCheckpoint")
+    checkpoint = next((c for c in trainer.checkpoint_callbacks if isinstance(c, kind) and c.monitor), None)
     monitor = checkpoint.monitor if checkpoint is not None and checkpoint.monitor else loss_key
     mode = checkpoint.mode if checkpoint is not None and checkpoint.monitor else "min"
     best = record.best.get((monitor, "min" if mode == "min" else "max"))
@@ -487,7 +489,9 @@ def _accuracy_monitors(trainer: pl.Trainer) -> list[tuple[str, str]]:
     found = []
     for callback in trainer.callbacks:  # type: ignore[attr-defined]
         monitor = getattr(callback, "monitor", None)
-        if isinstance(callback, (ReduceLROnPlateau, ModelCheckpoint, EarlyStopping)) and isinstance(monitor, str):
+        watchers: tuple[type[Any], ...] = (ReduceLROnPlateau, *classes("callbacks", "ModelCheckpoint"))
+        watchers += classes("callbacks", "EarlyStopping")
+        if isinstance(callback, watchers) and isinstance(monitor, str):
             found.append((monitor, type(callback).__name__))
     return [(monitor, owner) for monitor, owner in found if {"acc", "accuracy"} & set(_words(monitor))]
 

@@ -22,6 +22,7 @@ import lightning_lrsched.diagnostics.findings as findings
 from lightning_lrsched import _checks, privates
 from lightning_lrsched.diagnostics.findings import Finding, Window, fmt
 from lightning_lrsched.lightning.callback import LRSchedulerCallback
+from lightning_lrsched.namespaces import classes
 
 Keep = Literal["memory", "checkpoint"]
 
@@ -354,7 +355,7 @@ def _schedule_callbacks(trainer: pl.Trainer) -> list[LRSchedulerCallback]:
 
 
 def _checkpoint_callbacks(trainer: pl.Trainer) -> list[ModelCheckpoint]:
-    return [c for c in trainer.checkpoint_callbacks if isinstance(c, ModelCheckpoint)]
+    return [c for c in trainer.checkpoint_callbacks if isinstance(c, classes("callbacks", "ModelCheckpoint"))]
 
 
 def _cpu_copy(value: Any) -> Any:

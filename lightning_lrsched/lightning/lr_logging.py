@@ -191,7 +191,7 @@ class LrLog:
         logged |= {f"{tag}-weight_decay" for tag in self.tags if self.weight_decay}
         if logged != self._layout:
             self._layout = frozenset(logged)
-            tensorboard.write_layout(tensorboard.tensorboard_experiments(self.trainer.loggers), sorted(logged))
+            tensorboard.write_layout(reporting.tensorboard_experiments(self.trainer.loggers), sorted(logged))
 
     def _emit(self) -> None:
         trainer = self.trainer

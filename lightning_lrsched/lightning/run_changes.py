@@ -14,12 +14,12 @@ from typing import Any
 import lightning.pytorch as pl
 from lightning.pytorch.callbacks import StochasticWeightAveraging
 from lightning.pytorch.utilities import rank_zero_warn
-from lightning.pytorch.utilities.model_helpers import is_overridden
 from torch.optim import Optimizer
 
 from lightning_lrsched import privates
 from lightning_lrsched.core.duration import TrainingLength
 from lightning_lrsched.core.timeline import REPLAN_TOLERANCE, Timeline, catch_up
+from lightning_lrsched.namespaces import classes, overrides
 
 
 def steps_per_epoch_now(trainer: pl.Trainer, rate: float) -> float:
@@ -138,7 +138,7 @@ def start_at_position(trainer: pl.Trainer, timeline: Timeline) -> None:
 def swa_start_epoch(trainer: pl.Trainer) -> tuple[StochasticWeightAveraging, int] | None:
     """The StochasticWeightAveraging callback of this Trainer and the 0-based epoch its phase starts, if any."""
     for callback in trainer.callbacks:  # type: ignore[attr-defined]
-        if isinstance(callback, StochasticWeightAveraging):
+        if isinstance(callback, classes("callbacks", "StochasticWeightAveraging")):
             start: Any = privates.swa_epoch_start(callback)
             if isinstance(start, float):
                 start = int((trainer.max_epochs or 0) * start)
@@ -168,7 +168,7 @@ def validation_never_runs(trainer: pl.Trainer, pl_module: pl.LightningModule) ->
     """Why no validation will run in this fit, or None when one may."""
     if trainer.limit_val_batches == 0:
         return "`limit_val_batches=0`"
-    if not is_overridden("validation_step", pl_module):
+    if not overrides(pl_module, "validation_step"):
         return "the LightningModule has no `validation_step`"
     # private: the fit loop's validation data source; the public check would need the dataloaders loaded
     source = getattr(trainer.fit_loop.epoch_loop.val_loop, "_data_source", None)

@@ -16,7 +16,7 @@ from typing import Any
 
 import lightning.pytorch as pl
 import torch
-from lightning.pytorch.callbacks import Callback, ModelCheckpoint
+from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.utilities import rank_zero_warn
 from torch import nn
 from typing_extensions import override
@@ -25,6 +25,7 @@ from lightning_lrsched import _checks, privates
 from lightning_lrsched.core.duration import TrainingLength
 from lightning_lrsched.core.warmup import Warmup
 from lightning_lrsched.lightning.lr_logging import effective_lr, group_tags, prefixes
+from lightning_lrsched.namespaces import classes
 
 BatchForward = Callable[[pl.LightningModule, Any], Any]
 """How a training batch goes through the model to refresh BatchNorm statistics: ``forward(pl_module, batch)``."""
@@ -111,7 +112,7 @@ class ScheduleFreeCallback(Callback):
         self._optimizers = _schedule_free_optimizers(trainer.optimizers)
         # a weights-only ModelCheckpoint saves without calling any callback: the average must be in place already
         self._eval_after_batches = any(
-            isinstance(c, ModelCheckpoint) and c.save_weights_only
+            isinstance(c, classes("callbacks", "ModelCheckpoint")) and c.save_weights_only
             for c in trainer.callbacks  # type: ignore[attr-defined]
         )
         scheduled = _check_schedules(trainer, self._optimizers)

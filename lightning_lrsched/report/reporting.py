@@ -16,6 +16,7 @@ from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 from lightning_lrsched import privates
 from lightning_lrsched.core.schedule import Schedule
 from lightning_lrsched.core.timeline import FEW_CHANGES, Timeline
+from lightning_lrsched.namespaces import classes
 from lightning_lrsched.report import tensorboard
 from lightning_lrsched.report.preview import plot_schedule
 
@@ -73,7 +74,7 @@ def report_fit_end(trainer: pl.Trainer, name: str, timeline: Timeline, tag: str,
         rank_zero_warn(f"{name}: {shortfall_text(*short)}.")
     if log and timeline.path and trainer.is_global_zero:
         text = summary(name, timeline.interval, timeline)["text"]
-        for experiment in tensorboard.tensorboard_experiments(trainer.loggers):
+        for experiment in tensorboard_experiments(trainer.loggers):
             experiment.add_text(f"{tag}-summary", text, global_step=trainer.global_step)
 
 
@@ -109,7 +110,7 @@ def declare_hparams(trainer: pl.Trainer, pl_module: pl.LightningModule, schedule
     The schedule's entries are its class, interval, warmup steps, planned total, resolved lengths and arguments;
     the result metrics get their values at fit end.
     """
-    experiments = tensorboard.tensorboard_experiments(trainer.loggers)
+    experiments = tensorboard_experiments(trainer.loggers)
     if not experiments:
         return
     params: dict[str, Any] = dict(pl_module.hparams)
@@ -148,7 +149,7 @@ def reduction_text(event: dict[str, Any], monitor: str) -> str:
 
 def log_plan(loggers: Sequence[Logger], tag: str, schedule: Schedule, timeline: Timeline, step: int) -> None:
     """At fit start, on every TensorBoard logger: the layout, the plan's text card and its figure."""
-    experiments = tensorboard.tensorboard_experiments(loggers)
+    experiments = tensorboard_experiments(loggers)
     if not experiments:
         return
     rates = timeline.planned.configured  # the lrs the schedule was planned from
@@ -242,3 +243,8 @@ def _best(event: dict[str, Any]) -> str:
         recent = [v for v in event.get("recent_values", []) if math.isfinite(v)]
         return f"{min(recent):.4g}" if recent else "n/a"
     return f"{best:.4g}"
+
+
+def tensorboard_experiments(loggers: Sequence[Logger]) -> list[Any]:
+    """The SummaryWriter of each TensorBoard logger among ``loggers`` (empty without one)."""
+    return [logger.experiment for logger in loggers if isinstance(logger, classes("loggers", "TensorBoardLogger"))]

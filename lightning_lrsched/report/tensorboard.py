@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from lightning.pytorch.loggers import Logger
     from matplotlib.figure import Figure
 
 CHARTS: tuple[tuple[str, str, str], ...] = (
@@ -57,13 +56,6 @@ def write_scalars(writer: Any, metrics: dict[str, float], step: int) -> None:
 
     values = [Summary.Value(tag=tag, simple_value=value) for tag, value in metrics.items()]
     writer.add_summary(Summary(value=values), step)
-
-
-def tensorboard_experiments(loggers: Sequence[Logger]) -> list[Any]:
-    """The SummaryWriter of each TensorBoard logger among ``loggers`` (empty without one)."""
-    from lightning.pytorch.loggers import TensorBoardLogger
-
-    return [logger.experiment for logger in loggers if isinstance(logger, TensorBoardLogger)]
 
 
 def write_layout(experiments: Sequence[Any], tags: Sequence[str]) -> None:

@@ -1,0 +1,83 @@
+"""The callbacks under the standalone ``pytorch_lightning`` package: its Trainer, module, logger and checkpoints.
+
+Each run is compared with the same run under ``lightning.pytorch``: the same learning rate at every optimizer step,
+the same TensorBoard tags, the same findings. (``ClassifierModule`` is a ``lightning.pytorch`` module: not here.)
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import pytest
+import torch
+from torch import nn
+
+import lightning_lrsched as lrs
+from lightning_lrsched.report.tensorboard import read_scalars
+from tests.helpers import make_loader
+
+NAMESPACES = ["lightning.pytorch", "pytorch_lightning"]
+pytest.importorskip("pytorch_lightning")
+
+SCHEDULES = {
+    "onecycle": lambda: lrs.OneCycleLR(max_lr=0.05),
+    "warmup-cosine": lambda: lrs.CosineAnnealingLR(warmup="10%"),
+    "plateau": lambda: lrs.ReduceLROnPlateau(patience=0, factor=0.5),
+    "steplr": lambda: lrs.StepLR(1, gamma=0.5),
+}
+
+
+def fit(namespace: str, root: Any, schedule: lrs.LRSchedulerCallback) -> tuple[list[float], dict[str, Any], Any]:
+    pl = importlib.import_module(namespace)
+
+    class Module(pl.LightningModule):  # type: ignore[name-defined,misc]
+        def __init__(self) -> None:
+            super().__init__()
+            torch.manual_seed(0)
+            self.net = nn.Linear(4, 1)
+
+        def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
+            x, y = batch
+            loss = nn.functional.mse_loss(self.net(x), y)
+            self.log("train_loss", loss)
+            return loss
+
+        def validation_step(self, batch: Any, batch_idx: int) -> None:
+            x, y = batch
+            self.log("val_loss", nn.functional.mse_loss(self.net(x), y) * (1 + self.current_epoch))
+
+        def configure_optimizers(self) -> Any:
+            return torch.optim.SGD(self.parameters(), lr=0.1)
+
+    lrs_seen: list[float] = []
+
+    class Record(pl.Callback):  # type: ignore[name-defined,misc]
+        def on_train_batch_start(self, trainer: Any, *args: Any) -> None:
+            lrs_seen.append(trainer.optimizers[0].param_groups[0]["lr"])
+
+    diagnostics = lrs.LRDiagnostics(verbose=False, summary_file=None)
+    checkpoint = pl.callbacks.ModelCheckpoint(dirpath=root / "ckpt", monitor="val_loss")
+    logger = pl.loggers.TensorBoardLogger(str(root), name="run")
+    callbacks = [schedule, Record(), diagnostics, checkpoint]
+    trainer = pl.Trainer(max_epochs=3, logger=logger, log_every_n_steps=1, callbacks=callbacks,
+                         enable_progress_bar=False, enable_model_summary=False, accelerator="cpu")  # fmt: skip
+    trainer.fit(Module(), make_loader(), make_loader(6))
+    return lrs_seen, read_scalars(logger.log_dir), diagnostics
+
+
+@pytest.mark.parametrize("name", sorted(SCHEDULES))
+def test_a_pytorch_lightning_run_equals_the_lightning_run(tmp_path, name) -> None:
+    runs = {ns: fit(ns, tmp_path / ns, SCHEDULES[name]()) for ns in NAMESPACES}
+    (lrs_a, logged_a, diagnostics_a), (lrs_b, logged_b, diagnostics_b) = runs.values()
+    assert lrs_b == lrs_a
+    assert len(lrs_a) == 30
+    tags = sorted(tag for tag in logged_a if tag.startswith("lr-"))
+    assert tags == sorted(tag for tag in logged_b if tag.startswith("lr-"))
+    assert "lr-SGD" in tags
+    assert all(logged_b[tag] == logged_a[tag] for tag in tags)  # into TensorBoard the same way, at the same steps
+    best_a, best_b = diagnostics_a.summary["best"], diagnostics_b.summary["best"]
+    assert best_b.pop("checkpoint").endswith(".ckpt")  # pytorch_lightning's ModelCheckpoint is found
+    assert best_a.pop("checkpoint").endswith(".ckpt")
+    assert best_b == best_a
+    assert diagnostics_b.summary["lr_path"] == diagnostics_a.summary["lr_path"]
