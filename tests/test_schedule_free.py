@@ -15,9 +15,11 @@ import lightning.pytorch as pl
 import pytest
 import torch
 from lightning.pytorch.callbacks import Callback, ModelCheckpoint
+from lightning.pytorch.loggers import TensorBoardLogger
 from torch import nn
 
 import lightning_lrsched as lrs
+from lightning_lrsched.report.tensorboard import read_scalars
 from tests.helpers import make_loader, trainer
 
 schedulefree = pytest.importorskip("schedulefree")  # the `dev` extra installs it: CI runs every test here
@@ -348,9 +350,14 @@ def test_without_a_schedule_callback_the_callback_logs_the_lr_each_step_uses(tmp
         def on_train_batch_start(self, trainer: pl.Trainer, *args: Any) -> None:
             recorded.append(float(trainer.callback_metrics["lr-SGDScheduleFree"]))
 
-    run = trainer(tmp_path, max_epochs=1, log_every_n_steps=1, callbacks=[lrs.ScheduleFreeCallback(), Logged()])
+    logger = TensorBoardLogger(str(tmp_path), name="sf")
+    run = trainer(tmp_path, max_epochs=1, log_every_n_steps=1, logger=logger,
+                  callbacks=[lrs.ScheduleFreeCallback(), Logged()])  # fmt: skip
     run.fit(SFModel("sgd", warmup_steps=2), make_loader())
     assert recorded == pytest.approx([0.025] + [0.05] * 9)
+    logged = read_scalars(logger.log_dir)["lr-SGDScheduleFree"]  # TensorBoard's own reader
+    assert [step for step, _ in logged] == list(range(10))
+    assert [value for _, value in logged] == pytest.approx(recorded, rel=1e-6)  # (float32 in the event file)
     quiet = trainer(tmp_path, max_epochs=1, callbacks=[lrs.ScheduleFreeCallback(log_lr=False)])
     quiet.fit(SFModel("sgd"), make_loader())
     assert "lr-SGDScheduleFree" not in quiet.callback_metrics

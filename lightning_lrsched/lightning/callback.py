@@ -172,9 +172,7 @@ class LRSchedulerCallback(Callback):
 
     def __getstate__(self) -> dict[str, Any]:
         """Copies and pickles hold the configuration only, never a run's trainer, optimizer or timeline."""
-        state = {**self.__dict__, "_fit": None}
-        state["_saved"] = SavedState(self.state_key, self.schedule.label, type(self).__name__)
-        return state
+        return {**self.__dict__, "_fit": None}  # (and the schedule's and the saved state's own copies)
 
     # ------------------------------------------------------------------ public properties
 

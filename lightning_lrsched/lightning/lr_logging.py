@@ -96,9 +96,7 @@ class LrLog:
         """An epoch cadence the schedule chose (not one asked for) also logs each step of the warmup."""
         self._epoch_logged_at = -1
         self.tags = group_tags(prefix, optimizer)
-        self.sinks: list[tuple[Logger, Any]] = (
-            [(logger, privates.tensorboard_file_writer(logger)) for logger in trainer.loggers] if enabled else []
-        )
+        self.sinks: list[tuple[Logger, Any]] = sinks(trainer) if enabled else []
         """Each logger with the TensorBoard file writer that takes all lrs of a step as one event, or None."""
         self.show_progress = enabled and trainer.progress_bar_callback is not None
         self._layout: frozenset[str] = frozenset()
@@ -194,18 +192,29 @@ class LrLog:
             tensorboard.write_layout(reporting.tensorboard_experiments(self.trainer.loggers), sorted(logged))
 
     def _emit(self) -> None:
-        trainer = self.trainer
         metrics = values(self.tags, self.optimizer, momentum=self.momentum, weight_decay=self.weight_decay)
-        # as LearningRateMonitor: in `callback_metrics`, so EarlyStopping/ModelCheckpoint can monitor them (one
-        # tensor made and split: five times cheaper than a tensor per value with 200 param groups)
-        stacked = torch.tensor(list(metrics.values()), device=trainer.strategy.root_device)
-        trainer.callback_metrics.update(zip(metrics, stacked.unbind(), strict=True))
-        step = privates.batches_that_stepped(trainer)
-        for logger, writer in self.sinks:
-            if writer is None:
-                logger.log_metrics(metrics, step=step)
-            else:
-                tensorboard.write_scalars(writer, metrics, step)
+        emit(self.trainer, metrics, self.sinks)
+
+
+def sinks(trainer: pl.Trainer) -> list[tuple[Logger, Any]]:
+    """Each logger of ``trainer`` with the TensorBoard file writer that takes a step's values as one event, or None."""
+    return [(logger, privates.tensorboard_file_writer(logger)) for logger in trainer.loggers]
+
+
+def emit(trainer: pl.Trainer, metrics: dict[str, float], to: Sequence[tuple[Logger, Any]]) -> None:
+    """Log ``metrics`` at this step to the loggers of ``to`` (see :func:`sinks`) and put them in ``callback_metrics``.
+
+    As ``LearningRateMonitor``: in ``callback_metrics``, so EarlyStopping/ModelCheckpoint can monitor them (one tensor
+    made and split: five times cheaper than a tensor per value with 200 param groups).
+    """
+    stacked = torch.tensor(list(metrics.values()), device=trainer.strategy.root_device)
+    trainer.callback_metrics.update(zip(metrics, stacked.unbind(), strict=True))
+    step = privates.batches_that_stepped(trainer)
+    for logger, writer in to:
+        if writer is None:
+            logger.log_metrics(metrics, step=step)
+        else:
+            tensorboard.write_scalars(writer, metrics, step)
 
 
 def prefixes(scheduled: Sequence[tuple[Optimizer, str | None]]) -> list[str]:

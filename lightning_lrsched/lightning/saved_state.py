@@ -32,6 +32,10 @@ class SavedState:
         self.catch_up = False
         """The fit resumes from a checkpoint without this schedule's state: start at the checkpoint's position."""
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Copies and pickles (of the callback) hold nothing that waits for a fit."""
+        return {**self.__dict__, "pending": None, "catch_up": False}
+
     def checkpoint_loaded(self, checkpoint: dict[str, Any]) -> None:
         """A checkpoint is being restored: one with schedule state must hold this callback's.
 

@@ -24,7 +24,7 @@ from typing_extensions import override
 from lightning_lrsched import _checks, privates
 from lightning_lrsched.core.duration import TrainingLength
 from lightning_lrsched.core.warmup import Warmup
-from lightning_lrsched.lightning.lr_logging import effective_lr, group_tags, prefixes
+from lightning_lrsched.lightning.lr_logging import emit, group_tags, prefixes, sinks, values
 from lightning_lrsched.namespaces import classes
 
 BatchForward = Callable[[pl.LightningModule, Any], Any]
@@ -103,6 +103,7 @@ class ScheduleFreeCallback(Callback):
         self.log_lr = log_lr
         self._optimizers: list[Any] = []
         self._logged: list[tuple[Any, list[str]]] = []  # (optimizer, tags) whose lr this callback logs
+        self._sinks: list[tuple[Any, Any]] = []  # the loggers it logs to (see `lr_logging.sinks`)
         self._eval_after_batches = False
 
     # ------------------------------------------------------------------ fit lifecycle
@@ -119,6 +120,7 @@ class ScheduleFreeCallback(Callback):
         own = [optimizer for optimizer in self._optimizers if optimizer not in scheduled] if self.log_lr else []
         names = prefixes([(optimizer, None) for optimizer in own])
         self._logged = [(optimizer, group_tags(name, optimizer)) for optimizer, name in zip(own, names, strict=True)]
+        self._sinks = sinks(trainer) if self._logged else []
 
     @override
     def on_train_batch_start(
@@ -128,11 +130,12 @@ class ScheduleFreeCallback(Callback):
             if not in_train_mode(optimizer):
                 optimizer.train()
         if self._logged and privates.logs_this_batch(trainer):
-            metrics = {tag: effective_lr(group) for optimizer, tags in self._logged
-                       for tag, group in zip(tags, optimizer.param_groups, strict=False)}  # fmt: skip
-            trainer.callback_metrics.update({tag: torch.tensor(value) for tag, value in metrics.items()})
-            for logger in trainer.loggers:
-                logger.log_metrics(metrics, step=privates.batches_that_stepped(trainer))
+            metrics = {
+                tag: lr
+                for optimizer, tags in self._logged
+                for tag, lr in values(tags, optimizer, momentum=False, weight_decay=False).items()
+            }
+            emit(trainer, metrics, self._sinks)
 
     @override
     def on_train_batch_end(
@@ -167,13 +170,13 @@ class ScheduleFreeCallback(Callback):
         Lightning collects the weights before calling this hook: after the switch they are collected again. The
         parameters stay averaged until the next training batch, so the file written after this hook holds them.
         """
-        optimizers = self._optimizers or _schedule_free_optimizers(trainer.optimizers, required=False)
-        if not self._evaluate(trainer, pl_module):
+        switched = self._evaluate(trainer, pl_module)
+        if not switched:
             return
         if "state_dict" in checkpoint:
             checkpoint["state_dict"] = trainer.strategy.lightning_module_state_dict()
         for index, optimizer in enumerate(trainer.optimizers):
-            if optimizer in optimizers and index < len(checkpoint.get("optimizer_states", [])):
+            if optimizer in switched and index < len(checkpoint.get("optimizer_states", [])):
                 checkpoint["optimizer_states"][index] = trainer.strategy.optimizer_state(optimizer)
 
     @override
@@ -186,11 +189,11 @@ class ScheduleFreeCallback(Callback):
 
     # ------------------------------------------------------------------ helpers
 
-    def _evaluate(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> bool:
-        """The averaged weights, with BatchNorm statistics recomputed for them if asked; whether they changed."""
+    def _evaluate(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> list[Any]:
+        """The averaged weights, with BatchNorm statistics recomputed for them if asked; the optimizers switched."""
         optimizers = self._optimizers or _schedule_free_optimizers(trainer.optimizers, required=False)
-        switched = any(in_train_mode(optimizer) for optimizer in optimizers)
-        self._eval(optimizers)
+        switched = [optimizer for optimizer in optimizers if in_train_mode(optimizer)]
+        self._eval(switched)
         if switched and self.bn_batches:
             recompute_batch_norm(trainer, pl_module, self.bn_batches, self.bn_forward)
         return switched
