@@ -412,3 +412,15 @@ def test_lr_diagnostics_reports_the_lr_each_step_uses(tmp_path) -> None:
     run.fit(SFModel(warmup_steps=4), make_loader())
     # the optimizer's lr is 0.02 from the start; its own warmup makes the first step's 0.005
     assert diagnostics.summary["lr_path"] == [f"lr {fmt(0.005)} -> {fmt(0.02)} (no lightning_lrsched schedule)"]
+
+
+def test_a_reused_callback_on_a_second_fit_and_a_smoke_run(tmp_path) -> None:
+    """The same callback object on a second Trainer and model, then under `fast_dev_run`: each fit's own optimizers."""
+    callback = lrs.ScheduleFreeCallback()
+    for kind in ("adamw", "sgd"):
+        probe = Probe()
+        trainer(tmp_path, max_epochs=2, callbacks=[probe, callback]).fit(SFModel(kind), make_loader(), VAL)
+        assert probe.logged == pytest.approx(probe.expected, rel=1e-5)
+    smoke = trainer(tmp_path, fast_dev_run=True, callbacks=[callback])
+    smoke.fit(SFModel(), make_loader(), VAL)
+    assert smoke.optimizers[0].param_groups[0]["train_mode"] is False  # the averaged weights after the smoke run
