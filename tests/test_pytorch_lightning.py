@@ -1,7 +1,7 @@
 """The callbacks under the standalone ``pytorch_lightning`` package: its Trainer, module, logger and checkpoints.
 
 Each run is compared with the same run under ``lightning.pytorch``: the same learning rate at every optimizer step,
-the same TensorBoard tags, the same findings. (``ClassifierModule`` is a ``lightning.pytorch`` module: not here.)
+the same TensorBoard tags, the same findings; ``ClassifierModule`` comes from ``lightning_lrsched.pytorch_lightning``.
 """
 
 from __future__ import annotations
@@ -81,3 +81,48 @@ def test_a_pytorch_lightning_run_equals_the_lightning_run(tmp_path, name) -> Non
     assert best_a.pop("checkpoint").endswith(".ckpt")
     assert best_b == best_a
     assert diagnostics_b.summary["lr_path"] == diagnostics_a.summary["lr_path"]
+
+
+def classifier_fit(namespace: str, root: Any, find_lr: bool) -> tuple[dict[str, Any], dict[str, float], Any]:
+    """The package's ClassifierModule (from the namespace's own path) on 4 blobs, with a schedule and diagnostics."""
+    pl = importlib.import_module(namespace)
+    home = importlib.import_module(
+        "lightning_lrsched" if namespace == "lightning.pytorch" else f"lightning_lrsched.{namespace}"
+    )
+    from tests.test_range_test import loader
+
+    pl.seed_everything(0, verbose=False)
+    module = home.ClassifierModule(nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 4)), num_classes=4, lr=1e-3)
+    diagnostics = lrs.LRDiagnostics(verbose=False, summary_file=None)
+    logger = pl.loggers.TensorBoardLogger(str(root), name="run")
+    schedule = lrs.CosineAnnealingLR(warmup="10%", find_lr=find_lr)
+    trainer = pl.Trainer(max_epochs=3, logger=logger, log_every_n_steps=5, callbacks=[schedule, diagnostics],
+                         enable_progress_bar=False, enable_model_summary=False, accelerator="cpu",
+                         enable_checkpointing=False)  # fmt: skip
+    trainer.fit(module, loader(), loader(shuffle=False, n=160))
+    metrics = {key: float(value) for key, value in trainer.callback_metrics.items()}
+    return read_scalars(logger.log_dir), metrics, schedule
+
+
+@pytest.mark.parametrize("find_lr", [False, True])
+def test_the_classifier_module_under_pytorch_lightning_equals_the_lightning_run(tmp_path, find_lr) -> None:
+    (logged_a, metrics_a, schedule_a), (logged_b, metrics_b, schedule_b) = (
+        classifier_fit(ns, tmp_path / ns, find_lr) for ns in NAMESPACES
+    )
+    from lightning_lrsched.pytorch_lightning import ClassifierModule
+
+    assert ClassifierModule.__mro__[2].__module__.startswith("pytorch_lightning")
+    assert {"train_acc", "train_f1", "val_acc", "val_f1", "val_loss"} <= set(metrics_b)
+    assert metrics_b == metrics_a
+    assert sorted(logged_b) == sorted(logged_a)
+    assert logged_b["lr-AdamW/decay"] == logged_a["lr-AdamW/decay"]
+    if find_lr:
+        assert schedule_b.range_result.lr == schedule_a.range_result.lr
+
+
+def test_every_other_name_comes_through_the_pytorch_lightning_path() -> None:
+    import lightning_lrsched.pytorch_lightning as home
+
+    assert home.CosineAnnealingLR is lrs.CosineAnnealingLR
+    assert home.LRDiagnostics is lrs.LRDiagnostics
+    assert home.ClassifierModule is not lrs.ClassifierModule

@@ -5,7 +5,7 @@ from __future__ import annotations
 import inspect
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import lightning.pytorch as pl
 import torch
@@ -19,34 +19,23 @@ _LAYER = re.compile(r"(?:^|\.)(?:layer|layers|h|block|blocks)\.(\d+)\.")
 _NORMS = (nn.LayerNorm, nn.GroupNorm, nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.SyncBatchNorm)
 
 
-class ClassifierModule(pl.LightningModule):
-    """Train any classifier with cross-entropy, torchmetrics accuracy/F1 and AdamW; scheduling stays with callbacks.
+if TYPE_CHECKING:
+    _Module = pl.LightningModule
+else:
+    _Module = object  # (the LightningModule comes second in each concrete class's bases)
 
-    ``model`` is any ``nn.Module`` returning logits (batches ``(inputs, labels)``), or a transformers model
-    (batches are dicts with ``labels``; the output's ``.logits`` is used). Logged: ``train_loss`` (per step and
-    per epoch), ``train_acc``/``train_f1``, ``val_loss``, ``val_acc``, ``val_f1`` and ``test_*``, each epoch value
-    over the whole epoch (see :class:`ClassificationMetrics`).
 
-    The optimizer is AdamW without weight decay on biases and normalization weights. With ``layer_decay`` (e.g.
-    0.8), a transformer encoder's layers get geometrically smaller rates towards the embeddings: the head gets
-    ``lr``, the last layer ``lr * layer_decay``, ... Param groups are named (``decay``/``no_decay``, or
-    ``layer_3``/``layer_3_no_decay``, ``embeddings``, ``head``), so the lr logging shows each by name. The
-    module returns no scheduler: add a schedule callback to the Trainer.
+class ClassifierMethods(_Module):
+    """What :class:`ClassifierModule` does, on either name of Lightning's ``LightningModule``.
 
-    Args:
-        model: the classifier.
-        num_classes: number of classes (2 gives binary metrics).
-        lr: the peak learning rate (of the head, with layer decay).
-        weight_decay: AdamW weight decay for weights other than biases and norms.
-        layer_decay: optional layer-wise lr decay factor in (0, 1].
-        label_smoothing: cross-entropy label smoothing in [0, 1).
-        average: multiclass F1 averaging (``"macro"``, ``"weighted"``, ``"micro"``).
+    ``lightning_lrsched.ClassifierModule`` puts these methods on ``lightning.pytorch.LightningModule``,
+    ``lightning_lrsched.pytorch_lightning.ClassifierModule`` on the standalone ``pytorch_lightning``'s (whose
+    Trainer takes its own modules only).
 
     Example::
 
-        >>> module = ClassifierModule(nn.Linear(64, 10), num_classes=10, lr=1e-3)
-        >>> [group["name"] for group in module.configure_optimizers().param_groups]
-        ['decay', 'no_decay']
+        >>> issubclass(ClassifierModule, ClassifierMethods)
+        True
     """
 
     def __init__(
@@ -160,6 +149,37 @@ class ClassifierModule(pl.LightningModule):
             )
             group["params"].append(param)
         return list(groups.values())
+
+
+class ClassifierModule(ClassifierMethods, pl.LightningModule):
+    """Train any classifier with cross-entropy, torchmetrics accuracy/F1 and AdamW; scheduling stays with callbacks.
+
+    ``model`` is any ``nn.Module`` returning logits (batches ``(inputs, labels)``), or a transformers model
+    (batches are dicts with ``labels``; the output's ``.logits`` is used). Logged: ``train_loss`` (per step and
+    per epoch), ``train_acc``/``train_f1``, ``val_loss``, ``val_acc``, ``val_f1`` and ``test_*``, each epoch value
+    over the whole epoch (see :class:`ClassificationMetrics`).
+
+    The optimizer is AdamW without weight decay on biases and normalization weights. With ``layer_decay`` (e.g.
+    0.8), a transformer encoder's layers get geometrically smaller rates towards the embeddings: the head gets
+    ``lr``, the last layer ``lr * layer_decay``, ... Param groups are named (``decay``/``no_decay``, or
+    ``layer_3``/``layer_3_no_decay``, ``embeddings``, ``head``), so the lr logging shows each by name. The
+    module returns no scheduler: add a schedule callback to the Trainer.
+
+    Args:
+        model: the classifier.
+        num_classes: number of classes (2 gives binary metrics).
+        lr: the peak learning rate (of the head, with layer decay).
+        weight_decay: AdamW weight decay for weights other than biases and norms.
+        layer_decay: optional layer-wise lr decay factor in (0, 1].
+        label_smoothing: cross-entropy label smoothing in [0, 1).
+        average: multiclass F1 averaging (``"macro"``, ``"weighted"``, ``"micro"``).
+
+    Example::
+
+        >>> module = ClassifierModule(nn.Linear(64, 10), num_classes=10, lr=1e-3)
+        >>> [group["name"] for group in module.configure_optimizers().param_groups]
+        ['decay', 'no_decay']
+    """
 
 
 def _no_decay_names(model: nn.Module) -> set[str]:
