@@ -20,7 +20,7 @@ import torch
 from lightning.pytorch.loggers import TensorBoardLogger
 
 from lightning_lrsched import CosineAnnealingLR, TrainingLength
-from lightning_lrsched.lightning.callback import _Fit
+from lightning_lrsched.lightning.fit_run import FitRun
 from lightning_lrsched.lightning.lr_logging import LogOptions, LrLog
 
 
@@ -48,14 +48,14 @@ def per_step_microseconds(groups: int, steps: int, root: str) -> float:
     # what `on_fit_start` sets up, without a Trainer: the plan, the lr log and the trainer the hooks read
     timeline = callback.schedule.timeline(optimizer, TrainingLength(steps, steps), attach=True)
     log = LrLog(trainer, optimizer, "lr-AdamW", callback.schedule, LogOptions())  # type: ignore[arg-type]
-    callback._fit = _Fit(timeline, log, SimpleNamespace(), [])  # type: ignore[arg-type]
+    fit = FitRun(timeline, log, SimpleNamespace(), optimizer)  # type: ignore[arg-type]
     optimizer._opt_called = True  # type: ignore[attr-defined]
     start = time.perf_counter()
     for step in range(steps):
         trainer.global_step = trainer.fit_loop.epoch_loop._batches_that_stepped = step
         log.batch_start(timeline)
-        callback._before_optimizer_step(optimizer, (), {})
-        callback._after_optimizer_step(optimizer, (), {})
+        fit.before_optimizer_step(optimizer, (), {})
+        fit.after_optimizer_step(optimizer, (), {})
     seconds = time.perf_counter() - start
     logger.finalize("success")
     return seconds / steps * 1e6

@@ -227,8 +227,11 @@ class ScheduleFreeClassifier(ClassifierModule):
 
 def make_module(args: argparse.Namespace, model: Any, batches: int) -> ClassifierModule:
     """The classifier; with ``--schedule schedule-free`` on AdamWScheduleFree, ``--warmup`` its own warmup."""
-    if args.schedule != "schedule-free":
-        return ClassifierModule(model, num_classes=2, lr=args.lr, layer_decay=args.layer_decay)
+    if args.schedule != "schedule-free":  # (with --lr find, the range test replaces the 1e-4 at fit start)
+        lr = 1e-4 if args.lr == "find" else args.lr
+        return ClassifierModule(model, num_classes=2, lr=lr, layer_decay=args.layer_decay)
+    if args.lr == "find":
+        raise SystemExit("error: --lr find needs a schedule; schedule-free AdamW takes a given --lr")
     per_epoch = math.ceil(batches)
     run = TrainingLength(total_steps=per_epoch * args.epochs, steps_per_epoch=per_epoch)
     warmup = Duration.parse("warmup", args.warmup, allow_zero=True).resolve("warmup", "step", run, allow_zero=True)
@@ -241,9 +244,15 @@ def make_schedule(args: argparse.Namespace) -> pl.Callback:
     if args.schedule == "plateau":
         # (its lr logged every step, not once an epoch: it validates, and may reduce, four times an epoch)
         return schedule_from_name(
-            "plateau", monitor="val_loss", patience=1, factor=0.5, warmup=args.warmup, logging_interval="step"
-        )
-    return schedule_from_name(args.schedule, warmup=args.warmup)
+            "plateau", monitor="val_loss", patience=1, factor=0.5, warmup=args.warmup, logging_interval="step",
+            find_lr=args.lr == "find",
+        )  # fmt: skip
+    return schedule_from_name(args.schedule, warmup=args.warmup, find_lr=args.lr == "find")
+
+
+def peak(text: str) -> float | str:
+    """``--lr``: a number, or ``find`` (the schedule's lr range test)."""
+    return text if text == "find" else float(text)
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -256,7 +265,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--max-length", type=int, default=64)
-    parser.add_argument("--lr", type=float, default=2e-4)
+    parser.add_argument(
+        "--lr", type=peak, default=2e-4, help="the peak lr, or 'find': an lr range test at fit start picks it"
+    )
     parser.add_argument(
         "--schedule", default="linear", choices=["linear", "cosine", "plateau", "constant", "schedule-free"]
     )

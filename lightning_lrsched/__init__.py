@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from lightning_lrsched.lightning.metrics import ClassificationMetrics
     from lightning_lrsched.lightning.module import ClassifierModule
     from lightning_lrsched.lightning.names import SCHEDULE_NAMES, schedule_from_name, schedule_from_timm
+    from lightning_lrsched.lightning.range_test import LRRangeTest, RangeResult
     from lightning_lrsched.lightning.schedule_free import ScheduleFreeCallback
     from lightning_lrsched.lightning.schedules import (
         ChainedScheduler,
@@ -53,6 +54,7 @@ __version__ = "0.1.0"
 
 _HOMES: dict[str, str] = {
     "ScheduleFreeCallback": "lightning_lrsched.lightning.schedule_free",
+    **dict.fromkeys(["LRRangeTest", "RangeResult"], "lightning_lrsched.lightning.range_test"),
     **dict.fromkeys(["Duration", "DurationLike", "TrainingLength"], "lightning_lrsched.core.duration"),
     **dict.fromkeys(["Timeline"], "lightning_lrsched.core.timeline"),
     **dict.fromkeys(["LRDiagnostics", "Rewind"], "lightning_lrsched.diagnostics"),
@@ -117,6 +119,8 @@ __all__ = [
     "Rewind",
     "SCHEDULE_NAMES",
     "ScheduleFreeCallback",
+    "LRRangeTest",
+    "RangeResult",
     "SequentialLR",
     "StepLR",
     "Timeline",

@@ -101,6 +101,19 @@ class DumpModes(Callback):
         Path(self.folder, f"{self.scenario}-rank{trainer.global_rank}.json").write_text(json.dumps(result))
 
 
+class DumpRangeTest(Callback):
+    """Writes each rank's range test (curve and pick), its lrs per step and final weights to `range-test<r>.json`."""
+
+    def __init__(self, folder: str, schedule: lrs.CosineAnnealingLR, recorder: LRRecorder) -> None:
+        self.folder, self.schedule, self.recorder = folder, schedule, recorder
+
+    def on_fit_end(self, trainer: Any, pl_module: Any) -> None:
+        result = self.schedule.range_result
+        weights = [float(x) for p in pl_module.parameters() for x in p.detach().flatten()]
+        dump = {"test": result.state() if result else None, "lrs": self.recorder.lrs, "weights": weights}
+        Path(self.folder, f"range-test{trainer.global_rank}.json").write_text(json.dumps(dump))
+
+
 def run(scenario: str, out: Path, **layout: Any) -> None:
     """Fit ``scenario`` with the DDP ``layout`` (``devices``, ``num_nodes``, ``strategy``)."""
     if scenario == "plateau":
@@ -136,6 +149,15 @@ def run(scenario: str, out: Path, **layout: Any) -> None:
                       num_sanity_val_steps=1, deterministic=False, **layout)  # fmt: skip
         resume = str(out / "ckpt" / "step=5.ckpt") if scenario.endswith("resume") else None
         fit.fit(SFModel(), make_loader(), VAL, ckpt_path=resume)
+    elif scenario == "range-test":
+        from tests.test_range_test import Net, loader
+
+        schedule = lrs.CosineAnnealingLR(find_lr=True, log_lr=False, plan=False)
+        recorder = LRRecorder()
+        dump = DumpRangeTest(str(out), schedule, recorder)
+        fit = trainer(out, max_epochs=8, callbacks=[schedule, recorder, dump, LeaveTogether()], deterministic=False,
+                      **layout)  # fmt: skip
+        fit.fit(Net(), loader())  # (each rank trains on its half of the batches)
     else:
         raise ValueError(f"unknown scenario {scenario!r}")
 
@@ -143,7 +165,8 @@ def run(scenario: str, out: Path, **layout: Any) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument(
-        "scenario", choices=["plateau", "divergence", "rewind", "schedule-free", "schedule-free-resume"]
+        "scenario",
+        choices=["plateau", "divergence", "rewind", "schedule-free", "schedule-free-resume", "range-test"],
     )
     parser.add_argument("out", type=Path)
     args = parser.parse_args()

@@ -79,3 +79,17 @@ def test_schedule_free_switches_every_rank_together_and_resumes_exactly(tmp_path
     assert straight[0]["weights"] == straight[1]["weights"] == resumed[0]["weights"] == resumed[1]["weights"]
     later = [mode for mode in straight[0]["modes"] if mode[0] > 5 or (mode[1] == "train" and mode[0] == 5)]
     assert resumed[0]["modes"][-len(later) :] == later
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_the_lr_range_test_gives_every_rank_the_same_curve_and_pick(tmp_path, layout) -> None:
+    run_layout("range-test", tmp_path, layout)
+    rank0, rank1 = (json.loads((tmp_path / f"range-test{rank}.json").read_text()) for rank in (0, 1))
+    assert rank0["test"] is not None
+    assert rank0["test"]["picked"] is not None
+    assert rank0["test"]["curve"] == rank1["test"]["curve"]  # the loss of each step averaged over the ranks
+    assert rank0["test"]["picked"] == rank1["test"]["picked"]
+    assert rank0["lrs"] == rank1["lrs"]
+    assert len(rank0["lrs"]) == 8 * 20
+    assert max(lr for lr, _ in rank0["lrs"]) == pytest.approx(rank0["test"]["picked"]["lr"], rel=1e-12)
+    assert rank0["weights"] == rank1["weights"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import re
 import sys
 from pathlib import Path
@@ -10,6 +11,7 @@ from types import ModuleType
 
 import pytest
 
+import lightning_lrsched as lrs
 from tests.test_logging import scalars
 
 EXAMPLES = Path(__file__).parent.parent / "examples"
@@ -20,6 +22,7 @@ def load(name: str, folder: Path = EXAMPLES) -> ModuleType:
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # (dataclasses look their module up there)
     spec.loader.exec_module(module)
     return module
 
@@ -55,6 +58,24 @@ def test_bert_sentiment_end_to_end_on_the_offline_model_and_data(tmp_path, monke
     assert result["lr_summary"]["findings"] == []
     assert result["lr_summary"]["rewinds"] == []  # (a good state kept, never needed)
     assert "tensorboard --logdir" in out
+
+
+@pytest.mark.filterwarnings("ignore:LRDiagnostics")  # (a tiny run's noisy pick may trip its divergence watch)
+def test_bert_sentiment_finds_its_peak_lr_with_a_range_test(tmp_path, monkeypatch, capsys) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    bert = load("bert_sentiment")
+    short = (1e-6, 1e-2, 20, "edge", 4.0)  # (a 20-step test: the defaults' 100 steps need a longer fit)
+    monkeypatch.setattr(lrs.LRRangeTest.__init__, "__defaults__", short)
+    tiny = ["--train-size", "40", "--val-size", "9", "--test-size", "9", "--epochs", "2", "--batch-size", "2"]
+    options = ["--max-length", "12", "--warmup", "0", "--lr", "find", "--logdir", str(tmp_path), "--val-every", "1.0"]
+    result = bert.main([*tiny, *options])
+    found = result["lr_summary"]["schedules"][0]["lr_range"]
+    assert found["picked"]["rule"] == "edge"
+    assert found["used"] == found["picked"]["lr"]
+    lrs_ = scalars(result["log_dir"])["lr-AdamW/decay"]
+    assert lrs_[0][1] == pytest.approx(found["used"], rel=1e-6)  # (float32 in TensorBoard)
+    assert Path(result["log_dir"], "lr-AdamW-range-test.png").is_file()
+    assert "lr range test (20 steps" in capsys.readouterr().out
 
 
 def test_bert_sentiment_hub_model_offline_gives_a_clear_message(tmp_path, monkeypatch) -> None:
@@ -109,3 +130,17 @@ def test_the_rewind_benchmark_runs_in_a_quick_setting(monkeypatch, capsys) -> No
     assert re.search(r"1\.0M parameters: +11\.5 MiB per copy", out)  # 4 bytes x (weights + 2 AdamW moments)
     assert re.search(r"Rewind\(every=10\) +\d+\.\d+ ms a step", out)
     assert re.search(r"peak 1\.0, warn +val_loss 0\.7\d\d +val_acc 0\.500", out)  # stuck at chance
+
+
+def test_the_lr_finder_benchmark_runs_in_a_tiny_setting(tmp_path, capsys) -> None:
+    benchmark = load("lr_finder", EXAMPLES.parent / "benchmarks")
+    results = tmp_path / "finder.json"
+    benchmark.main(["--tasks", "digits-mlp", "--seeds", "0", "--tiny", "--results", str(results)])
+    row = json.loads(results.read_text())["digits-mlp"]["0"]
+    assert list(row["grid"]) == ["0.001", "0.003"]
+    assert row["edge"]["picked"]
+    assert min(row["edge"]["curve"]["lrs"]) < row["edge"]["lr"] < max(row["edge"]["curve"]["lrs"])
+    assert row["edge"]["acc"] > 0.8  # (digits, 10 epochs at the picked peak)
+    assert row["lightning"]["test_seconds"] > 0
+    assert (tmp_path / "finder.png").read_bytes()[:4] == b"\x89PNG"
+    assert "| digits-mlp | 0 |" in capsys.readouterr().out

@@ -94,7 +94,7 @@ def test_a_run_twice_as_long_as_planned_holds_the_final_value_and_warns_once(
     tmp_path, label, schedule, reference
 ) -> None:
     callback = schedule()
-    callback._steps_per_batch = 1.0  # declared one step per batch, so the plan is not re-measured: it runs out
+    callback.options.steps_per_batch = 1.0  # declared one step per batch, so the plan is not re-measured: it runs out
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         recorder = fit_recording(tmp_path, callback, TwoStepsPerBatch())

@@ -374,7 +374,8 @@ class OneCycleLR(Schedule):
 
     ``total_steps`` defaults to every optimizer step of the run; torch's ``epochs`` + ``steps_per_epoch`` form
     also works, with ``steps_per_epoch`` taken from the Trainer when omitted. Momentum (or beta1) cycles
-    inversely and is logged when ``cycle_momentum=True``.
+    inversely and is logged when ``cycle_momentum=True``. ``max_lr="find"`` takes the optimizer's lrs as the
+    peaks: the schedule callback's lr range test sets them (``find_lr``).
 
     Example::
 
@@ -390,7 +391,7 @@ class OneCycleLR(Schedule):
 
     def __init__(
         self,
-        max_lr: FloatOrList,
+        max_lr: FloatOrList | Literal["find"],
         total_steps: DurationLike | None = None,
         epochs: int | None = None,
         steps_per_epoch: int | None = None,
@@ -404,7 +405,8 @@ class OneCycleLR(Schedule):
         three_phase: bool = False,
         **kwargs: Any,
     ) -> None:
-        _checks.positive("max_lr", max_lr)
+        if max_lr != "find":
+            _checks.positive("max_lr", max_lr)
         _checks.in_range("pct_start", pct_start, 0, 1, closed_low=False, closed_high=False)
         _checks.one_of("anneal_strategy", anneal_strategy, ("cos", "linear"))
         _check_momentum(cycle_momentum, base_momentum, max_momentum)
@@ -442,6 +444,12 @@ class OneCycleLR(Schedule):
             **kwargs,
         )
         self.cycles_momentum = cycle_momentum
+
+    @override
+    def build_scheduler(self, optimizer: Optimizer, resolved: dict[str, Any]) -> LRScheduler:
+        if self._kwargs["max_lr"] == "find":  # the optimizer's lrs, which the callback's lr range test sets
+            resolved = {**resolved, "max_lr": [float(group["lr"]) for group in optimizer.param_groups]}
+        return super().build_scheduler(optimizer, resolved)
 
     @override
     def resolve_lengths(self, length: TrainingLength, warmup_steps: int, warn: Warn) -> dict[str, Any]:

@@ -9,7 +9,6 @@ Lightning and torch private attributes are used only through ``privates.py``, ea
 from __future__ import annotations
 
 import copy
-import dataclasses
 import inspect
 import sys
 from collections.abc import Callable
@@ -17,18 +16,18 @@ from typing import Any, ClassVar
 
 import lightning.pytorch as pl
 from lightning.pytorch.callbacks import Callback
-from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
+from lightning.pytorch.utilities import rank_zero_info
 from torch.optim import Optimizer
-from torch.utils.hooks import RemovableHandle
 from typing_extensions import override
 
-from lightning_lrsched import _checks, privates
+from lightning_lrsched import _checks
 from lightning_lrsched.core.duration import TrainingLength
 from lightning_lrsched.core.schedule import Schedule, SchedulerFactory
 from lightning_lrsched.core.timeline import Timeline
-from lightning_lrsched.lightning import run_changes
-from lightning_lrsched.lightning.lr_logging import LoggingInterval, LogOptions, LrLog
-from lightning_lrsched.lightning.monitoring import MonitorFeed
+from lightning_lrsched.lightning import range_test
+from lightning_lrsched.lightning.fit_run import FitOptions, FitRun
+from lightning_lrsched.lightning.lr_logging import LoggingInterval, LogOptions
+from lightning_lrsched.lightning.range_test import LRRangeTest
 from lightning_lrsched.lightning.saved_state import SavedState
 from lightning_lrsched.lightning.target import OptimizerTarget
 from lightning_lrsched.report import reporting
@@ -80,6 +79,10 @@ class LRSchedulerCallback(Callback):
             holds its end, with a warning (False); or re-plans what remains for the new run without a jump (True).
         steps_per_batch: this optimizer's steps per training batch when not one (0.5 for a GAN generator that
             steps every second batch). None: measured over the first epoch in manual optimization.
+        find_lr: run an lr range test at fit start (``True``, or an :class:`~lightning_lrsched.lightning.
+            range_test.LRRangeTest` to configure it) and make its pick the optimizer's lr, the peak the schedule
+            starts from (every param group scaled alike). A resumed fit keeps the checkpoint's pick.
+            ``OneCycleLR(max_lr="find")`` turns it on. ``callback.range_result`` holds the curve and the pick.
         **kwargs: the schedule's arguments, as ``*args``.
 
     Example::
@@ -100,7 +103,7 @@ class LRSchedulerCallback(Callback):
     """The schedule: its arguments, resolved lengths and the timeline of the current or last fit."""
     state_key: str = ""  # (Lightning's is a property: here an attribute, set once)
     """Unique per scheduled optimizer, so several callbacks (one per optimizer) can coexist."""
-    _fit: _Fit | None
+    _fit: FitRun | None
     """The fit under way: its timeline, logging, follower and optimizer hooks (None between fits)."""
 
     def __init__(
@@ -116,15 +119,21 @@ class LRSchedulerCallback(Callback):
         logging_interval: LoggingInterval = None,
         replan_on_resume: bool = False,
         steps_per_batch: float | None = None,
+        find_lr: bool | LRRangeTest = False,
         **kwargs: Any,
     ) -> None:
         self.schedule = self._hold(schedule, args, kwargs)
-        _check_options(plan, replan_on_resume, steps_per_batch)
+        self.options = FitOptions(
+            LogOptions(log_lr, log_momentum, log_weight_decay, logging_interval),
+            plan,
+            replan_on_resume,
+            steps_per_batch,
+            range_test.requested(find_lr, self.schedule, type(self).__name__),
+        )
+        """How each fit runs: logging, resume, the optimizer's rate, the lr range test."""
+        self.range_result: range_test.RangeResult | None = None
+        """The last range test's curve and pick (or the checkpoint's, after a resume)."""
         self.target = OptimizerTarget(optimizer, name, type(self).__name__)
-        self._log_options = LogOptions(log_lr, log_momentum, log_weight_decay, logging_interval)
-        self._plan = plan
-        self._replan_on_resume = replan_on_resume
-        self._steps_per_batch = steps_per_batch
         # Lightning reads `state_key` at every hook call (its profiler names): an attribute, computed once
         self.state_key = self._generate_state_key(optimizer=optimizer, name=name)
         self._saved = SavedState(self.state_key, self.schedule.label, type(self).__name__)
@@ -191,6 +200,7 @@ class LRSchedulerCallback(Callback):
     resolved_lengths = property(lambda self: self.schedule.resolved_lengths, doc="The lengths resolved at fit start.")
     warmup_length = property(lambda self: self.schedule.warmup_length, doc="The warmup as given (a Duration) or None.")
     schedule_steps = property(lambda self: self.schedule.schedule_steps, doc="Optimizer steps since the warmup ended.")
+    range_test = property(lambda self: self.options.range_test, doc="The lr range test run at fit start, or None.")
 
     def timeline(self, optimizer: Optimizer, length: TrainingLength, **options: Any) -> Timeline:
         """The schedule's timeline on ``optimizer``, to drive by hand (a plain loop, Fabric): ``schedule.timeline``."""
@@ -210,7 +220,11 @@ class LRSchedulerCallback(Callback):
             >>> schedule.summary()["text"]
             'StepLR: no optimizer step yet'
         """
-        return reporting.summary(self.label, self.interval, self.schedule.last_timeline)
+        info = reporting.summary(self.label, self.interval, self.schedule.last_timeline)
+        if self.range_result is not None:  # (what the lr range test picked, and why)
+            info["lr_range"] = {key: value for key, value in self.range_result.state().items() if key != "curve"}
+            info["text"] += f"; {self.range_result.text()}"
+        return info
 
     # ------------------------------------------------------------------ fit lifecycle
 
@@ -222,32 +236,24 @@ class LRSchedulerCallback(Callback):
         targets = [c.target for c in trainer.callbacks if isinstance(c, LRSchedulerCallback)]  # type: ignore[attr-defined]
         optimizer = self.target.select(trainer)
         self.target.check_conflicts(trainer, optimizer, targets)
-        length = run_changes.scaled(TrainingLength.from_trainer(trainer), self._steps_per_batch)
-        timeline = plan_fit(self.schedule, type(self).__name__, trainer, optimizer, length)
-        if timeline is None:
-            return
-        follower = run_changes.RunFollower.begin(
-            trainer, pl_module, timeline, resume, steps_per_batch=self._steps_per_batch, replan=self._replan_on_resume
+        tag = self.target.tag_prefix(trainer, targets)
+        self._fit, found = self.options.start(
+            self.schedule, type(self).__name__, trainer, pl_module, optimizer, resume, tag
         )
-        log = LrLog(trainer, optimizer, self.target.tag_prefix(trainer, targets), self.schedule, self._log_options)
-        log.fit_start(pl_module, timeline, plan=self._plan)
-        hooks = [
-            optimizer.register_step_pre_hook(self._before_optimizer_step),
-            optimizer.register_step_post_hook(self._after_optimizer_step),
-        ]
-        self._fit = _Fit(timeline, log, follower, hooks)
+        self.range_result = found or self.range_result
 
     @override
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if (fit := self._fit) is not None:
-            fit.log.join_new_groups(fit.timeline)
-            fit.follower.train_start(trainer)
+        if self._fit is not None:
+            self._fit.train_start(trainer)
 
     @override
     def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if (fit := self._fit) is not None:
-            reporting.report_fit_end(trainer, self.label, fit.timeline, fit.log.tags[0], log=fit.log.enabled)
-            fit.log.write_results()
+        if self._fit is not None:
+            found = self.range_result.text() if self.range_result is not None else ""
+            self._fit.fit_end(trainer, self.label, also=found)
+            if found:
+                rank_zero_info(f"{self.label}: {found}")
         self._release()
 
     @override
@@ -262,60 +268,44 @@ class LRSchedulerCallback(Callback):
 
     def _release(self) -> None:
         if self._fit is not None:
-            for handle in self._fit.hooks:
-                handle.remove()
+            self._fit.release()
         self._fit = None
 
-    # ------------------------------------------------------------------ events
-
-    def _before_optimizer_step(self, optimizer: Optimizer, args: Any, kwargs: Any) -> None:
-        fit = self._fit
-        if fit is not None and len(optimizer.param_groups) != len(fit.log.tags):  # a group joined since
-            fit.log.join_new_groups(fit.timeline)
-
-    def _after_optimizer_step(self, optimizer: Optimizer, args: Any, kwargs: Any) -> None:
-        if self._fit is not None:
-            self._fit.timeline.optimizer_step()
+    # ------------------------------------------------------------------ events: the fit under way handles them
 
     @override
     def on_train_batch_start(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch: Any, batch_idx: int
     ) -> None:
-        if (fit := self._fit) is not None:
-            if fit.follower.size_unchecked:
-                fit.follower.batch_start(trainer)
-            fit.log.batch_start(fit.timeline)
+        if self._fit is not None:
+            self._fit.train_batch_start(trainer)
 
     @override
     def on_train_batch_end(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any, batch_idx: int
     ) -> None:
-        if (fit := self._fit) is None:
-            return
-        if privates.epoch_batches_done(trainer, batch_idx):
-            fit.follower.epoch_end(trainer)
-        if fit.log.show_progress:
-            fit.log.show(pl_module)
+        if self._fit is not None:
+            self._fit.train_batch_end(trainer, pl_module, batch_idx)
 
     @override
     def on_validation_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if (fit := self._fit) is not None:
-            fit.monitor_feed.start(trainer, fit.timeline, training=False)
+        if self._fit is not None:
+            self._fit.validation_start(trainer)
 
     @override
     def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        self._feed(trainer, training=False)
+        if self._fit is not None:
+            self._fit.feed(trainer, training=False)
 
     @override
     def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if (fit := self._fit) is not None:
-            fit.monitor_feed.start(trainer, fit.timeline, training=True)
-            fit.follower.epoch_start(trainer)
-            fit.log.epoch_start(fit.timeline)
+        if self._fit is not None:
+            self._fit.train_epoch_start(trainer)
 
     @override
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        self._feed(trainer, training=True)
+        if self._fit is not None:
+            self._fit.feed(trainer, training=True)
 
     # ------------------------------------------------------------------ checkpoint state
 
@@ -330,7 +320,10 @@ class LRSchedulerCallback(Callback):
         if self._saved.pending is not None:
             return copy.deepcopy(self._saved.pending)
         timeline = self.schedule.last_timeline
-        return timeline.state_dict() if timeline is not None else {}
+        if timeline is None:
+            return {}
+        found = {"lr_range": self.range_result.state()} if self.range_result is not None else {}
+        return {**timeline.state_dict(), **found}
 
     @override
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
@@ -340,63 +333,7 @@ class LRSchedulerCallback(Callback):
             self._saved.keep(state_dict)
         else:  # strategies that restore after fit start
             self._saved.check(state_dict)
-            self._fit.timeline.load_state_dict(state_dict, replan=self._replan_on_resume)
-
-    # ------------------------------------------------------------------ helpers
-
-    def _feed(self, trainer: pl.Trainer, *, training: bool) -> None:
-        """Send the monitored values this validation (or training epoch) logged to the timeline; update the layout."""
-        if (fit := self._fit) is None or trainer.sanity_checking:
-            return
-        fit.log.refresh()
-        for event in fit.monitor_feed.feed(trainer, fit.timeline, training=training):
-            fit.log.report_reduction(event)
-
-
-@dataclasses.dataclass
-class _Fit:
-    """One fit of a callback: the timeline it drives, its logging, the follower of the run, the optimizer hooks."""
-
-    timeline: Timeline
-    log: LrLog
-    follower: run_changes.RunFollower
-    hooks: list[RemovableHandle]
-    monitor_feed: MonitorFeed = dataclasses.field(default_factory=MonitorFeed)
-
-
-def plan_fit(
-    schedule: Schedule, name: str, trainer: pl.Trainer, optimizer: Optimizer, length: TrainingLength
-) -> Timeline | None:
-    """A fit's plan of ``schedule`` (callback ``name``); None: nothing to schedule, or a smoke run too short."""
-    if length.total_steps == 0:
-        rank_zero_info(f"{name}: this run takes no optimizer step (`limit_train_batches=0`?): nothing to schedule.")
-        return None
-    if not getattr(trainer, "fast_dev_run", False):  # set by the Trainer at init, not declared
-        return schedule.timeline(optimizer, length, warn=rank_zero_warn, attach=True)
-    notes: list[str] = []
-    try:
-        timeline = schedule.timeline(optimizer, length, warn=notes.append, attach=True)
-    except ValueError as error:
-        rank_zero_warn(
-            f"`fast_dev_run`: {name} cannot be planned for a smoke run of {length.total_steps:g} optimizer"
-            f" step(s) ({error}). The smoke run keeps the optimizer's learning rate; a real run plans the"
-            " schedule as usual."
-        )
-        return None
-    if notes:
-        rank_zero_warn(
-            f"`fast_dev_run`: {name} is planned for a smoke run of {length.total_steps:g} step(s): {notes[0]}"
-        )
-    timeline.warn = rank_zero_warn
-    return timeline
-
-
-def _check_options(plan: Any, replan_on_resume: Any, steps_per_batch: Any) -> None:
-    """The callback's flags (``LogOptions`` checks the logging ones, ``OptimizerTarget`` the optimizer's)."""
-    _checks.boolean("plan", plan)
-    _checks.boolean("replan_on_resume", replan_on_resume)
-    if steps_per_batch is not None:
-        _checks.positive("steps_per_batch", steps_per_batch, "Use e.g. 0.5 for an optimizer stepping every 2nd batch.")
+            self._fit.timeline.load_state_dict(state_dict, replan=self.options.replan_on_resume)
 
 
 OWN_PARAMETERS = [

@@ -13,6 +13,8 @@ from lightning_lrsched.report.tensorboard import read_scalars
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
+    from lightning_lrsched.core.lr_range import Pick, RangeCurve
+
 
 def new_figure(figsize: tuple[float, float]) -> Figure:
     """A matplotlib Figure that needs no pyplot (so no GUI backend and no global state is touched).
@@ -52,6 +54,36 @@ def draw_schedule(trace: Sequence[Sequence[float]], *, steps_per_epoch: int, tit
     axis.set_title(title)
     if len(trace[0]) > 1:
         axis.legend()
+    return figure
+
+
+def draw_range_test(curve: RangeCurve, picked: Pick | None, used: float | None = None, *, title: str) -> Figure:
+    """An lr range test: the loss per lr (raw and smoothed, log scale), the edge and the lr set (``used``) marked.
+
+    Example::
+
+        >>> from lightning_lrsched.core.lr_range import RangeCurve, geometric
+        >>> figure = draw_range_test(RangeCurve(geometric(1e-4, 1.0, 20), [1.0] * 20), None, title="flat")
+        >>> figure.axes[0].get_xscale()
+        'log'
+    """
+    figure = new_figure(figsize=(7, 3.8))
+    figure.subplots_adjust(left=0.1, right=0.97, bottom=0.14, top=0.9)
+    axis = figure.add_subplot()
+    axis.plot(curve.lrs, curve.losses, color="0.75", linewidth=0.9, label="loss per step")
+    axis.plot(curve.lrs, curve.smoothed(), color="C0", linewidth=1.8, label="smoothed")
+    if picked is not None:
+        if picked.high != picked.lr:
+            axis.axvline(picked.high, color="0.4", linewidth=1, linestyle=":", label=f"edge {picked.high:.2g}")
+        shown = used if used is not None else picked.lr
+        axis.axvline(shown, color="C3", linewidth=1.4, label=f"lr set {shown:.2g} (rule {picked.rule!r})")
+    axis.set_xscale("log")
+    axis.set_xlabel("learning rate (first param group)")
+    axis.set_ylabel("training loss")
+    axis.set_title(title if picked is not None else f"{title}: no pick, the optimizer's lr stays")
+    low, high = min(curve.losses), max([*curve.losses[: max(len(curve.losses) // 10, 1)], min(curve.losses)])
+    axis.set_ylim(low - 0.1 * (high - low + 1e-12), high + 0.6 * (high - low + 1e-12))  # (not the blow-up)
+    axis.legend(loc="upper left", fontsize=8)
     return figure
 
 
