@@ -413,3 +413,63 @@ def test_result_state_round_trips() -> None:
     again = lrs.RangeResult.from_state(result.state())
     assert again == result
     assert again.text() == result.text()
+
+
+# ---------------------------------------------------------------------------------------- with other features
+
+
+def test_a_composite_schedule_starts_its_phases_from_the_pick(tmp_path) -> None:
+    warmup = lrs.LinearLR(0.1, 1.0, total_iters=16, interval="step")
+    callback = lrs.SequentialLR([warmup, lrs.CosineAnnealingLR()], milestones=[16], find_lr=True, log_lr=False)
+    _, trace = fit(tmp_path, callback)
+    picked = callback.range_result.lr
+    assert trace[0][0] == pytest.approx(0.1 * picked, rel=1e-12)
+    assert trace[16][0] == pytest.approx(picked, rel=1e-12)  # the cosine phase starts at the peak
+    assert max(lr for lr, _ in trace) == pytest.approx(picked, rel=1e-12)
+
+
+def test_a_plateau_schedule_reduces_from_the_pick(tmp_path) -> None:
+    class Stuck(Net):
+        def validation_step(self, batch: Any, batch_idx: int) -> None:
+            self.log("val_loss", 1.0)  # never improves: the third validation halves the lr
+
+    callback = lrs.ReduceLROnPlateau(patience=1, factor=0.5, find_lr=True, log_lr=False, plan=False)
+    pl.seed_everything(0, verbose=False)
+    recorder = LRRecorder()
+    fit_ = trainer(tmp_path, callbacks=[callback, recorder], max_epochs=4, deterministic=False)
+    fit_.fit(Stuck(), loader(), loader(shuffle=False, n=32))
+    picked = callback.range_result.lr
+    epoch_lrs = [lrs_[0] for lrs_ in recorder.lrs[::40]]
+    assert epoch_lrs == pytest.approx([picked, picked, picked, 0.5 * picked], rel=1e-12)
+    assert callback.reductions[0]["lr_before"][0] == pytest.approx(picked, rel=1e-12)
+
+
+def test_a_resume_of_a_resume_keeps_the_first_pick(tmp_path, monkeypatch) -> None:
+    def run(folder: str, epochs: int, ckpt: str | None) -> lrs.CosineAnnealingLR:
+        callback = lrs.CosineAnnealingLR(find_lr=True, log_lr=False, plan=False)
+        saving = ModelCheckpoint(dirpath=tmp_path / folder, every_n_epochs=1, save_top_k=-1, filename="{epoch}")
+        pl.seed_everything(0, verbose=False)
+        fit_ = trainer(tmp_path, callbacks=[callback, saving], max_epochs=epochs, enable_checkpointing=True,
+                       deterministic=False)  # fmt: skip
+        fit_.fit(Net(), loader(), ckpt_path=ckpt)
+        return callback
+
+    first = run("a", 4, None)
+    monkeypatch.setattr(lrs.LRRangeTest, "run", lambda *args: pytest.fail("a resumed fit tested again"))
+    second = run("b", 4, str(tmp_path / "a" / "epoch=0.ckpt"))
+    third = run("c", 4, str(tmp_path / "b" / "epoch=2.ckpt"))
+    assert first.range_result.lr == second.range_result.lr == third.range_result.lr
+    saved = torch.load(tmp_path / "c" / "epoch=3.ckpt", weights_only=False)
+    state = next(s for s in saved["callbacks"].values() if isinstance(s, dict) and "lr_range" in s)
+    assert state["lr_range"]["picked"]["lr"] == first.range_result.lr
+
+
+def test_diagnostics_and_rewind_start_after_the_test(tmp_path) -> None:
+    diagnostics = lrs.LRDiagnostics(on_divergence=lrs.Rewind(every=20), verbose=False, summary_file=None)
+    callback = lrs.CosineAnnealingLR(warmup="5%", find_lr=True, log_lr=False, plan=False)
+    pl.seed_everything(0, verbose=False)
+    fit_ = trainer(tmp_path, callbacks=[callback, diagnostics], max_epochs=4, deterministic=False)
+    fit_.fit(Net(), loader())
+    assert [finding["kind"] for finding in diagnostics.findings] == []  # the test's blow-up is not the fit's
+    assert diagnostics.rewinds == []
+    assert diagnostics.summary["schedules"][0]["text"].endswith(callback.range_result.text())
