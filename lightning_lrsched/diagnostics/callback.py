@@ -139,10 +139,8 @@ class LRDiagnostics(Callback):
         # everything below is bounded, whatever the length of the run
         self._window = Window(self.window)
         self._loss_sum, self._loss_count = 0.0, 0  # training losses since the last validation: only their mean
-        self._recent: deque[dict[str, Any]] = deque(maxlen=self.overfit_patience + 1)
         self._record = Record()
-        self._label_counts: Counter[int] = Counter()
-        self._labels_readable = True
+        self._validations = ValidationWatch(self.overfit_patience, self.imbalance_ratio, self.loss_key)
         self._lr_now: float | None = None
         self._healthy = True  # no divergence at the last training step (checkpoints record it)
         rewind = self.on_divergence
@@ -231,14 +229,8 @@ class LRDiagnostics(Callback):
         batch_idx: int,
         dataloader_idx: int = 0,
     ) -> None:
-        if trainer.sanity_checking or not self._labels_readable or trainer.state.fn != "fit":
-            return
-        labels = _labels(batch)
-        if labels is None:
-            self._labels_readable = False
-            return
-        if not self._record.validations:  # count the labels of the first validation run only
-            self._label_counts.update(labels.tolist())
+        if not trainer.sanity_checking and trainer.state.fn == "fit":
+            self._validations.batch(batch, first=not self._record.validations)
 
     @override
     def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
@@ -247,24 +239,8 @@ class LRDiagnostics(Callback):
         metrics = {key: float(value) for key, value in trainer.callback_metrics.items() if _is_scalar(value)}
         train_loss = self._loss_sum / self._loss_count if self._loss_count else None
         self._loss_sum, self._loss_count = 0.0, 0
-        step, epoch = trainer.global_step, trainer.current_epoch
-        self._record.saw_validation(metrics, step=step, epoch=epoch)
-        val_loss = metrics.get(self.loss_key, metrics.get(f"{self.loss_key}_epoch"))
-        self._recent.append({"step": step, "epoch": epoch, "val_loss": val_loss, "train_loss": train_loss})
-        plateau = any(isinstance(c, ReduceLROnPlateau) for c in trainer.callbacks)  # type: ignore[attr-defined]
-        found = findings.overfitting(
-            self._recent,
-            self.overfit_patience,
-            self.loss_key,
-            best_validation(self._record, trainer, self.loss_key),
-            plateau,
-        )
-        if found is not None:
-            self._report(trainer, found)
-        found = findings.accuracy_on_imbalanced_labels(
-            self._label_counts, _accuracy_monitors(trainer), metrics, self.imbalance_ratio
-        )
-        if found is not None:
+        self._record.saw_validation(metrics, step=trainer.global_step, epoch=trainer.current_epoch)
+        for found in self._validations.validation(trainer, metrics, train_loss, self._record):
             self._report(trainer, found)
 
     @override
@@ -348,6 +324,59 @@ class LRDiagnostics(Callback):
 
 
 # ---------------------------------------------------------------------- helpers
+
+
+class ValidationWatch:
+    """What the validations of a fit show: overfitting, and accuracy read on imbalanced labels.
+
+    It keeps the train and validation losses of the last ``overfit_patience + 1`` validations and the label counts
+    of the first validation run (both bounded, whatever the length of the run).
+
+    Args:
+        overfit_patience: validations in a row of a rising validation loss and a falling training loss.
+        imbalance_ratio: the most common label this many times the rarest makes accuracy misleading.
+        loss_key: the validation loss's logged name.
+
+    Example::
+
+        >>> watch = ValidationWatch(3, 4.0, "val_loss")
+        >>> watch.batch({"labels": torch.tensor([0, 0, 1])}, first=True)
+        >>> watch.label_counts
+        Counter({0: 2, 1: 1})
+    """
+
+    def __init__(self, overfit_patience: int, imbalance_ratio: float, loss_key: str) -> None:
+        self.patience, self.imbalance_ratio, self.loss_key = overfit_patience, imbalance_ratio, loss_key
+        self.recent: deque[dict[str, Any]] = deque(maxlen=overfit_patience + 1)
+        self.label_counts: Counter[int] = Counter()
+        self.labels_readable = True
+
+    def batch(self, batch: Any, *, first: bool) -> None:
+        """A validation batch: its labels are counted in the first validation run (if they can be read)."""
+        if not self.labels_readable or not first:
+            return
+        labels = _labels(batch)
+        if labels is None:
+            self.labels_readable = False
+            return
+        self.label_counts.update(labels.tolist())
+
+    def validation(
+        self, trainer: pl.Trainer, metrics: Mapping[str, float], train_loss: float | None, record: Record
+    ) -> list[Finding]:
+        """A validation ended with ``metrics``, after training steps of mean loss ``train_loss``: what it shows."""
+        step, epoch = trainer.global_step, trainer.current_epoch
+        val_loss = metrics.get(self.loss_key, metrics.get(f"{self.loss_key}_epoch"))
+        self.recent.append({"step": step, "epoch": epoch, "val_loss": val_loss, "train_loss": train_loss})
+        plateau = any(isinstance(c, ReduceLROnPlateau) for c in trainer.callbacks)  # type: ignore[attr-defined]
+        best = best_validation(record, trainer, self.loss_key)
+        found = [
+            findings.overfitting(self.recent, self.patience, self.loss_key, best, plateau),
+            findings.accuracy_on_imbalanced_labels(
+                self.label_counts, _accuracy_monitors(trainer), metrics, self.imbalance_ratio
+            ),
+        ]
+        return [finding for finding in found if finding is not None]
 
 
 def build_summary(
