@@ -137,11 +137,11 @@ class LRDiagnostics(Callback):
         self.summary_path: Path | None = None
         self._print_pending = False
         # everything below is bounded, whatever the length of the run
-        self._window = Window(self.window)
-        self._loss_sum, self._loss_count = 0.0, 0  # training losses since the last validation: only their mean
+        self._training = TrainingWatch(
+            Window(self.window), self.spike_factor, self.oscillation_cv, self.stall_tolerance
+        )
         self._record = Record()
         self._validations = ValidationWatch(self.overfit_patience, self.imbalance_ratio, self.loss_key)
-        self._lr_now: float | None = None
         self._healthy = True  # no divergence at the last training step (checkpoints record it)
         rewind = self.on_divergence
         self._rewinder = Rewinder(rewind, self.state_key) if isinstance(rewind, Rewind) else None
@@ -159,7 +159,7 @@ class LRDiagnostics(Callback):
         loaded, self._loaded = self._loaded, None
         if loaded:
             if "window" in loaded:
-                self._window = Window.from_state(loaded["window"])
+                self._training.window = Window.from_state(loaded["window"])
             if self._rewinder is not None:
                 self._rewinder.load_state_dict(loaded)
 
@@ -169,13 +169,13 @@ class LRDiagnostics(Callback):
             self._report(trainer, found, warn=warn)
         if self._rewinder is not None:
             self._rewinder.check_fit(trainer)
-            self._rewinder.start(trainer, pl_module, self._window)
+            self._rewinder.start(trainer, pl_module, self._training.window)
 
     @override
     def on_train_batch_start(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch: Any, batch_idx: int
     ) -> None:
-        self._lr_now = _first_lr(trainer)  # the lr this batch's optimizer step uses
+        self._training.lr_now = _first_lr(trainer)  # the lr this batch's optimizer step uses
         if self._rewinder is not None and self._rewinder.config.keep == "checkpoint":
             self._rewinder.note_checkpoints(trainer)
 
@@ -186,19 +186,12 @@ class LRDiagnostics(Callback):
         if self._rewinder is not None and self._rewinder.skip_left:
             self._rewinder.skipped_one()  # a skipped batch: no loss, nothing to check
             return
-        loss = _training_loss(outputs, trainer)
-        lr = self._lr_now
+        loss, lr = _training_loss(outputs, trainer), self._training.lr_now
         self._record.saw_lr(lr)
-        self._window.add(loss, lr)
-        found = None
-        if loss is not None:
-            if math.isfinite(loss):
-                self._loss_sum += loss
-                self._loss_count += 1
-            stopping = "`on_divergence='stop'`" if self.on_divergence == "stop" else ""
-            found = findings.divergence(self._window, trainer.global_step, loss, lr, self.spike_factor, stopping)
-            if found is not None and self._rewinder is None:
-                self._report(trainer, found)
+        stopping = "`on_divergence='stop'`" if self.on_divergence == "stop" else ""
+        found = self._training.step(trainer.global_step, loss, stopping)
+        if found is not None and self._rewinder is None:
+            self._report(trainer, found)
         diverged = found is not None
         if self.on_divergence != "warn" and trainer.world_size > 1:
             # every rank, every step: a rank that diverges stops (or rewinds) them all together
@@ -208,16 +201,16 @@ class LRDiagnostics(Callback):
             trainer.should_stop = True
         elif diverged and self._rewinder is not None:
             what = found.details["what"] if found is not None else "the training loss diverged on another rank"
-            answer, self._window = self._rewinder.answer(
-                trainer, pl_module, what, loss, lr, window=self._window, spike_factor=self.spike_factor
+            answer, self._training.window = self._rewinder.answer(
+                trainer, pl_module, what, loss, lr, window=self._training.window, spike_factor=self.spike_factor
             )
             self._report(trainer, answer)
             return
         elif self._rewinder is not None:
-            self._rewinder.healthy_step(trainer, pl_module, self._window)
-        step = trainer.global_step
-        if loss is not None and math.isfinite(loss) and step % self.window == 0 and step >= 2 * self.window:
-            self._check_window(trainer, lr)
+            self._rewinder.healthy_step(trainer, pl_module, self._training.window)
+        if loss is not None and math.isfinite(loss):
+            for found_now in self._training.periodic(trainer.global_step, self.findings):
+                self._report(trainer, found_now)
 
     @override
     def on_validation_batch_end(
@@ -237,8 +230,7 @@ class LRDiagnostics(Callback):
         if trainer.sanity_checking or trainer.state.fn != "fit":
             return
         metrics = {key: float(value) for key, value in trainer.callback_metrics.items() if _is_scalar(value)}
-        train_loss = self._loss_sum / self._loss_count if self._loss_count else None
-        self._loss_sum, self._loss_count = 0.0, 0
+        train_loss = self._training.take_mean_loss()
         self._record.saw_validation(metrics, step=trainer.global_step, epoch=trainer.current_epoch)
         for found in self._validations.validation(trainer, metrics, train_loss, self._record):
             self._report(trainer, found)
@@ -266,7 +258,7 @@ class LRDiagnostics(Callback):
 
     @override
     def state_dict(self) -> dict[str, Any]:
-        state: dict[str, Any] = {"window": self._window.state(), "healthy": self._healthy}
+        state: dict[str, Any] = {"window": self._training.window.state(), "healthy": self._healthy}
         return {**state, **self._rewinder.state_dict()} if self._rewinder is not None else state
 
     @override
@@ -286,19 +278,6 @@ class LRDiagnostics(Callback):
             # its teardown is idempotent, so Lightning calling it again is harmless
             progress_bar.teardown(trainer, pl_module, stage)
         print(self.summary["text"])
-
-    # ------------------------------------------------------------------ the checks
-
-    def _check_window(self, trainer: pl.Trainer, lr: float | None) -> None:
-        step = trainer.global_step
-        diverged = any(finding["kind"] == "divergence" for finding in self.findings)
-        found = findings.oscillation(self._window, step, lr, self.oscillation_cv, diverged)
-        if found is not None:
-            self._report(trainer, found)
-        if step >= 3 * self.window:
-            found = findings.stall(self._window, step, lr, self.stall_tolerance, self.oscillation_cv, diverged)
-            if found is not None:
-                self._report(trainer, found)
 
     # ------------------------------------------------------------------ reporting
 
@@ -324,6 +303,64 @@ class LRDiagnostics(Callback):
 
 
 # ---------------------------------------------------------------------- helpers
+
+
+class TrainingWatch:
+    """The training curve, step by step: recent losses and lrs, the mean loss since the last validation, checks.
+
+    The checks: a divergence at every step; oscillation and a stall every ``window.size`` steps.
+
+    Args:
+        window: the recent training losses and lrs (a checkpoint's, or empty).
+        spike_factor: a loss this many times its running median is a divergence.
+        oscillation_cv: the spread of the window's losses (coefficient of variation) that counts as oscillating.
+        stall_tolerance: a relative improvement below this over three windows is a stall.
+
+    Example::
+
+        >>> watch = TrainingWatch(Window(8), 4.0, 0.5, 0.02)
+        >>> watch.lr_now = 0.1
+        >>> watch.step(1, 2.3, stopping=""), watch.take_mean_loss()
+        (None, 2.3)
+    """
+
+    def __init__(self, window: Window, spike_factor: float, oscillation_cv: float, stall_tolerance: float) -> None:
+        self.window = window
+        self.spike_factor, self.oscillation_cv, self.stall_tolerance = spike_factor, oscillation_cv, stall_tolerance
+        self.lr_now: float | None = None
+        """The lr of the batch under way (read at its start, before its optimizer step)."""
+        self.loss_sum, self.loss_count = 0.0, 0  # training losses since the last validation: only their mean
+
+    def step(self, step: int, loss: float | None, stopping: str) -> Finding | None:
+        """A training batch ended with ``loss`` (None: not a number): a divergence, if this is one."""
+        lr = self.lr_now
+        self.window.add(loss, lr)
+        if loss is None:
+            return None
+        if math.isfinite(loss):
+            self.loss_sum += loss
+            self.loss_count += 1
+        return findings.divergence(self.window, step, loss, lr, self.spike_factor, stopping)
+
+    def periodic(self, step: int, so_far: Sequence[Mapping[str, Any]]) -> list[Finding]:
+        """Every ``window.size`` steps (from the second window on): oscillation, and (from the third) a stall.
+
+        ``so_far``: the fit's findings until now (after a divergence, the curve's shape says less).
+        """
+        size, lr = self.window.size, self.lr_now
+        if step % size or step < 2 * size:
+            return []
+        diverged = any(finding["kind"] == "divergence" for finding in so_far)
+        found = [findings.oscillation(self.window, step, lr, self.oscillation_cv, diverged)]
+        if step >= 3 * size:
+            found.append(findings.stall(self.window, step, lr, self.stall_tolerance, self.oscillation_cv, diverged))
+        return [finding for finding in found if finding is not None]
+
+    def take_mean_loss(self) -> float | None:
+        """The mean training loss since the last call (a validation), and start a new one."""
+        mean = self.loss_sum / self.loss_count if self.loss_count else None
+        self.loss_sum, self.loss_count = 0.0, 0
+        return mean
 
 
 class ValidationWatch:
