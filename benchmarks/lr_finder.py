@@ -298,7 +298,9 @@ def _figure(results: dict[str, Any], path: Path) -> None:
                                  label=label if seed == "0" else None)  # fmt: skip
         axis.set_xscale("log")
         axis.set_yscale("log")
-        axis.yaxis.set_major_locator(FixedLocator([0.01, 0.02, 0.05, 0.1, 0.13, 0.16, 0.2, 0.3, 0.5, 1.0]))
+        low, high = axis.get_ylim()
+        ticks = [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0] if high / low > 8 else [0.1, 0.12, 0.15, 0.2, 0.25, 0.3]
+        axis.yaxis.set_major_locator(FixedLocator(ticks))
         axis.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{100 * value:g}%"))
         axis.yaxis.set_minor_formatter(NullFormatter())
         axis.set_title(f"{name} ({len(seeds)} seeds)")
