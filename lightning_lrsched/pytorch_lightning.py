@@ -7,17 +7,12 @@ comes here a second time, on ``pytorch_lightning.LightningModule``::
     import pytorch_lightning as pl
     from lightning_lrsched import CosineAnnealingLR
     from lightning_lrsched.pytorch_lightning import ClassifierModule
-
-Every other name of ``lightning_lrsched`` can be imported from here too.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytorch_lightning
 
-import lightning_lrsched
 from lightning_lrsched.lightning.module import ClassifierMethods
 
 
@@ -31,8 +26,3 @@ class ClassifierModule(ClassifierMethods, pytorch_lightning.LightningModule):  #
         >>> isinstance(module, pytorch_lightning.LightningModule)
         True
     """
-
-
-def __getattr__(name: str) -> Any:
-    """Every other public name of ``lightning_lrsched``."""
-    return getattr(lightning_lrsched, name)

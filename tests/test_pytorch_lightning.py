@@ -118,11 +118,3 @@ def test_the_classifier_module_under_pytorch_lightning_equals_the_lightning_run(
     assert logged_b["lr-AdamW/decay"] == logged_a["lr-AdamW/decay"]
     if find_lr:
         assert schedule_b.range_result.lr == schedule_a.range_result.lr
-
-
-def test_every_other_name_comes_through_the_pytorch_lightning_path() -> None:
-    import lightning_lrsched.pytorch_lightning as home
-
-    assert home.CosineAnnealingLR is lrs.CosineAnnealingLR
-    assert home.LRDiagnostics is lrs.LRDiagnostics
-    assert home.ClassifierModule is not lrs.ClassifierModule
