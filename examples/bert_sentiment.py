@@ -241,13 +241,14 @@ def make_module(args: argparse.Namespace, model: Any, batches: int) -> Classifie
 def make_schedule(args: argparse.Namespace) -> pl.Callback:
     if args.schedule == "schedule-free":  # no schedule: eval mode (the averaged weights) to validate and save
         return ScheduleFreeCallback()
+    find = args.lr == "find"  # (an lr range test at fit start)
     if args.schedule == "plateau":
         # (its lr logged every step, not once an epoch: it validates, and may reduce, four times an epoch)
         return schedule_from_name(
             "plateau", monitor="val_loss", patience=1, factor=0.5, warmup=args.warmup, logging_interval="step",
-            find_lr=args.lr == "find",
+            find_lr=find,
         )  # fmt: skip
-    return schedule_from_name(args.schedule, warmup=args.warmup, find_lr=args.lr == "find")
+    return schedule_from_name(args.schedule, warmup=args.warmup, find_lr=find)
 
 
 def peak(text: str) -> float | str:

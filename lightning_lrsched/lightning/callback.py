@@ -250,10 +250,9 @@ class LRSchedulerCallback(Callback):
     @override
     def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if self._fit is not None:
-            found = self.range_result.text() if self.range_result is not None else ""
-            self._fit.fit_end(trainer, self.label, also=found)
-            if found:
-                rank_zero_info(f"{self.label}: {found}")
+            self._fit.fit_end(trainer, self.label, self.summary()["text"])  # (with the range test's pick)
+            if self.range_result is not None:
+                rank_zero_info(f"{self.label}: {self.range_result.text()}")
         self._release()
 
     @override

@@ -107,10 +107,10 @@ class FitRun:
         for event in self.monitor_feed.feed(trainer, self.timeline, training=training):
             self.log.report_reduction(event)
 
-    def fit_end(self, trainer: pl.Trainer, label: str, also: str = "") -> None:
-        """The fit ended: a run that stopped short warns, the summary (ending with ``also``) and results are logged."""
+    def fit_end(self, trainer: pl.Trainer, label: str, summary: str) -> None:
+        """The fit ended: a run that stopped short warns, the ``summary`` sentence and the results are logged."""
         log = self.log
-        reporting.report_fit_end(trainer, label, self.timeline, log.tags[0], log=log.enabled, also=also)
+        reporting.report_fit_end(trainer, label, self.timeline, log.tags[0], summary, log=log.enabled)
         log.write_results()
 
 
@@ -171,7 +171,7 @@ class FitOptions:
         length = run_changes.scaled(TrainingLength.from_trainer(trainer), self.steps_per_batch)
         found = None
         if self.range_test is not None:
-            cycle = schedule.plain_arguments().get("max_lr") == "find"
+            cycle = range_test.finds_max_lr(schedule)
             found = range_test.at_fit_start(
                 self.range_test, trainer, pl_module, optimizer, length, resume, tag, cycle=cycle
             )

@@ -29,6 +29,7 @@ from torch.optim import Optimizer
 from torchmetrics import Metric
 
 from lightning_lrsched import _checks
+from lightning_lrsched.core import schedules
 from lightning_lrsched.core.duration import TrainingLength
 from lightning_lrsched.core.lr_range import RULES, Pick, RangeCurve, Rule, geometric, pick
 from lightning_lrsched.core.schedule import Schedule
@@ -317,13 +318,13 @@ def requested(find_lr: bool | LRRangeTest, schedule: Schedule, owner: str) -> LR
         raise TypeError(
             f"Expected argument `find_lr` of `{owner}` to be True, False or an `LRRangeTest(...)`, but got {find_lr!r}."
         )
-    arguments = schedule.plain_arguments()
     if find_lr is False:
-        return LRRangeTest() if arguments.get("max_lr") == "find" else None
-    own_peak = OWN_PEAKS.get(type(schedule).__name__)
-    if own_peak is not None and arguments.get("max_lr") != "find":
-        given = ", ".join(f"{key}={arguments.get(key)!r}" for key in own_peak.split(" and "))
-        advice = "pass `max_lr='find'` to feed the found lr to it, or drop" if own_peak == "max_lr" else "drop"
+        return LRRangeTest() if finds_max_lr(schedule) else None
+    own_peak = next((keys for kind, keys in OWN_PEAKS if isinstance(schedule, kind)), None)
+    if own_peak is not None and not finds_max_lr(schedule):
+        arguments = schedule.plain_arguments()
+        given = ", ".join(f"{key}={arguments.get(key)!r}" for key in own_peak)
+        advice = "pass `max_lr='find'` to feed the found lr to it, or drop" if own_peak == ("max_lr",) else "drop"
         raise ValueError(
             f"`{owner}(find_lr=...)` would find an lr that its schedule does not use: its peak is its own"
             f" argument ({given}), not the optimizer's lr. To use the range test, {advice} `find_lr` to keep the"
@@ -332,7 +333,15 @@ def requested(find_lr: bool | LRRangeTest, schedule: Schedule, owner: str) -> LR
     return find_lr if isinstance(find_lr, LRRangeTest) else LRRangeTest()
 
 
-OWN_PEAKS = {"OneCycleLR": "max_lr", "CyclicLR": "base_lr and max_lr"}
+def finds_max_lr(schedule: Schedule) -> bool:
+    """Whether the schedule's ``max_lr`` is ``"find"`` (1cycle's peak from the range test)."""
+    return schedule.plain_arguments().get("max_lr") == "find"
+
+
+OWN_PEAKS: tuple[tuple[type[Schedule], tuple[str, ...]], ...] = (
+    (schedules.OneCycleLR, ("max_lr",)),
+    (schedules.CyclicLR, ("base_lr", "max_lr")),
+)
 """Schedules whose lrs are their own arguments instead of the optimizer's lr."""
 
 

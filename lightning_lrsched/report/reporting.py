@@ -67,16 +67,12 @@ def summary(name: str, interval: str, timeline: Timeline | None) -> dict[str, An
     return info
 
 
-def report_fit_end(trainer: pl.Trainer, name: str, timeline: Timeline, tag: str, *, log: bool, also: str = "") -> None:
-    """At fit end: a warning for a run that stopped short of its plan, and the summary as TensorBoard text.
-
-    ``also``: a sentence the summary ends with (what the lr range test picked).
-    """
+def report_fit_end(trainer: pl.Trainer, name: str, timeline: Timeline, tag: str, text: str, *, log: bool) -> None:
+    """At fit end: a warning for a run that stopped short of its plan, and the summary ``text`` as TensorBoard text."""
     short = timeline.shortfall()
     if short is not None and not trainer.should_stop:  # an early stop explains itself
         rank_zero_warn(f"{name}: {shortfall_text(*short)}.")
     if log and timeline.path and trainer.is_global_zero:
-        text = summary(name, timeline.interval, timeline)["text"] + (f"; {also}" if also else "")
         for experiment in tensorboard_experiments(trainer.loggers):
             experiment.add_text(f"{tag}-summary", text, global_step=trainer.global_step)
 
