@@ -473,3 +473,38 @@ def test_diagnostics_and_rewind_start_after_the_test(tmp_path) -> None:
     assert [finding["kind"] for finding in diagnostics.findings] == []  # the test's blow-up is not the fit's
     assert diagnostics.rewinds == []
     assert diagnostics.summary["schedules"][0]["text"].endswith(callback.range_result.text())
+
+
+def test_a_fit_that_fails_inside_the_test_leaves_the_module_and_trainer_as_they_were(tmp_path) -> None:
+    class NoLoss(Net):
+        def training_step(self, batch: Any, batch_idx: int) -> Any:
+            return None  # (Lightning would skip the batch; the range test needs a loss)
+
+    callback = lrs.CosineAnnealingLR(find_lr=True, log_lr=False, plan=False)
+    module = NoLoss()
+    before = {key: value.clone() for key, value in module.state_dict().items()}
+    fit_ = trainer(tmp_path, callbacks=[callback], max_epochs=4, deterministic=False)
+    with pytest.raises(ValueError, match="`find_lr` needs `training_step` to return the loss"):
+        fit_.fit(module, loader())
+    assert callback in fit_.callbacks  # (the test's detaching of the callbacks is undone)
+    assert "log" not in module.__dict__
+    assert all(torch.equal(value, before[key]) for key, value in module.state_dict().items())
+    _, trace = fit(tmp_path / "again", callback)  # the same callback fits a working module afterwards
+    assert callback.range_result.lr is not None
+    assert trace[0][0] == pytest.approx(callback.range_result.lr, rel=1e-12)
+
+
+def test_a_checkpoint_written_without_find_lr_resumes_without_a_test(tmp_path, monkeypatch) -> None:
+    _, straight = fit(tmp_path / "straight", lrs.CosineAnnealingLR(log_lr=False, plan=False))
+    saving = ModelCheckpoint(dirpath=tmp_path / "ckpt", every_n_epochs=1, save_top_k=-1, filename="{epoch}")
+    pl.seed_everything(0, verbose=False)
+    trainer(tmp_path, callbacks=[lrs.CosineAnnealingLR(log_lr=False, plan=False), saving], max_epochs=4,
+            enable_checkpointing=True, deterministic=False).fit(Net(), loader())  # fmt: skip
+    monkeypatch.setattr(lrs.LRRangeTest, "run", lambda *args: pytest.fail("a resumed fit tested"))
+    resumed = lrs.CosineAnnealingLR(find_lr=True, log_lr=False, plan=False)
+    recorder = LRRecorder()
+    trainer(tmp_path / "resumed", callbacks=[resumed, recorder], max_epochs=4, deterministic=False).fit(
+        Net(), loader(), ckpt_path=str(tmp_path / "ckpt" / "epoch=1.ckpt")
+    )
+    assert resumed.range_result is None
+    assert recorder.lrs == straight[80:]  # the checkpoint's plan goes on, from its own lr
