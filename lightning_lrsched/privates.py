@@ -45,16 +45,17 @@ def batches_that_stepped(trainer: pl.Trainer) -> int:
     return int(getattr(trainer.fit_loop.epoch_loop, "_batches_that_stepped", trainer.global_step))
 
 
-def logs_this_batch(trainer: pl.Trainer) -> bool:
-    """Whether Lightning logs this batch's step metrics.
+def logged_step(trainer: pl.Trainer) -> int | None:
+    """The x value of this batch's step metrics when Lightning logs them (see :func:`batches_that_stepped`), else None.
 
     Private: the logger connector's ``should_update_logs``; the fallback restates its rule.
     """
+    step = int(getattr(trainer.fit_loop.epoch_loop, "_batches_that_stepped", trainer.global_step))  # (batches_that_stepped)
     connector = getattr(trainer, "_logger_connector", None)
     if connector is not None and hasattr(connector, "should_update_logs"):
-        return bool(connector.should_update_logs)
+        return step if connector.should_update_logs else None
     every = int(getattr(trainer, "log_every_n_steps", 1))
-    return every > 0 and ((batches_that_stepped(trainer) + 1) % every == 0 or trainer.should_stop)
+    return step if every > 0 and ((step + 1) % every == 0 or trainer.should_stop) else None
 
 
 def progress_bar_metrics(trainer: pl.Trainer) -> dict[str, Any] | None:

@@ -65,7 +65,7 @@ class _CompositeTimeline(Timeline):
 
     @override
     def count_step(self) -> None:
-        super().count_step()
+        self.steps += 1  # (the composite's own scheduler is its children's: they advance themselves)
         if self.steps > self.warmup.steps:
             for child in self.children:
                 child.count_step()

@@ -63,7 +63,9 @@ class PlannedLrs:
         for group, planned in zip(self.optimizer.param_groups, self.stand_in.param_groups, strict=False):
             group["lr"] = planned["lr"] * factor
             if cycles:
-                group.update((key, planned[key]) for key in CYCLED_KEYS if key in planned and key in group)
+                for key in CYCLED_KEYS:
+                    if key in planned and key in group:
+                        group[key] = planned[key]
 
     def set(self, lrs: Sequence[float | Tensor], factor: float = 1.0) -> None:
         """Set the groups of the stand-in to ``lrs`` times ``factor`` (a phase's warmup, a state from before 0.5)."""

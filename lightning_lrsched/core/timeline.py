@@ -142,16 +142,21 @@ class Timeline:
 
     # ------------------------------------------------------------------ events
 
-    def optimizer_step(self) -> None:
-        """One optimizer step has run (with the current lrs): count it and set the lrs of the next one."""
+    def optimizer_step(self, *_hook_args: Any) -> None:
+        """One optimizer step has run (with the current lrs): count it and set the lrs of the next one.
+
+        It takes (and ignores) the arguments of a torch step hook, so a plain loop can leave the call to the
+        optimizer: ``optimizer.register_step_post_hook(timeline.optimizer_step)``.
+        """
         track(self.path, float(self.optimizer.param_groups[0]["lr"]), self.steps)
         if self.handed_over is not None:
             self.steps += 1
             return
         self.count_step()
         self.write_lrs()
-        if self._past_plan() and self.holds_end():
-            self.warn_once("plan-end", past_plan_text(self))
+        if self.steps > self.planned_steps if self.interval == "step" else self._past_planned_epochs():
+            if self.holds_end():
+                self.warn_once("plan-end", past_plan_text(self))
 
     def epoch_end(self) -> None:
         """A training epoch has ended (after its last batch, before its end-of-epoch validation)."""
@@ -194,11 +199,11 @@ class Timeline:
         """Set each group's lr, once: the plan's, times the warmup's factor here, times the rewinds' scale."""
         if self.handed_over is not None:
             return
-        warming = self.warmup.covers(self.steps)
+        warming = self.steps <= self.warmup.steps  # (with no warmup, its factor is 1 at step 0)
         factor = self.warmup.factor(self.steps) if warming else 1.0
         if not self.planned.phase:
             self.planned.write(factor)
-        elif warming:  # a composite's phase: its scheduler sets the lrs, its warmup scales them
+        elif warming and self.warmup.steps:  # a composite's phase: its scheduler sets the lrs, its warmup scales them
             self.planned.set(self.scheduler.get_last_lr(), factor)
 
     # ------------------------------------------------------------------ state
@@ -361,10 +366,8 @@ class Timeline:
         """Whether loading the scheduler's state sets the plan's lrs itself (a composite's phases do)."""
         return False
 
-    def _past_plan(self) -> bool:
-        """Whether the optimizer step just taken lies beyond the plan (in the schedule's interval)."""
-        if self.interval == "step":
-            return self.steps > self.planned_steps
+    def _past_planned_epochs(self) -> bool:
+        """Whether the optimizer step just taken lies beyond the planned epochs (an epoch schedule's plan)."""
         return self.epochs >= self.planned_epochs and self.steps > self.epoch_start_steps
 
     def schedulers(self) -> list[LRScheduler]:
@@ -372,16 +375,19 @@ class Timeline:
         return [self.scheduler]
 
     def count_step(self) -> None:
-        """Count one optimizer step: past the warmup, a per-step schedule advances (``optimizer_step``, no write)."""
+        """Count one optimizer step: past the warmup, a per-step schedule advances (``optimizer_step``, no write).
+
+        Past the plan, a schedule that ends holds its final value (warned in ``optimizer_step``).
+        """
         self.steps += 1
-        if not self.warmup.covers(self.steps) and self.interval == "step":
-            self._advance()
+        if self.interval == "step" and self.steps > self.warmup.steps:
+            if self.steps <= self.planned_steps or not self.holds_end():
+                self.schedule.step_scheduler(self.scheduler, self)
 
     def _advance(self) -> None:
-        past = self.steps > self.planned_steps if self.interval == "step" else self.epochs > self.planned_epochs
-        if past and self.holds_end():
-            return  # past the plan: hold the final value (warned in `optimizer_step`)
-        self.schedule.step_scheduler(self.scheduler, self)
+        """Advance an epoch schedule by one epoch (held past the plan, as ``count_step`` holds a step schedule)."""
+        if self.epochs <= self.planned_epochs or not self.holds_end():
+            self.schedule.step_scheduler(self.scheduler, self)
 
     def _scheduler_state(self) -> dict[str, Any]:
         return copy.deepcopy(self.scheduler.state_dict())

@@ -53,7 +53,7 @@ class FitRun:
         self.monitor_feed = MonitorFeed()
         self.hooks = [
             optimizer.register_step_pre_hook(self.before_optimizer_step),
-            optimizer.register_step_post_hook(self.after_optimizer_step),
+            optimizer.register_step_post_hook(timeline.optimizer_step),  # (counts it, sets the next step's lrs)
         ]
 
     def release(self) -> None:
@@ -66,10 +66,6 @@ class FitRun:
         """A param group that joined since the last step joins the schedule before the step uses its lr."""
         if len(optimizer.param_groups) != len(self.log.tags):
             self.log.join_new_groups(self.timeline)
-
-    def after_optimizer_step(self, optimizer: Optimizer, args: Any, kwargs: Any) -> None:
-        """An optimizer step ran: the timeline counts it and sets the next step's lrs."""
-        self.timeline.optimizer_step()
 
     def train_start(self, trainer: pl.Trainer) -> None:
         """Groups added before training joins; the follower reads where the restored loops are."""

@@ -135,11 +135,12 @@ class LrLog:
         """
         if len(self.optimizer.param_groups) != len(self.tags):
             self.join_new_groups(timeline)
-        # a warmup step, except the epoch's first, which `epoch_start` has logged already
-        warmup_step = self.warmup_per_step and timeline.warmup.covers(timeline.steps)
-        warmup_step = warmup_step and privates.batches_that_stepped(self.trainer) != self._epoch_logged_at
-        if (self.per_step or warmup_step) and privates.logs_this_batch(self.trainer):
-            self._emit()
+        warmup_step = self.warmup_per_step and timeline.warmup.steps > 0 and timeline.steps <= timeline.warmup.steps
+        if not (self.per_step or warmup_step) or (step := privates.logged_step(self.trainer)) is None:
+            return
+        if self.per_step or step != self._epoch_logged_at:  # (a warmup's step: the epoch's first is logged already)
+            metrics = values(self.tags, self.optimizer, momentum=self.momentum, weight_decay=self.weight_decay)
+            emit(self.trainer, metrics, self.sinks, step)
 
     def epoch_start(self, timeline: Timeline) -> None:
         """At a training epoch's start: log the lrs (epoch logging, as ``LearningRateMonitor``: at any cadence).
@@ -149,8 +150,9 @@ class LrLog:
         """
         self.join_new_groups(timeline)
         if self.per_epoch:
-            self._emit()
-            self._epoch_logged_at = privates.batches_that_stepped(self.trainer)
+            self._epoch_logged_at = step = privates.batches_that_stepped(self.trainer)
+            metrics = values(self.tags, self.optimizer, momentum=self.momentum, weight_decay=self.weight_decay)
+            emit(self.trainer, metrics, self.sinks, step)
 
     def show(self, pl_module: pl.LightningModule) -> None:
         """Put the first group's lr in the progress bar, readably (``3.0e-04``, not ``0.000``)."""
@@ -191,9 +193,6 @@ class LrLog:
             self._layout = frozenset(logged)
             tensorboard.write_layout(reporting.tensorboard_experiments(self.trainer.loggers), sorted(logged))
 
-    def _emit(self) -> None:
-        metrics = values(self.tags, self.optimizer, momentum=self.momentum, weight_decay=self.weight_decay)
-        emit(self.trainer, metrics, self.sinks)
 
 
 def sinks(trainer: pl.Trainer) -> list[tuple[Logger, Any]]:
@@ -201,15 +200,14 @@ def sinks(trainer: pl.Trainer) -> list[tuple[Logger, Any]]:
     return [(logger, privates.tensorboard_file_writer(logger)) for logger in trainer.loggers]
 
 
-def emit(trainer: pl.Trainer, metrics: dict[str, float], to: Sequence[tuple[Logger, Any]]) -> None:
-    """Log ``metrics`` at this step to the loggers of ``to`` (see :func:`sinks`) and put them in ``callback_metrics``.
+def emit(trainer: pl.Trainer, metrics: dict[str, float], to: Sequence[tuple[Logger, Any]], step: int) -> None:
+    """Log ``metrics`` at ``step`` to the loggers of ``to`` (see :func:`sinks`) and put them in ``callback_metrics``.
 
     As ``LearningRateMonitor``: in ``callback_metrics``, so EarlyStopping/ModelCheckpoint can monitor them (one tensor
     made and split: five times cheaper than a tensor per value with 200 param groups).
     """
     stacked = torch.tensor(list(metrics.values()), device=trainer.strategy.root_device)
     trainer.callback_metrics.update(zip(metrics, stacked.unbind(), strict=True))
-    step = privates.batches_that_stepped(trainer)
     for logger, writer in to:
         if writer is None:
             logger.log_metrics(metrics, step=step)
@@ -270,7 +268,7 @@ def values(tags: Sequence[str], optimizer: Optimizer, *, momentum: bool, weight_
     metrics: dict[str, float] = {}
     use_betas = "betas" in optimizer.defaults
     for tag, group in zip(tags, optimizer.param_groups, strict=False):
-        metrics[tag] = effective_lr(group)
+        metrics[tag] = effective_lr(group) if "train_mode" in group else float(group["lr"])  # (schedule-free's)
         if momentum:
             metrics[f"{tag}-momentum"] = float(group["betas"][0] if use_betas else group.get("momentum", 0.0))
         if weight_decay:

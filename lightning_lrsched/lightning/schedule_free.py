@@ -129,13 +129,13 @@ class ScheduleFreeCallback(Callback):
         for optimizer in self._optimizers:
             if not in_train_mode(optimizer):
                 optimizer.train()
-        if self._logged and privates.logs_this_batch(trainer):
+        if self._logged and (step := privates.logged_step(trainer)) is not None:
             metrics = {
                 tag: lr
                 for optimizer, tags in self._logged
                 for tag, lr in values(tags, optimizer, momentum=False, weight_decay=False).items()
             }
-            emit(trainer, metrics, self._sinks)
+            emit(trainer, metrics, self._sinks, step)
 
     @override
     def on_train_batch_end(
