@@ -50,7 +50,7 @@ def logged_step(trainer: pl.Trainer) -> int | None:
 
     Private: the logger connector's ``should_update_logs``; the fallback restates its rule.
     """
-    step = int(getattr(trainer.fit_loop.epoch_loop, "_batches_that_stepped", trainer.global_step))  # (batches_that_stepped)
+    step = int(getattr(trainer.fit_loop.epoch_loop, "_batches_that_stepped", trainer.global_step))  # (as above)
     connector = getattr(trainer, "_logger_connector", None)
     if connector is not None and hasattr(connector, "should_update_logs"):
         return step if connector.should_update_logs else None

@@ -6,9 +6,10 @@ and the warmup. It counts optimizer steps and epochs, takes events (``optimizer_
 checkpoint state. It knows nothing of Lightning: the callback says when events happen,
 :func:`~lightning_lrsched.report.preview.preview` drives it on a plain optimizer.
 
-The torch scheduler computes the plan on a stand-in of the optimizer (:class:`~lightning_lrsched.core.planned_lrs.
-PlannedLrs`), never on the optimizer itself. After each event the timeline writes each group's lr once: the
-plan's, times the warmup's factor at this position, times the scale of rewinds. The warmup, the end
+The torch scheduler computes the plan on a stand-in of the optimizer
+(:class:`~lightning_lrsched.core.planned_lrs.PlannedLrs`), never on the optimizer itself. After each event the
+timeline writes each group's lr once: the plan's, times the warmup's factor at this position, times the scale of
+rewinds. The warmup, the end
 hold, a re-plan, a rewind, a joining group and a hand-over to SWA change the position or the plan; none of them
 leaves a value in the optimizer that a later event must undo.
 """
@@ -154,9 +155,9 @@ class Timeline:
             return
         self.count_step()
         self.write_lrs()
-        if self.steps > self.planned_steps if self.interval == "step" else self._past_planned_epochs():
-            if self.holds_end():
-                self.warn_once("plan-end", past_plan_text(self))
+        past_plan = self.steps > self.planned_steps if self.interval == "step" else self._past_planned_epochs()
+        if past_plan and self.holds_end():
+            self.warn_once("plan-end", past_plan_text(self))
 
     def epoch_end(self) -> None:
         """A training epoch has ended (after its last batch, before its end-of-epoch validation)."""
@@ -308,7 +309,7 @@ class Timeline:
         """Plan what remains of the schedule for a run of ``length``, continuing from the current planned lrs.
 
         Whole-run lengths and percentages are resolved again and the rest of the schedule is rebuilt from the
-        current lr by the schedule's ``rebase`` (README, "When the run changes"); fixed lengths and the warmup
+        current lr by the schedule's ``rebase`` (docs: "Resume and run changes"); fixed lengths and the warmup
         stay. A schedule that cannot be rebuilt without a jump keeps its plan, with one warning.
 
         Args:
@@ -360,6 +361,7 @@ class Timeline:
         return self.schedule.build_scheduler(self.planned.stand_in, self.resolved)
 
     def holds_end(self) -> bool:
+        """Whether the schedule holds its final value past its plan (it has an end: a decay, a last milestone)."""
         return self.schedule.ends
 
     def _restores_plan(self) -> bool:
@@ -380,9 +382,9 @@ class Timeline:
         Past the plan, a schedule that ends holds its final value (warned in ``optimizer_step``).
         """
         self.steps += 1
-        if self.interval == "step" and self.steps > self.warmup.steps:
-            if self.steps <= self.planned_steps or not self.holds_end():
-                self.schedule.step_scheduler(self.scheduler, self)
+        started = self.interval == "step" and self.steps > self.warmup.steps
+        if started and (self.steps <= self.planned_steps or not self.holds_end()):
+            self.schedule.step_scheduler(self.scheduler, self)
 
     def _advance(self) -> None:
         """Advance an epoch schedule by one epoch (held past the plan, as ``count_step`` holds a step schedule)."""

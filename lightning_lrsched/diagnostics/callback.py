@@ -42,8 +42,8 @@ class LRDiagnostics(Callback):
       ``window`` losses, far outside their spread, and above the first loss). Reported with the lr at that
       moment and whether the lr had just increased (warmup, OneCycle, cyclic). ``on_divergence`` says what
       happens then: ``"warn"`` (training goes on), ``"stop"``, or ``"rewind"`` / :class:`Rewind` (back to a good
-      state, the whole remaining schedule lowered, optionally some batches skipped, then on; README: "Recover
-      from a divergence").
+      state, the whole remaining schedule lowered, optionally some batches skipped, then on; docs: "Diagnostics
+      and rewind").
     * **oscillation**: over a window of ``window`` steps, a loss whose relative spread (std / mean) exceeds
       ``oscillation_cv`` while it makes no progress.
     * **stall**: after ``3 * window`` steps, and not while the lr rises, the loss has not moved by more than

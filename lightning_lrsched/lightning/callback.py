@@ -51,7 +51,7 @@ class LRSchedulerCallback(Callback):
       validation, which is where Lightning steps its own epoch schedulers. A checkpoint written at validation
       end therefore holds the stepped state.
 
-    Every fit starts from a fresh plan, which follows the run as it really is (README: "When the run changes").
+    Every fit starts from a fresh plan, which follows the run as it really is (docs: "Resume and run changes").
 
     The learning rate of every param group is logged before each optimizer step, at the cadence of
     ``trainer.log_every_n_steps``, under the tags Lightning's ``LearningRateMonitor`` uses (``lr-AdamW``,
@@ -79,10 +79,11 @@ class LRSchedulerCallback(Callback):
             holds its end, with a warning (False); or re-plans what remains for the new run without a jump (True).
         steps_per_batch: this optimizer's steps per training batch when not one (0.5 for a GAN generator that
             steps every second batch). None: measured over the first epoch in manual optimization.
-        find_lr: run an lr range test at fit start (``True``, or an :class:`~lightning_lrsched.lightning.
-            range_test.LRRangeTest` to configure it) and make its pick the optimizer's lr, the peak the schedule
-            starts from (every param group scaled alike). A resumed fit keeps the checkpoint's pick.
-            ``OneCycleLR(max_lr="find")`` turns it on. ``callback.range_result`` holds the curve and the pick.
+        find_lr: run an lr range test at fit start (``True``, or an
+            :class:`~lightning_lrsched.lightning.range_test.LRRangeTest` to configure it) and make its pick the
+            optimizer's lr, the peak the schedule starts from (every param group scaled alike). A resumed fit
+            keeps the checkpoint's pick. ``OneCycleLR(max_lr="find")`` turns it on. ``callback.range_result``
+            holds the curve and the pick.
         **kwargs: the schedule's arguments, as ``*args``.
 
     Example::
@@ -143,6 +144,7 @@ class LRSchedulerCallback(Callback):
         super().__init_subclass__(**kwargs)
         if "__init__" not in vars(cls):  # (the schedule's arguments, named, for LightningCLI and IDEs)
             cls.__init__ = _named_init(cls.schedule_type)  # type: ignore[method-assign]
+            cls.__init__.__module__, cls.__init__.__qualname__ = cls.__module__, f"{cls.__qualname__}.__init__"
 
     @classmethod
     def holding(cls, schedule: Schedule, **options: Any) -> LRSchedulerCallback:
@@ -381,7 +383,6 @@ def _named_init(schedule_type: type[Schedule]) -> Callable[..., None]:
     init.__annotations__["return"] = "None"
     itself = inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)
     init.__signature__ = signature.replace(parameters=[itself, *signature.parameters.values()])  # type: ignore[attr-defined]
-    init.__qualname__ = f"{schedule_type.__name__}.__init__"
     return init
 
 

@@ -194,7 +194,6 @@ class LrLog:
             tensorboard.write_layout(reporting.tensorboard_experiments(self.trainer.loggers), sorted(logged))
 
 
-
 def sinks(trainer: pl.Trainer) -> list[tuple[Logger, Any]]:
     """Each logger of ``trainer`` with the TensorBoard file writer that takes a step's values as one event, or None."""
     return [(logger, privates.tensorboard_file_writer(logger)) for logger in trainer.loggers]

@@ -3,7 +3,7 @@
 Each function reads one kind of change off the Trainer and tells the :class:`~lightning_lrsched.core.timeline.Timeline`:
 epochs that change size, an optimizer that steps at another rate than one step per batch, a fit that starts at a
 position the schedule has no state for, StochasticWeightAveraging taking over, validation that never runs. The
-README's section "When the run changes" lists what each case does.
+The docs page "Resume and run changes" lists what each case does.
 """
 
 from __future__ import annotations
