@@ -18,7 +18,7 @@ from typing_extensions import override
 
 import lightning_lrsched.diagnostics.findings as findings
 from lightning_lrsched import _checks
-from lightning_lrsched.diagnostics.findings import Finding, Record, Window, fmt
+from lightning_lrsched.diagnostics.findings import Finding, Record, Thresholds, Window, fmt
 from lightning_lrsched.diagnostics.rewind import Rewind, Rewinder
 from lightning_lrsched.lightning import run_changes
 from lightning_lrsched.lightning.callback import LRSchedulerCallback
@@ -103,30 +103,17 @@ class LRDiagnostics(Callback):
         summary_file: str | None = "lr_summary.json",
         verbose: bool = True,
     ) -> None:
-        _checks.integer("window", window, 4)
-        _checks.in_range("spike_factor", spike_factor, 1, math.inf, closed_low=False, closed_high=False)
-        _checks.positive("oscillation_cv", oscillation_cv)
-        _checks.in_range("stall_tolerance", stall_tolerance, 0, 1, closed_low=False, closed_high=False)
-        _checks.integer("overfit_patience", overfit_patience, 1)
-        _checks.in_range("imbalance_ratio", imbalance_ratio, 1, math.inf, closed_low=False, closed_high=False)
-        if not isinstance(loss_key, str) or not loss_key:
-            raise ValueError(f"Expected argument `loss_key` to be a logged metric name, but got {loss_key!r}.")
+        self.thresholds = Thresholds(
+            window, float(spike_factor), float(oscillation_cv), float(stall_tolerance), overfit_patience,
+            float(imbalance_ratio), loss_key,
+        )  # fmt: skip
+        """What counts as a finding (checked when made)."""
         _checks.boolean("stop_on_divergence", stop_on_divergence)
         self.on_divergence = _on_divergence(on_divergence, stop_on_divergence)
-        if summary_file is not None and (not isinstance(summary_file, str) or not summary_file):
-            raise ValueError(f"Expected argument `summary_file` to be a file name or None, but got {summary_file!r}.")
-        _checks.boolean("verbose", verbose)
-        self.window = window
-        self.spike_factor = float(spike_factor)
-        self.oscillation_cv = float(oscillation_cv)
-        self.stall_tolerance = float(stall_tolerance)
-        self.overfit_patience = overfit_patience
-        self.imbalance_ratio = float(imbalance_ratio)
-        self.loss_key = loss_key
         self.stop_on_divergence = self.on_divergence == "stop"
         self._loaded: dict[str, Any] | None = None  # checkpoint state loaded before the fit, applied at its start
-        self.summary_file = summary_file
-        self.verbose = verbose
+        self.output = SummaryOutput(summary_file, verbose)
+        """Where the fit-end summary goes: TensorBoard, the JSON file, the console."""
         self._reset()
 
     def _reset(self) -> None:
@@ -135,13 +122,13 @@ class LRDiagnostics(Callback):
         self.summary: dict[str, Any] = {}
         """The fit-end summary (filled at fit end)."""
         self.summary_path: Path | None = None
-        self._print_pending = False
-        # everything below is bounded, whatever the length of the run
+        """The JSON summary written at fit end (rank zero), or None."""
+        limits = self.thresholds  # (everything below is bounded, whatever the length of the run)
         self._training = TrainingWatch(
-            Window(self.window), self.spike_factor, self.oscillation_cv, self.stall_tolerance
+            Window(limits.window), limits.spike_factor, limits.oscillation_cv, limits.stall_tolerance
         )
         self._record = Record()
-        self._validations = ValidationWatch(self.overfit_patience, self.imbalance_ratio, self.loss_key)
+        self._validations = ValidationWatch(limits.overfit_patience, limits.imbalance_ratio, limits.loss_key)
         self._healthy = True  # no divergence at the last training step (checkpoints record it)
         rewind = self.on_divergence
         self._rewinder = Rewinder(rewind, self.state_key) if isinstance(rewind, Rewind) else None
@@ -165,7 +152,7 @@ class LRDiagnostics(Callback):
 
     @override
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        for found, warn in plateau_monitor_findings(trainer, pl_module, self.loss_key):
+        for found, warn in plateau_monitor_findings(trainer, pl_module, self.thresholds.loss_key):
             self._report(trainer, found, warn=warn)
         if self._rewinder is not None:
             self._rewinder.check_fit(trainer)
@@ -201,8 +188,9 @@ class LRDiagnostics(Callback):
             trainer.should_stop = True
         elif diverged and self._rewinder is not None:
             what = found.details["what"] if found is not None else "the training loss diverged on another rank"
+            spike_factor = self.thresholds.spike_factor
             answer, self._training.window = self._rewinder.answer(
-                trainer, pl_module, what, loss, lr, window=self._training.window, spike_factor=self.spike_factor
+                trainer, pl_module, what, loss, lr, window=self._training.window, spike_factor=spike_factor
             )
             self._report(trainer, answer)
             return
@@ -239,17 +227,9 @@ class LRDiagnostics(Callback):
     def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if self._rewinder is not None:
             self._rewinder.unpatch()
-        self.summary = build_summary(trainer, self._record, self.findings, self.rewinds, self.loss_key)
-        if not trainer.is_global_zero:
-            return
-        for experiment in reporting.tensorboard_experiments(trainer.loggers):
-            experiment.add_text("diagnostics/summary", _markdown(self.summary["text"]), global_step=trainer.global_step)
-        if self.summary_file is not None:
-            folder = Path(trainer.log_dir or trainer.default_root_dir)
-            folder.mkdir(parents=True, exist_ok=True)
-            self.summary_path = folder / self.summary_file
-            self.summary_path.write_text(json.dumps(self.summary, indent=2, default=float) + "\n")
-        self._print_pending = self.verbose
+        self.summary = build_summary(trainer, self._record, self.findings, self.rewinds, self.thresholds.loss_key)
+        if trainer.is_global_zero:
+            self.summary_path = self.output.write(trainer, self.summary)
 
     @override
     def on_exception(self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException) -> None:
@@ -269,15 +249,7 @@ class LRDiagnostics(Callback):
     def teardown(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
         if self._rewinder is not None:
             self._rewinder.unpatch()
-        if not self._print_pending:
-            return
-        self._print_pending = False
-        progress_bar = trainer.progress_bar_callback
-        if progress_bar is not None:
-            # a live rich progress bar redirects stdout (and recurses on it inside Jupyter): let it finish first;
-            # its teardown is idempotent, so Lightning calling it again is harmless
-            progress_bar.teardown(trainer, pl_module, stage)
-        print(self.summary["text"])
+        self.output.print_pending(trainer, pl_module, stage)
 
     # ------------------------------------------------------------------ reporting
 
@@ -303,6 +275,53 @@ class LRDiagnostics(Callback):
 
 
 # ---------------------------------------------------------------------- helpers
+
+
+class SummaryOutput:
+    """Where LRDiagnostics' fit-end summary goes: TensorBoard's text, a JSON file, and the console once training ends.
+
+    Args:
+        file: the JSON file's name in the log directory; None writes none.
+        verbose: print the summary's text when training has ended (after the progress bar has finished).
+
+    Example::
+
+        >>> output = SummaryOutput("lr_summary.json", verbose=False)
+        >>> output.pending is None
+        True
+    """
+
+    def __init__(self, file: str | None, verbose: bool) -> None:
+        if file is not None and (not isinstance(file, str) or not file):
+            raise ValueError(f"Expected argument `summary_file` to be a file name or None, but got {file!r}.")
+        _checks.boolean("verbose", verbose)
+        self.file, self.verbose = file, verbose
+        self.pending: str | None = None
+        """The text to print at teardown (None: nothing)."""
+
+    def write(self, trainer: pl.Trainer, summary: dict[str, Any]) -> Path | None:
+        """Write ``summary`` to TensorBoard and to the JSON file (returned), and keep its text to print."""
+        for experiment in reporting.tensorboard_experiments(trainer.loggers):
+            experiment.add_text("diagnostics/summary", _markdown(summary["text"]), global_step=trainer.global_step)
+        self.pending = summary["text"] if self.verbose else None
+        if self.file is None:
+            return None
+        path = Path(trainer.log_dir or trainer.default_root_dir) / self.file
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(summary, indent=2, default=float) + "\n")
+        return path
+
+    def print_pending(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+        """Print the summary kept by :meth:`write`, once; a live progress bar is finished first."""
+        if self.pending is None:
+            return
+        text, self.pending = self.pending, None
+        progress_bar = trainer.progress_bar_callback
+        if progress_bar is not None:
+            # a live rich progress bar redirects stdout (and recurses on it inside Jupyter): let it finish first;
+            # its teardown is idempotent, so Lightning calling it again is harmless
+            progress_bar.teardown(trainer, pl_module, stage)
+        print(text)
 
 
 class TrainingWatch:

@@ -14,10 +14,48 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from lightning_lrsched import _checks
+
 SPIKE_STEPS = 3
 """A spike is the mean of this many steps, so that a single hard batch is not one."""
 BLOW_UP = 100.0
 """A loss this many times its first value has diverged, however early in training."""
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """What counts as a finding: LRDiagnostics' arguments of that name, checked when made.
+
+    Example::
+
+        >>> Thresholds(window=20).spike_factor
+        4.0
+    """
+
+    window: int = 50
+    """Training steps per window for the running baseline, oscillation and stall checks."""
+    spike_factor: float = 4.0
+    """A loss above this multiple of the window's median (and far outside its spread) is a spike."""
+    oscillation_cv: float = 0.5
+    """The std / mean of the window's losses above which a loss that does not improve oscillates."""
+    stall_tolerance: float = 0.02
+    """Relative change of the loss below which it has not moved."""
+    overfit_patience: int = 3
+    """Validations in a row with a rising validation loss (and a falling training loss) that are overfitting."""
+    imbalance_ratio: float = 4.0
+    """Majority / minority class count of the validation labels from which accuracy is a doubtful metric."""
+    loss_key: str = "val_loss"
+    """The logged validation loss."""
+
+    def __post_init__(self) -> None:
+        _checks.integer("window", self.window, 4)
+        _checks.in_range("spike_factor", self.spike_factor, 1, math.inf, closed_low=False, closed_high=False)
+        _checks.positive("oscillation_cv", self.oscillation_cv)
+        _checks.in_range("stall_tolerance", self.stall_tolerance, 0, 1, closed_low=False, closed_high=False)
+        _checks.integer("overfit_patience", self.overfit_patience, 1)
+        _checks.in_range("imbalance_ratio", self.imbalance_ratio, 1, math.inf, closed_low=False, closed_high=False)
+        if not isinstance(self.loss_key, str) or not self.loss_key:
+            raise ValueError(f"Expected argument `loss_key` to be a logged metric name, but got {self.loss_key!r}.")
 
 
 @dataclass
