@@ -8,7 +8,6 @@ Lightning and torch private attributes are used only through ``privates.py``, ea
 
 from __future__ import annotations
 
-import copy
 import inspect
 import sys
 from collections.abc import Callable
@@ -44,18 +43,12 @@ class LRSchedulerCallback(Callback):
     start the callback resolves length arguments against the Trainer (``"10%"``, ``"3ep"``, ``"500 steps"``),
     builds the scheduler on one of ``trainer.optimizers`` and from then on steps it:
 
-    * ``interval="step"``: once after every optimizer step that really ran. Gradient accumulation, an AMP step
-      skipped because of inf gradients, and manual optimization are all counted correctly, because the
-      callback listens to the optimizer itself (``Optimizer.register_step_post_hook``).
-    * ``interval="epoch"``: once per training epoch, after its last batch and before the end-of-epoch
-      validation, which is where Lightning steps its own epoch schedulers. A checkpoint written at validation
-      end therefore holds the stepped state.
+    * ``interval="step"``: after every optimizer step that really ran (the optimizer's own post-hook: gradient
+      accumulation, AMP steps skipped on inf gradients and manual optimization are counted right).
+    * ``interval="epoch"``: after each epoch's last batch, before its validation, where Lightning steps its own.
 
     Every fit starts from a fresh plan, which follows the run as it really is (docs: "Resume and run changes").
-
-    The learning rate of every param group is logged before each optimizer step, at the cadence of
-    ``trainer.log_every_n_steps``, under the tags Lightning's ``LearningRateMonitor`` uses (``lr-AdamW``,
-    ``lr-AdamW/pg1``, or a group's ``name``); the current value is shown in the progress bar.
+    Each group's lr is logged under ``LearningRateMonitor``'s tags and cadence (docs: "Logging and TensorBoard").
 
     Use the subclasses (``OneCycleLR``, ``CosineAnnealingLR``, ...) for torch's schedulers; use this class
     directly for a scheduler of your own or a factory such as transformers'
@@ -318,23 +311,11 @@ class LRSchedulerCallback(Callback):
 
     @override
     def state_dict(self) -> dict[str, Any]:
-        if self._saved.pending is not None:
-            return copy.deepcopy(self._saved.pending)
-        timeline = self.schedule.last_timeline
-        if timeline is None:
-            return {}
-        found = {"lr_range": self.range_result.state()} if self.range_result is not None else {}
-        return {**timeline.state_dict(), **found}
+        return self._saved.state_dict(self.schedule.last_timeline, self.range_result)
 
     @override
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        if not state_dict:
-            return
-        if self._fit is None:
-            self._saved.keep(state_dict)
-        else:  # strategies that restore after fit start
-            self._saved.check(state_dict)
-            self._fit.timeline.load_state_dict(state_dict, replan=self.options.replan_on_resume)
+        self._saved.load(state_dict, self.active_timeline, replan=self.options.replan_on_resume)
 
 
 OWN_PARAMETERS = [

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import copy
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from lightning_lrsched.core.timeline import Timeline
+    from lightning_lrsched.lightning.range_test import RangeResult
 
 
 class SavedState:
@@ -74,6 +78,31 @@ class SavedState:
                 f"The checkpoint's schedule state for `{self.owner}` is corrupted: keys {broken} are"
                 f" missing or of the wrong type (found keys {sorted(state)}). Resume from another checkpoint."
             )
+
+    def state_dict(self, timeline: Timeline | None, found: RangeResult | None) -> dict[str, Any]:
+        """The callback's checkpoint state: the one waiting for a fit, the last fit's, or nothing before any fit.
+
+        The last fit's is its timeline's state with the range test's pick, if one was made.
+        """
+        if self.pending is not None:
+            return copy.deepcopy(self.pending)
+        if timeline is None:
+            return {}
+        return {**timeline.state_dict(), **({"lr_range": found.state()} if found is not None else {})}
+
+    def load(self, state: dict[str, Any], running: Timeline | None, *, replan: bool) -> None:
+        """A checkpoint's state for the callback: kept for the fit to come, or loaded into the ``running`` fit's.
+
+        Most strategies restore before fit start; those that restore after it load into the running timeline,
+        re-planned if ``replan``.
+        """
+        if not state:
+            return
+        if running is None:
+            self.keep(state)
+        else:
+            self.check(state)
+            running.load_state_dict(state, replan=replan)
 
     def keep(self, state: dict[str, Any]) -> None:
         """Keep ``state`` (checked) for the fit to come."""
