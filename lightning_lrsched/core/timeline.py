@@ -146,8 +146,7 @@ class Timeline:
     def optimizer_step(self, *_hook_args: Any) -> None:
         """One optimizer step has run (with the current lrs): count it and set the lrs of the next one.
 
-        It takes (and ignores) the arguments of a torch step hook, so a plain loop can leave the call to the
-        optimizer: ``optimizer.register_step_post_hook(timeline.optimizer_step)``.
+        A torch step hook's arguments are ignored: ``optimizer.register_step_post_hook(timeline.optimizer_step)``.
         """
         track(self.path, float(self.optimizer.param_groups[0]["lr"]), self.steps)
         if self.handed_over is not None:
@@ -377,10 +376,7 @@ class Timeline:
         return [self.scheduler]
 
     def count_step(self) -> None:
-        """Count one optimizer step: past the warmup, a per-step schedule advances (``optimizer_step``, no write).
-
-        Past the plan, a schedule that ends holds its final value (warned in ``optimizer_step``).
-        """
+        """Count one optimizer step: past the warmup, a per-step schedule advances, or holds past its plan's end."""
         self.steps += 1
         started = self.interval == "step" and self.steps > self.warmup.steps
         if started and (self.steps <= self.planned_steps or not self.holds_end()):

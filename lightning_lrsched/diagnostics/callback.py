@@ -104,9 +104,8 @@ class LRDiagnostics(Callback):
         verbose: bool = True,
     ) -> None:
         self.thresholds = Thresholds(
-            window, float(spike_factor), float(oscillation_cv), float(stall_tolerance), overfit_patience,
-            float(imbalance_ratio), loss_key,
-        )  # fmt: skip
+            window, spike_factor, oscillation_cv, stall_tolerance, overfit_patience, imbalance_ratio, loss_key
+        )
         """What counts as a finding (checked when made)."""
         _checks.boolean("stop_on_divergence", stop_on_divergence)
         self.on_divergence = _on_divergence(on_divergence, stop_on_divergence)

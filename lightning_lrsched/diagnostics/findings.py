@@ -56,6 +56,8 @@ class Thresholds:
         _checks.in_range("imbalance_ratio", self.imbalance_ratio, 1, math.inf, closed_low=False, closed_high=False)
         if not isinstance(self.loss_key, str) or not self.loss_key:
             raise ValueError(f"Expected argument `loss_key` to be a logged metric name, but got {self.loss_key!r}.")
+        for name in ("spike_factor", "oscillation_cv", "stall_tolerance", "imbalance_ratio"):  # (2 is 2.0 here)
+            object.__setattr__(self, name, float(getattr(self, name)))
 
 
 @dataclass
