@@ -25,7 +25,7 @@ import lightning.pytorch as pl
 import torch
 from lightning.pytorch.callbacks import Callback, ModelCheckpoint
 from lightning.pytorch.loggers import TensorBoardLogger
-from torch.utils.data import DataLoader, Sampler
+from torch.utils.data import BatchSampler, DataLoader, Sampler
 
 from lightning_lrsched import (
     ClassifierModule,
@@ -164,9 +164,8 @@ def loader(tokenizer: Any, texts: list[str], labels: list[int], args: argparse.N
     rows = list(zip(encoded, labels, strict=True))
     collate = Padded(tokenizer.pad_token_id)
     if not shuffle:
-        order = sorted(range(len(rows)), key=lambda i: -len(rows[i][0]))
-        batches = [order[i : i + args.batch_size] for i in range(0, len(order), args.batch_size)]
-        return DataLoader(rows, batch_sampler=batches, collate_fn=collate)
+        order = sorted(range(len(rows)), key=lambda i: -len(rows[i][0]))  # (a sampler: any iterable of indices)
+        return DataLoader(rows, batch_sampler=BatchSampler(order, args.batch_size, drop_last=False), collate_fn=collate)
     if getattr(args, "group_by_length", False):
         lengths = [len(ids) for ids, _ in rows]
         return DataLoader(

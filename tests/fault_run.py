@@ -24,7 +24,7 @@ from lightning.pytorch.callbacks import Callback, ModelCheckpoint
 from torch.utils.data import DataLoader, DistributedSampler
 
 import lightning_lrsched as lrs
-from tests.helpers import LeaveTogether, TinyModel, make_loader
+from tests.helpers import SAFE_LOAD, LeaveTogether, TinyModel, make_loader, seed_quietly
 from tests.test_stepping import ManualModel
 
 SCHEDULES = {
@@ -82,7 +82,7 @@ def main() -> None:
     args = parser.parse_args()
     ranks = args.devices * args.nodes
     tag = "resumed" if args.resume else "killed" if args.kill_at is not None else "straight"
-    pl.seed_everything(0, verbose=False)
+    seed_quietly(0)
     train = make_loader(30, batch_size=3)
     if ranks == 1:  # the same epoch-seeded shuffle that DDP's DistributedSampler gives each rank
         sampler = DistributedSampler(train.dataset, num_replicas=1, rank=0, shuffle=True, seed=0)
@@ -114,7 +114,7 @@ def main() -> None:
         default_root_dir=args.out,
     )
     model = ManualModel() if args.schedule == "cosine-measured-rate" else TinyModel()  # (every second batch)
-    trainer.fit(model, train, make_loader(9), ckpt_path=ckpt / "last.ckpt" if args.resume else None, weights_only=True)
+    trainer.fit(model, train, make_loader(9), ckpt_path=ckpt / "last.ckpt" if args.resume else None, **SAFE_LOAD)
     if trainer.is_global_zero:
         torch.save(model.state_dict(), args.out / f"weights-{tag}.pt")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Callable
 from typing import Any
@@ -15,6 +16,18 @@ from torch.optim.lr_scheduler import LRScheduler
 from torch.utils.data import DataLoader, TensorDataset
 
 GROUP_LRS = (0.1, 0.01)
+
+SAFE_LOAD: dict[str, bool] = (
+    {"weights_only": True} if "weights_only" in inspect.signature(pl.Trainer.fit).parameters else {}
+)
+"""``trainer.fit(..., ckpt_path=..., **SAFE_LOAD)``: resume through torch's safe unpickler where Lightning takes the
+option (2.5 on); before it, Lightning loads with torch's default (the full unpickler with the floors' torch 2.2)."""
+
+
+def seed_quietly(value: int) -> None:
+    """``seed_everything(value)`` without its log line (the ``verbose`` argument exists from Lightning 2.4 on)."""
+    quiet = {"verbose": False} if "verbose" in inspect.signature(pl.seed_everything).parameters else {}
+    pl.seed_everything(value, **quiet)
 
 
 def make_loader(n: int = 30, batch_size: int = 3, seed: int = 0) -> DataLoader[Any]:

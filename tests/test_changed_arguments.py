@@ -11,7 +11,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 
 import lightning_lrsched as lrs
 from tests.golden.cases import STOP_STEP, GoldenModel
-from tests.helpers import LRRecorder, TinyModel, make_loader, trainer
+from tests.helpers import SAFE_LOAD, LRRecorder, TinyModel, make_loader, trainer
 
 CHANGED = "resumes with arguments that differ from the checkpoint's"
 
@@ -32,7 +32,7 @@ def resumed(
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         trainer(tmp_path / "b", max_epochs=4, callbacks=[second, after]).fit(
-            TinyModel(), make_loader(), ckpt_path=checkpoint.last_model_path, weights_only=True
+            TinyModel(), make_loader(), ckpt_path=checkpoint.last_model_path, **SAFE_LOAD
         )
     return straight.lrs, before.lrs[:15] + after.lrs, [str(w.message) for w in caught if CHANGED in str(w.message)]
 
@@ -71,7 +71,7 @@ def test_a_checkpoint_from_before_the_arguments_were_saved_still_names_a_changed
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         trainer(tmp_path, max_epochs=4, callbacks=[lrs.CosineAnnealingLR(warmup=4, warmup_start_factor=0.1)]).fit(
-            GoldenModel(), make_loader(), make_loader(9), ckpt_path=path, weights_only=True
+            GoldenModel(), make_loader(), make_loader(9), ckpt_path=path, **SAFE_LOAD
         )
     messages = [str(w.message) for w in caught if CHANGED in str(w.message)]
     assert len(messages) == 1

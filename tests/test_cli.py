@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any
 
 import lightning.pytorch as pl
@@ -141,3 +143,24 @@ trainer:
     (diagnostics,) = [c for c in run.trainer.callbacks if isinstance(c, lrs.LRDiagnostics)]
     assert diagnostics.on_divergence == expected
     assert diagnostics.rewinds == []  # a healthy run: the good state kept, never needed
+
+
+def test_the_docs_cli_page_runs_as_written(tmp_path) -> None:
+    """The YAML block of docs/cli.md, and its command line, configure a real LightningCLI fit."""
+    page = (Path(__file__).resolve().parents[1] / "docs" / "cli.md").read_text()
+    yaml_block = re.search(r"```yaml\n(.*?)```", page, re.S)
+    command = re.search(r"`(--trainer\.callbacks\+=\S+ --trainer\.callbacks\.\S+)`", page)
+    assert yaml_block is not None
+    assert command is not None
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml_block.group(1))
+    run = cli([*common(tmp_path), f"--config={config}"])
+    kinds = [type(c).__name__ for c in run.trainer.callbacks]
+    assert "OneCycleLR" in kinds
+    assert "LRDiagnostics" in kinds
+    (diagnostics,) = [c for c in run.trainer.callbacks if isinstance(c, lrs.LRDiagnostics)]
+    assert isinstance(diagnostics.on_divergence, lrs.Rewind)
+    assert diagnostics.on_divergence.every == 100
+    run = cli([*common(tmp_path), "--trainer.max_epochs=6", *command.group(1).split()])  # (3 epochs a step)
+    (step,) = [c for c in run.trainer.callbacks if isinstance(c, lrs.StepLR)]
+    assert step.resolved_lengths == {"step_size": 3}

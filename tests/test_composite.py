@@ -10,7 +10,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from torch.optim import lr_scheduler as ts
 
 import lightning_lrsched as lrs
-from tests.helpers import LRRecorder, TinyModel, make_loader, make_optimizer, reference_trace, trainer
+from tests.helpers import SAFE_LOAD, LRRecorder, TinyModel, make_loader, make_optimizer, reference_trace, trainer
 from tests.test_parity import ACCUMULATE, EPOCHS, PER_EPOCH, TOTAL
 from tests.test_plateau import VALUES, LrAfterValidation, ScriptedModel, by_hand
 from tests.test_resume import StopAt
@@ -99,7 +99,7 @@ def test_sequential_resume_across_a_milestone(tmp_path) -> None:
             callbacks=[schedule(), first, StopAt(step=15), checkpoint]).fit(TinyModel(), make_loader())  # fmt: skip
     second = LRRecorder()
     trainer(tmp_path / "b", max_epochs=4, callbacks=[schedule(), second]).fit(
-        TinyModel(), make_loader(), ckpt_path=checkpoint.last_model_path, weights_only=True
+        TinyModel(), make_loader(), ckpt_path=checkpoint.last_model_path, **SAFE_LOAD
     )
     assert first.trace + second.trace == straight.trace
 

@@ -22,7 +22,7 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 import lightning_lrsched as lrs
-from tests.helpers import LRRecorder, TinyModel, make_loader, trainer
+from tests.helpers import SAFE_LOAD, LRRecorder, TinyModel, make_loader, seed_quietly, trainer
 from tests.test_plateau import ScriptedModel
 from tests.test_resume import StopAt
 
@@ -80,7 +80,7 @@ def fit(
     **options: Any,
 ) -> tuple[lrs.LRDiagnostics, list[str], pl.Trainer]:
     """Fit with LRDiagnostics (window 10) and TensorBoard; the diagnostics and the warnings they raised."""
-    pl.seed_everything(0, verbose=False)
+    seed_quietly(0)
     diagnostics = lrs.LRDiagnostics(window=10, verbose=False, **options)
     logger = TensorBoardLogger(tmp_path, name="run")
     run = trainer(
@@ -312,7 +312,7 @@ def test_the_summary_of_a_resumed_fit_equals_the_uninterrupted_one(tmp_path) -> 
     stopped.fit(TinyModel(), make_loader())
     resumed = lrs.CosineAnnealingLR(warmup=3)
     trainer(tmp_path / "c", max_epochs=4, callbacks=[resumed]).fit(
-        TinyModel(), make_loader(), ckpt_path=checkpoint.last_model_path, weights_only=True
+        TinyModel(), make_loader(), ckpt_path=checkpoint.last_model_path, **SAFE_LOAD
     )
     assert first.summary()["steps"] == 20
     assert resumed.summary() == straight.summary()

@@ -19,7 +19,7 @@ from torch import nn
 from torch.optim import lr_scheduler as ts
 
 import lightning_lrsched as lrs
-from tests.helpers import Catcher, LRRecorder, TinyModel, make_loader, trainer
+from tests.helpers import SAFE_LOAD, Catcher, LRRecorder, TinyModel, make_loader, trainer
 from tests.test_rewind import Poisoned
 from tests.test_run_changes import assert_lrs, by_hand, caught_messages, checkpoint_at, containing
 
@@ -52,7 +52,7 @@ def test_a_replan_during_the_warmup_reaches_the_peak_and_plans_the_rest(tmp_path
     path = checkpoint_at(tmp_path, schedule(), TinyModel(), 4, max_epochs=3)
     recorder = LRRecorder()
     run = trainer(tmp_path / "b", max_epochs=5, callbacks=[schedule(replan_on_resume=True), recorder])
-    run.fit(TinyModel(), make_loader(), ckpt_path=path, weights_only=True)
+    run.fit(TinyModel(), make_loader(), ckpt_path=path, **SAFE_LOAD)
     expected = warmup_then(reference(50 - 6), 6, 50)  # as if planned for 50 steps from the start
     assert_lrs(recorder.lrs, expected[4:])
     assert max(lr for lr, _ in recorder.lrs) == pytest.approx(0.1)
@@ -69,7 +69,7 @@ def epoch_end_checkpoint(tmp_path: Path, name: str, epochs: int, step: int, **fi
         max_epochs=epochs,
         callbacks=[lrs.CosineAnnealingLR(replan_on_resume=True), checkpoint],
         enable_checkpointing=True,
-    ).fit(TinyModel(), make_loader(), weights_only=True, **fit)
+    ).fit(TinyModel(), make_loader(), **SAFE_LOAD, **fit)
     return str(next((tmp_path / name).glob(f"*step={step}.ckpt")))
 
 
@@ -78,7 +78,7 @@ def test_a_second_replanned_resume_replans_again(tmp_path) -> None:
     second = epoch_end_checkpoint(tmp_path, "b", 3, 20, ckpt_path=first)
     recorder, schedule = LRRecorder(), lrs.CosineAnnealingLR(replan_on_resume=True)
     run = trainer(tmp_path / "c", max_epochs=5, callbacks=[schedule, recorder])
-    messages = caught_messages(lambda: run.fit(TinyModel(), make_loader(), ckpt_path=second, weights_only=True))
+    messages = caught_messages(lambda: run.fit(TinyModel(), make_loader(), ckpt_path=second, **SAFE_LOAD))
     assert containing(messages, "replan_on_resume=True") == []  # (it was passed)
     expected = by_hand(
         [
@@ -164,7 +164,7 @@ def test_a_percentage_warmup_over_a_longer_run_is_no_changed_argument(tmp_path, 
     run = trainer(
         tmp_path / "b", max_epochs=4, callbacks=[lrs.CosineAnnealingLR(warmup="10%", replan_on_resume=replan)]
     )
-    messages = caught_messages(lambda: run.fit(TinyModel(), make_loader(), ckpt_path=path, weights_only=True))
+    messages = caught_messages(lambda: run.fit(TinyModel(), make_loader(), ckpt_path=path, **SAFE_LOAD))
     assert containing(messages, "differ from the checkpoint's") == []
     assert len(containing(messages, "resumes into a run of 40")) == (0 if replan else 1)
 
@@ -172,7 +172,7 @@ def test_a_percentage_warmup_over_a_longer_run_is_no_changed_argument(tmp_path, 
 def test_a_changed_warmup_argument_is_still_named(tmp_path) -> None:
     path = checkpoint_at(tmp_path, lrs.CosineAnnealingLR(warmup="10%"), TinyModel(), 10, max_epochs=2)
     run = trainer(tmp_path / "b", max_epochs=2, callbacks=[lrs.CosineAnnealingLR(warmup="20%")])
-    messages = caught_messages(lambda: run.fit(TinyModel(), make_loader(), ckpt_path=path, weights_only=True))
+    messages = caught_messages(lambda: run.fit(TinyModel(), make_loader(), ckpt_path=path, **SAFE_LOAD))
     (message,) = containing(messages, "differ from the checkpoint's")
     assert "`warmup` was '10%' and is now '20%'" in message
 

@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from tests.golden.cases import CASES, CASES_V1, STOP_STEP, GoldenModel
-from tests.helpers import LRRecorder, make_loader, trainer
+from tests.helpers import SAFE_LOAD, LRRecorder, make_loader, trainer
 
 GOLDEN = Path(__file__).parent / "golden"
 TRACES = json.loads((GOLDEN / "traces.json").read_text())
@@ -30,7 +30,7 @@ def test_golden_checkpoint_resumes_exactly(tmp_path, version, name) -> None:
     assert torch.load(path, weights_only=True)["global_step"] == STOP_STEP
     recorder = LRRecorder()
     run = trainer(tmp_path, max_epochs=4, callbacks=[cases[name](), recorder])
-    run.fit(GoldenModel(), make_loader(), make_loader(9), ckpt_path=path, weights_only=True)
+    run.fit(GoldenModel(), make_loader(), make_loader(9), ckpt_path=path, **SAFE_LOAD)
     straight = [(step, lrs) for step, lrs in traces[name]["straight"]]
     assert traces[name]["before_stop"] == STOP_STEP
     assert recorder.trace == straight[STOP_STEP:]  # exactly, not approximately

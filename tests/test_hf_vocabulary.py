@@ -21,7 +21,7 @@ from transformers import SchedulerType
 
 import lightning_lrsched as lrs
 from lightning_lrsched.core.hf_schedules import FACTORIES
-from tests.helpers import LRRecorder, TinyModel, flat, make_loader, make_optimizer, reference_trace, trainer
+from tests.helpers import SAFE_LOAD, LRRecorder, TinyModel, flat, make_loader, make_optimizer, reference_trace, trainer
 from tests.test_parity import ACCUMULATE, EPOCHS, PER_EPOCH, TOTAL
 from tests.test_plateau import VALUES, LrAfterValidation, ScriptedModel
 from tests.test_resume import StopAt, resumed_trace, run
@@ -237,7 +237,7 @@ def test_replan_on_resume_stretches_what_remains_to_the_new_end_without_a_jump(t
     path = checkpoint_at(tmp_path, schedule(), TinyModel(), 10, max_epochs=2)
     recorder = LRRecorder()
     run_ = trainer(tmp_path / "b", max_epochs=4, callbacks=[schedule(replan_on_resume=True), recorder])
-    messages = caught_messages(lambda: run_.fit(TinyModel(), make_loader(), ckpt_path=path, weights_only=True))
+    messages = caught_messages(lambda: run_.fit(TinyModel(), make_loader(), ckpt_path=path, **SAFE_LOAD))
     assert containing(messages, "past the end") == []
     first = by_hand([(transformers_schedule(name, 4, 20, kwargs), 11)])
     lr_then = first[10][0]
@@ -257,7 +257,7 @@ def test_replan_on_resume_moves_the_transformers_wsd_decay_to_the_new_end(tmp_pa
     path = checkpoint_at(tmp_path, schedule(), TinyModel(), 10, max_epochs=2)
     recorder = LRRecorder()
     trainer(tmp_path / "b", max_epochs=4, callbacks=[schedule(replan_on_resume=True), recorder]).fit(
-        TinyModel(), make_loader(), ckpt_path=path, weights_only=True
+        TinyModel(), make_loader(), ckpt_path=path, **SAFE_LOAD
     )
     specific = {"num_decay_steps": 8, "min_lr_ratio": 0.1}  # stable until 80% of the new 40 steps, then 8 of decay
     assert_lrs(recorder.lrs, by_hand([(transformers_schedule("warmup_stable_decay", 0, 40, specific), 40)])[10:])
@@ -310,7 +310,7 @@ def test_greedy_resumed_between_validations_equals_the_uninterrupted_run(tmp_pat
     straight = fit(tmp_path / "straight", 8)
     checkpoint = ModelCheckpoint(dirpath=tmp_path / "ckpt", save_last=True, save_top_k=0)
     first = fit(tmp_path / "a", 4, callbacks=[checkpoint], options={"enable_checkpointing": True})
-    second = fit(tmp_path / "b", 8, ckpt_path=checkpoint.last_model_path, weights_only=True)
+    second = fit(tmp_path / "b", 8, ckpt_path=checkpoint.last_model_path, **SAFE_LOAD)
     assert first.lrs + second.lrs == straight.lrs
     assert len(set(straight.lrs)) > 2
 
@@ -400,7 +400,7 @@ def test_resuming_with_another_transformers_name_is_an_error_naming_both(tmp_pat
     path = checkpoint_at(tmp_path, lrs.TransformersLR("linear"), TinyModel(), 10, max_epochs=2)
     run_ = trainer(tmp_path / "b", max_epochs=2, callbacks=[lrs.TransformersLR("cosine")])
     with pytest.raises(ValueError, match=r"written by `TransformersLR\[linear\]`, but this callback is `Transformers"):
-        run_.fit(TinyModel(), make_loader(), ckpt_path=path, weights_only=True)
+        run_.fit(TinyModel(), make_loader(), ckpt_path=path, **SAFE_LOAD)
 
 
 def test_the_hparams_name_the_vocabulary_and_the_kind_briefly(tmp_path) -> None:

@@ -12,7 +12,7 @@ import torch
 from lightning.pytorch.callbacks import Callback, ModelCheckpoint
 
 import lightning_lrsched as lrs
-from tests.helpers import LRRecorder, make_loader, trainer
+from tests.helpers import SAFE_LOAD, LRRecorder, make_loader, trainer
 from tests.test_resume import EpochScripted
 
 SCHEDULES: list[tuple[str, Callable[[], lrs.LRSchedulerCallback]]] = [
@@ -47,7 +47,7 @@ def fit(tmp_path: Path, schedule: lrs.LRSchedulerCallback, *extra: Callback, **k
     options: dict[str, Any] = {"max_epochs": 4, **kwargs}
     ckpt_path = options.pop("ckpt_path", None)
     run = trainer(tmp_path, callbacks=[schedule, recorder, *extra], **options)
-    run.fit(EpochScripted(), make_loader(), make_loader(9), ckpt_path=ckpt_path, weights_only=True)
+    run.fit(EpochScripted(), make_loader(), make_loader(9), ckpt_path=ckpt_path, **SAFE_LOAD)
     return recorder
 
 

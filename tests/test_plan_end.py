@@ -13,7 +13,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from torch.optim import lr_scheduler as ts
 
 import lightning_lrsched as lrs
-from tests.helpers import LRRecorder, TinyModel, make_loader, make_optimizer, reference_trace, trainer
+from tests.helpers import SAFE_LOAD, LRRecorder, TinyModel, make_loader, make_optimizer, reference_trace, trainer
 from tests.test_stepping import ManualModel  # steps the optimizer on every second batch only
 
 PLANNED = 20  # 2 epochs of 10 batches
@@ -140,7 +140,7 @@ def test_resumed_with_a_larger_max_epochs_keeps_the_checkpoints_plan_and_holds(t
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         trainer(tmp_path / "b", max_epochs=4, callbacks=[lrs.CosineAnnealingLR(), second]).fit(
-            TinyModel(), make_loader(), ckpt_path=checkpoint.last_model_path, weights_only=True
+            TinyModel(), make_loader(), ckpt_path=checkpoint.last_model_path, **SAFE_LOAD
         )
     assert first.lrs + second.lrs == held(lambda o: ts.CosineAnnealingLR(o, PLANNED))
     assert len(past_plan_warnings(caught)) == 1

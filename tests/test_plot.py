@@ -6,13 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from lightning.pytorch import seed_everything
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 
 import lightning_lrsched as lrs
 from lightning_lrsched.__main__ import main
 from lightning_lrsched.report.plotting import find_log_runs, plot_runs, read_run
-from tests.helpers import TinyModel, make_loader, trainer
+from tests.helpers import TinyModel, make_loader, seed_quietly, trainer
 
 
 class Classifier(TinyModel):
@@ -26,7 +25,7 @@ class Classifier(TinyModel):
 
 def runs(root: Path) -> Path:
     for name, logger in (("tb", TensorBoardLogger(root, name="tb")), ("csv", CSVLogger(root, name="csv"))):
-        seed_everything(0, verbose=False)
+        seed_quietly(0)
         trainer(root / name, max_epochs=3, logger=logger, log_every_n_steps=2,
                 callbacks=[lrs.CosineAnnealingLR()]).fit(Classifier(), make_loader(), make_loader(6))  # fmt: skip
     return root

@@ -15,7 +15,7 @@ from torch import nn
 
 import lightning_lrsched as lrs
 from lightning_lrsched.report.tensorboard import read_scalars
-from tests.helpers import make_loader
+from tests.helpers import make_loader, seed_quietly
 
 NAMESPACES = ["lightning.pytorch", "pytorch_lightning"]
 pytest.importorskip("pytorch_lightning")
@@ -91,7 +91,7 @@ def classifier_fit(namespace: str, root: Any, find_lr: bool) -> tuple[dict[str, 
     )
     from tests.test_range_test import loader
 
-    pl.seed_everything(0, verbose=False)
+    seed_quietly(0)
     module = home.ClassifierModule(nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 4)), num_classes=4, lr=1e-3)
     diagnostics = lrs.LRDiagnostics(verbose=False, summary_file=None)
     logger = pl.loggers.TensorBoardLogger(str(root), name="run")

@@ -17,7 +17,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 import lightning_lrsched as lrs
 from lightning_lrsched.core.lr_range import RULES, RangeCurve, geometric, pick
-from tests.helpers import LRRecorder, trainer
+from tests.helpers import LRRecorder, seed_quietly, trainer
 
 
 def blobs(n: int = 640, seed: int = 0) -> TensorDataset:
@@ -68,7 +68,7 @@ class Net(pl.LightningModule):
 
 def fit(tmp_path: Any, callback: pl.Callback, make: Callable[[], pl.LightningModule] = Net, **kwargs: Any) -> Any:
     """A seeded 4-epoch fit (160 optimizer steps) of the module ``make`` builds: the module, its lrs per step."""
-    pl.seed_everything(0, verbose=False)
+    seed_quietly(0)
     module = make()
     recorder = LRRecorder()
     options = {"max_epochs": 4, "deterministic": False, **kwargs}
@@ -120,7 +120,7 @@ def test_the_test_restores_the_random_generators_the_module_modes_and_the_optimi
     for find_lr in (False, True):
         probe = Probe()
         callback = lrs.StepLR(step_size=1, find_lr=find_lr, log_lr=False, plan=False)
-        pl.seed_everything(3, verbose=False)
+        seed_quietly(3)
         fit_ = trainer(tmp_path / str(find_lr), callbacks=[probe, callback], max_epochs=4, deterministic=False)
         fit_.fit(Net(), loader(shuffle=shuffle))
         probes.append(probe)
@@ -138,7 +138,7 @@ def test_the_classifier_module_logs_the_same_metrics_as_a_fit_given_the_pick(tmp
         return lrs.ClassifierModule(nn.Sequential(nn.Linear(8, 32), nn.ReLU(), nn.Linear(32, 4)), num_classes=4, lr=lr)
 
     def run(callback: pl.Callback, make: Callable[[], pl.LightningModule], folder: str) -> dict[str, float]:
-        pl.seed_everything(0, verbose=False)
+        seed_quietly(0)
         fit_ = trainer(tmp_path / folder, callbacks=[callback], max_epochs=4, deterministic=False)
         fit_.fit(make(), loader(), loader(shuffle=False, n=160))
         return {key: float(value) for key, value in fit_.callback_metrics.items()}
@@ -162,7 +162,7 @@ class CountSteps(pl.Callback):
 def test_other_callbacks_do_not_see_the_test_steps_under_any_precision(tmp_path, precision) -> None:
     counter = CountSteps()
     callback = lrs.CosineAnnealingLR(find_lr=True, log_lr=False, plan=False)
-    pl.seed_everything(0, verbose=False)
+    seed_quietly(0)
     fit_ = trainer(tmp_path, callbacks=[callback, counter], max_epochs=4, precision=precision, deterministic=False)
     fit_.fit(Net(), loader())
     assert callback.range_result.lr is not None
@@ -194,7 +194,7 @@ def test_the_pick_is_in_the_checkpoint_and_a_resume_does_not_test_again(tmp_path
     _, straight = fit(tmp_path / "straight", lrs.CosineAnnealingLR(find_lr=True, log_lr=False, plan=False))
     checkpoint = ModelCheckpoint(dirpath=tmp_path / "ckpt", every_n_epochs=1, save_top_k=-1, filename="{epoch}")
     first = lrs.CosineAnnealingLR(find_lr=True, log_lr=False, plan=False)
-    pl.seed_everything(0, verbose=False)
+    seed_quietly(0)
     trainer(tmp_path, callbacks=[first, checkpoint], max_epochs=4, enable_checkpointing=True,
             deterministic=False).fit(Net(), loader())  # fmt: skip
     saved = torch.load(tmp_path / "ckpt" / "epoch=1.ckpt", weights_only=False)
@@ -434,7 +434,7 @@ def test_a_plateau_schedule_reduces_from_the_pick(tmp_path) -> None:
             self.log("val_loss", 1.0)  # never improves: the third validation halves the lr
 
     callback = lrs.ReduceLROnPlateau(patience=1, factor=0.5, find_lr=True, log_lr=False, plan=False)
-    pl.seed_everything(0, verbose=False)
+    seed_quietly(0)
     recorder = LRRecorder()
     fit_ = trainer(tmp_path, callbacks=[callback, recorder], max_epochs=4, deterministic=False)
     fit_.fit(Stuck(), loader(), loader(shuffle=False, n=32))
@@ -448,7 +448,7 @@ def test_a_resume_of_a_resume_keeps_the_first_pick(tmp_path, monkeypatch) -> Non
     def run(folder: str, epochs: int, ckpt: str | None) -> lrs.CosineAnnealingLR:
         callback = lrs.CosineAnnealingLR(find_lr=True, log_lr=False, plan=False)
         saving = ModelCheckpoint(dirpath=tmp_path / folder, every_n_epochs=1, save_top_k=-1, filename="{epoch}")
-        pl.seed_everything(0, verbose=False)
+        seed_quietly(0)
         fit_ = trainer(tmp_path, callbacks=[callback, saving], max_epochs=epochs, enable_checkpointing=True,
                        deterministic=False)  # fmt: skip
         fit_.fit(Net(), loader(), ckpt_path=ckpt)
@@ -467,7 +467,7 @@ def test_a_resume_of_a_resume_keeps_the_first_pick(tmp_path, monkeypatch) -> Non
 def test_diagnostics_and_rewind_start_after_the_test(tmp_path) -> None:
     diagnostics = lrs.LRDiagnostics(on_divergence=lrs.Rewind(every=20), verbose=False, summary_file=None)
     callback = lrs.CosineAnnealingLR(warmup="5%", find_lr=True, log_lr=False, plan=False)
-    pl.seed_everything(0, verbose=False)
+    seed_quietly(0)
     fit_ = trainer(tmp_path, callbacks=[callback, diagnostics], max_epochs=4, deterministic=False)
     fit_.fit(Net(), loader())
     assert [finding["kind"] for finding in diagnostics.findings] == []  # the test's blow-up is not the fit's
@@ -497,7 +497,7 @@ def test_a_fit_that_fails_inside_the_test_leaves_the_module_and_trainer_as_they_
 def test_a_checkpoint_written_without_find_lr_resumes_without_a_test(tmp_path, monkeypatch) -> None:
     _, straight = fit(tmp_path / "straight", lrs.CosineAnnealingLR(log_lr=False, plan=False))
     saving = ModelCheckpoint(dirpath=tmp_path / "ckpt", every_n_epochs=1, save_top_k=-1, filename="{epoch}")
-    pl.seed_everything(0, verbose=False)
+    seed_quietly(0)
     trainer(tmp_path, callbacks=[lrs.CosineAnnealingLR(log_lr=False, plan=False), saving], max_epochs=4,
             enable_checkpointing=True, deterministic=False).fit(Net(), loader())  # fmt: skip
     monkeypatch.setattr(lrs.LRRangeTest, "run", lambda *args: pytest.fail("a resumed fit tested"))

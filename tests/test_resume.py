@@ -11,7 +11,7 @@ import torch
 from lightning.pytorch.callbacks import Callback, ModelCheckpoint
 
 import lightning_lrsched as lrs
-from tests.helpers import LRRecorder, TinyModel, make_loader, trainer
+from tests.helpers import SAFE_LOAD, LRRecorder, TinyModel, make_loader, trainer
 from tests.test_parity import CASES
 
 
@@ -61,7 +61,7 @@ def resumed_trace(
     path = Path(checkpoint.last_model_path)
     recorder, second = LRRecorder(), schedule()
     resumed = trainer(tmp_path / "b", max_epochs=4, callbacks=[second, recorder])
-    resumed.fit(model(), make_loader(), make_loader(9) if validate else None, ckpt_path=path, weights_only=True)
+    resumed.fit(model(), make_loader(), make_loader(9) if validate else None, ckpt_path=path, **SAFE_LOAD)
     return first.trace + recorder.trace, path
 
 

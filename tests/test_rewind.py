@@ -23,7 +23,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from torch.utils.data import DataLoader
 
 import lightning_lrsched as lrs
-from tests.helpers import LRRecorder, TinyModel, make_loader, make_optimizer, trainer
+from tests.helpers import LRRecorder, TinyModel, make_loader, make_optimizer, seed_quietly, trainer
 from tests.test_diagnostics import MLP, dataset
 from tests.test_logging import scalars
 
@@ -74,7 +74,7 @@ def fit(
     extra: list[Callback] = (),  # type: ignore[assignment]
     **options: Any,
 ) -> tuple[lrs.LRDiagnostics, LRRecorder, States, pl.Trainer, list[str]]:
-    pl.seed_everything(0, verbose=False)
+    seed_quietly(0)
     diagnostics = lrs.LRDiagnostics(window=4, on_divergence=rewind, verbose=False)
     recorder, states = LRRecorder(), States()
     callbacks = [c for c in (schedule, diagnostics, recorder, states) if c is not None] + list(extra)
@@ -342,7 +342,7 @@ def test_each_rewind_is_reported_in_tensorboard_and_the_summary(tmp_path) -> Non
 
 
 def mlp_run(tmp_path: Path, max_lr: float, on_divergence: Any) -> tuple[float, lrs.LRDiagnostics, pl.Trainer]:
-    pl.seed_everything(0, verbose=False)
+    seed_quietly(0)
     diagnostics = lrs.LRDiagnostics(window=10, on_divergence=on_divergence, verbose=False, summary_file=None)
     run = trainer(tmp_path, max_epochs=6, callbacks=[lrs.OneCycleLR(max_lr=max_lr, plan=False), diagnostics])
     with warnings.catch_warnings():

@@ -16,7 +16,7 @@ from torch import nn
 from torch.optim import lr_scheduler as ts
 
 import lightning_lrsched as lrs
-from tests.helpers import GROUP_LRS, Catcher, LRRecorder, TinyModel, make_loader, make_optimizer, trainer
+from tests.helpers import GROUP_LRS, SAFE_LOAD, Catcher, LRRecorder, TinyModel, make_loader, make_optimizer, trainer
 from tests.test_stepping import ManualModel
 
 # ---------------------------------------------------------------------------------------------- helpers
@@ -72,7 +72,7 @@ def test_extending_a_run_keeps_the_plan_by_default_and_names_the_argument_once(t
     path = checkpoint_at(tmp_path, lrs.CosineAnnealingLR(), TinyModel(), 10, max_epochs=2)
     recorder = LRRecorder()
     run = trainer(tmp_path / "b", max_epochs=4, callbacks=[lrs.CosineAnnealingLR(), recorder])
-    messages = caught_messages(lambda: run.fit(TinyModel(), make_loader(), ckpt_path=path, weights_only=True))
+    messages = caught_messages(lambda: run.fit(TinyModel(), make_loader(), ckpt_path=path, **SAFE_LOAD))
     (message,) = containing(messages, "resumes into a run of 40 optimizer steps")
     assert "planned 20" not in message
     assert "was for 20" in message
@@ -97,7 +97,7 @@ def test_replan_on_resume_stretches_cosine_from_the_current_lr_to_its_floor_at_t
     recorder = LRRecorder()
     schedule = lrs.CosineAnnealingLR(eta_min=1e-4, replan_on_resume=True)
     run = trainer(tmp_path / "b", max_epochs=4, callbacks=[schedule, recorder])
-    messages = caught_messages(lambda: run.fit(TinyModel(), make_loader(), ckpt_path=path, weights_only=True))
+    messages = caught_messages(lambda: run.fit(TinyModel(), make_loader(), ckpt_path=path, **SAFE_LOAD))
     assert containing(messages, "resumes into a run") == []
     assert containing(messages, "past the end") == []
     expected = by_hand(
@@ -116,7 +116,7 @@ def test_replan_on_resume_moves_the_wsd_decay_to_the_new_end(tmp_path) -> None:
     recorder = LRRecorder()
     schedule = lrs.WarmupStableDecayLR(decay="20%", decay_type="cosine", replan_on_resume=True)
     trainer(tmp_path / "b", max_epochs=4, callbacks=[schedule, recorder]).fit(
-        TinyModel(), make_loader(), ckpt_path=path, weights_only=True
+        TinyModel(), make_loader(), ckpt_path=path, **SAFE_LOAD
     )
     # stable until 80% of the new 40-step run, then the decay over its last 20%: a fresh 40-step WSD's lrs
     expected = by_hand([(lambda o: get_wsd_schedule(o, 0, num_decay_steps=8, num_training_steps=40), 40)])
@@ -126,7 +126,7 @@ def test_replan_on_resume_moves_the_wsd_decay_to_the_new_end(tmp_path) -> None:
 def test_a_schedule_that_cannot_replan_keeps_its_plan_and_says_why(tmp_path) -> None:
     path = checkpoint_at(tmp_path, lrs.OneCycleLR(0.5), TinyModel(), 10, max_epochs=2)
     run = trainer(tmp_path / "b", max_epochs=4, callbacks=[lrs.OneCycleLR(0.5, replan_on_resume=True)])
-    messages = caught_messages(lambda: run.fit(TinyModel(), make_loader(), ckpt_path=path, weights_only=True))
+    messages = caught_messages(lambda: run.fit(TinyModel(), make_loader(), ckpt_path=path, **SAFE_LOAD))
     assert len(containing(messages, "cannot re-plan what remains of its schedule")) == 1
     assert len(containing(messages, "past the end of its plan")) == 1
 
@@ -213,7 +213,7 @@ def test_warm_restarts_resumed_mid_epoch_after_a_size_change_equal_the_uninterru
     recorder = LRRecorder()
     second = trainer(tmp_path / "b", max_epochs=3, reload_dataloaders_every_n_epochs=1,
                      callbacks=[lrs.CosineAnnealingWarmRestarts(T_0=1, interval="step"), recorder])  # fmt: skip
-    second.fit(GrowingData(sizes), ckpt_path=str(tmp_path / "ckpt" / "epoch=1-step=8.ckpt"), weights_only=True)
+    second.fit(GrowingData(sizes), ckpt_path=str(tmp_path / "ckpt" / "epoch=1-step=8.ckpt"), **SAFE_LOAD)
     assert_lrs(recorder.lrs, warm_restart_reference(sizes)[8:])
 
 
@@ -230,7 +230,7 @@ def test_a_checkpoint_without_this_schedules_state_starts_the_schedule_at_its_po
     recorder = LRRecorder()
     run = trainer(tmp_path / "b", max_epochs=3, callbacks=[lrs.CosineAnnealingLR(), recorder])
     messages = caught_messages(
-        lambda: run.fit(TinyModel(), make_loader(), ckpt_path=checkpoint.last_model_path, weights_only=True)
+        lambda: run.fit(TinyModel(), make_loader(), ckpt_path=checkpoint.last_model_path, **SAFE_LOAD)
     )
     assert len(containing(messages, "has no state for this run, which is at optimizer step 10 (epoch 1)")) == 1
     # as if the schedule had run from the start: the lrs of steps 10..29 of a 30-step cosine
@@ -323,7 +323,7 @@ def test_resume_after_unfreezing_equals_the_uninterrupted_run(tmp_path, order, m
     )
     resumed = LRRecorder()
     trainer(tmp_path / "b", max_epochs=3, callbacks=callbacks(make(), resumed)).fit(
-        Backbone(), make_loader(), ckpt_path=str(tmp_path / "ckpt" / "epoch=1-step=15.ckpt"), weights_only=True
+        Backbone(), make_loader(), ckpt_path=str(tmp_path / "ckpt" / "epoch=1-step=15.ckpt"), **SAFE_LOAD
     )
     assert_lrs(resumed.lrs, whole.lrs[15:])
 
@@ -518,7 +518,7 @@ def test_replan_on_resume_moves_percentage_milestones_of_an_epoch_schedule(tmp_p
     recorder = LRRecorder()
     schedule = lrs.MultiStepLR(["50%", "75%"], replan_on_resume=True)
     trainer(tmp_path / "b", max_epochs=8, callbacks=[schedule, recorder]).fit(
-        TinyModel(), make_loader(), ckpt_path=str(tmp_path / "ckpt" / "epoch=1-step=20.ckpt"), weights_only=True
+        TinyModel(), make_loader(), ckpt_path=str(tmp_path / "ckpt" / "epoch=1-step=20.ckpt"), **SAFE_LOAD
     )
     # the checkpoint's plan (4 epochs) applied its first decay at epoch 2; the new plan's milestones are epochs 4
     # and 6: the decay already applied counts as the first, the second comes at epoch 6

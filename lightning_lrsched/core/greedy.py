@@ -10,7 +10,7 @@ from typing import Any, Literal
 from torch.optim import Optimizer
 from torch.optim import lr_scheduler as torch_schedulers
 
-from lightning_lrsched import _checks
+from lightning_lrsched import _checks, privates
 from lightning_lrsched.core.plateau import ReduceLROnPlateau
 
 
@@ -61,7 +61,7 @@ class _GreedySchedule(torch_schedulers.ReduceLROnPlateau):
                 self.wait_counter -= 1
             self.num_bad_epochs = self.num_good_epochs = 0
         else:
-            if self._is_better(current, self.best):  # type: ignore[no-untyped-call]
+            if privates.plateau_improved(self, current):
                 self.best, self.num_bad_epochs = current, 0
                 self.num_good_epochs += 1
             else:

@@ -115,10 +115,11 @@ class PlateauTimeline(Timeline):
                 " improvement. Check the model for divergence (an lr that is too high is a common cause).",
             )
             fed = float(scheduler.mode_worse)
-        before = [float(lr) for lr in scheduler.get_last_lr()]
+        groups = scheduler.optimizer.param_groups  # (torch before 2.3 has no last lrs before its first step)
+        before = [float(group["lr"]) for group in groups]
         scheduler.step(fed)
         self.history.append((step, value))
-        after = [float(lr) for lr in scheduler.get_last_lr()]
+        after = [float(group["lr"]) for group in groups]
         if after == before:
             return []
         event = {
