@@ -369,10 +369,12 @@ def test_a_too_high_onecycle_peak_recovers_close_to_the_lower_peaks_run(tmp_path
     assert run.global_step == 192
     assert recovered < 0.15
     assert abs(recovered - low) < 0.1
-    # the limit (README): half the lr is still 2x too high; it no longer diverges but stops learning, which is
-    # reported, not rewound
+    # the limit (docs/diagnostics.md): half the lr is still 2x too high; the run oscillates and stops learning,
+    # which is reported. Whether it also diverges once more late in the run (and is rewound a second time)
+    # depends on the CPU's floating-point path: the first rewind and the outcome do not.
     halved, diagnostics, _ = mlp_run(tmp_path / "half", 1.0, lrs.Rewind(every=10, factor=0.5))
-    assert [(e["step"], e["to_step"]) for e in diagnostics.rewinds] == [(29, 10)]
+    assert [(e["step"], e["to_step"]) for e in diagnostics.rewinds][:1] == [(29, 10)]
+    assert all(e["step"] > 100 for e in diagnostics.rewinds[1:])
     assert halved > 0.6
     assert "stall" in [f["kind"] for f in diagnostics.findings]
 
