@@ -110,6 +110,16 @@ def summary_file_writer(experiment: Any) -> Any:
     return get_writer() if callable(get_writer) else None
 
 
+def validation_data_defined(trainer: pl.Trainer) -> bool | None:
+    """Whether the fit has validation data (a dataloader, or a datamodule or module that defines one).
+
+    Private: the validation loop's ``_data_source``, which knows before the dataloaders are loaded. The public
+    check needs them loaded; without the private one (None) nothing is concluded before the first validation.
+    """
+    source = getattr(trainer.fit_loop.epoch_loop.val_loop, "_data_source", None)
+    return bool(source.is_defined()) if source is not None else None
+
+
 def swa_epoch_start(callback: StochasticWeightAveraging) -> Any:
     """SWA's ``swa_epoch_start`` as given (an int, or a float share of ``max_epochs``).
 

@@ -89,7 +89,7 @@ def test_a_second_replanned_resume_replans_again(tmp_path) -> None:
     )
     assert_lrs(recorder.lrs, expected[20:])
     assert recorder.lrs[-1][0] < 1e-3  # the decay reaches its floor at the new end
-    assert [r["step"] for r in schedule.schedule.last_timeline.replans] == [10, 20]
+    assert [r["step"] for r in schedule.schedule.last_timeline.plan.replans] == [10, 20]
 
 
 # ------------------------------------------------------------------------------------ a rewind after a plateau cut

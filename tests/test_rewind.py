@@ -60,7 +60,7 @@ class States(Callback):
         self.optimizer[step] = copy.deepcopy(trainer.optimizers[0].state_dict())
         schedule = next((c for c in trainer.callbacks if isinstance(c, lrs.LRSchedulerCallback)), None)
         if schedule is not None and schedule.active_timeline is not None:
-            self.timeline_steps.append((step, schedule.active_timeline.steps))
+            self.timeline_steps.append((step, schedule.active_timeline.position.steps))
 
 
 def fit(
@@ -228,8 +228,8 @@ def test_a_rewound_plateau_reports_the_lrs_the_optimizer_really_has() -> None:
     timeline = lrs.core.ReduceLROnPlateau(patience=0, factor=0.5).timeline(optimizer, lrs.TrainingLength(8, 4))
     saved = timeline.state_dict()
     timeline.optimizer_step()
-    timeline.rewind(saved, timeline.length, 0.1)
-    assert (timeline.steps, [g["lr"] for g in optimizer.param_groups]) == (0, pytest.approx([0.01, 0.001]))
+    timeline.rewind(saved, timeline.plan.length, 0.1)
+    assert (timeline.position.steps, [g["lr"] for g in optimizer.param_groups]) == (0, pytest.approx([0.01, 0.001]))
     assert timeline.validation({"val_loss": 1.0}, step=1, epoch=0) == []
     [event] = timeline.validation({"val_loss": 2.0}, step=2, epoch=0)
     assert event["lr_before"] == pytest.approx([0.01, 0.001])

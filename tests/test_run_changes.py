@@ -486,7 +486,7 @@ def test_catch_up_counts_epochs_for_epoch_schedules() -> None:
     from lightning_lrsched.core.timeline import catch_up
 
     catch_up(timeline, 15, 1)
-    assert (timeline.steps, timeline.epochs) == (15, 1)
+    assert (timeline.position.steps, timeline.position.epochs) == (15, 1)
     assert timeline.lrs == pytest.approx([GROUP_LRS[0] / 2, GROUP_LRS[1] / 2])
     assert math.isclose(timeline.epoch_position, 1.5)
 

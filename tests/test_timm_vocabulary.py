@@ -235,8 +235,8 @@ def test_a_resume_mid_epoch_on_updates_equals_the_uninterrupted_run(tmp_path) ->
 def test_an_omitted_t_initial_fills_the_run_with_the_cycles_warmup_and_cooldown() -> None:
     callback = lrs.TimmLR("cosine", warmup_t=2, warmup_prefix=True, cooldown_t=2, cycle_limit=2)
     trace = lrs.preview(callback, epochs=10, steps_per_epoch=1, lr=[0.1, 0.01])
-    plan = callback.schedule.timeline(make_optimizer(), lrs.TrainingLength(total_steps=10, steps_per_epoch=1))
-    assert plan.resolved["t_initial"] == 3  # (10 - 2 warmup - 2 cooldown) / 2 cycles
+    timeline = callback.schedule.timeline(make_optimizer(), lrs.TrainingLength(total_steps=10, steps_per_epoch=1))
+    assert timeline.plan.resolved["t_initial"] == 3  # (10 - 2 warmup - 2 cooldown) / 2 cycles
     assert trace[-2:] == [[0.0, 0.0], [0.0, 0.0]]  # the cooldown at lr_min
     expected = timm_trace("cosine", epochs=10, per_epoch=1, t_initial=3, warmup_t=2, warmup_prefix=True, cycle_limit=2)
     assert flat(trace) == pytest.approx(flat(expected), rel=1e-12)

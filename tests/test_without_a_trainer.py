@@ -103,7 +103,7 @@ def test_the_docs_plain_loop_runs_as_written() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # the loop raises no warning of its own
         exec(compile(code.group(1), "without-a-trainer.md", "exec"), namespace)
-    assert namespace["timeline"].steps == 300
+    assert namespace["timeline"].position.steps == 300
     assert namespace["optimizer"].param_groups[0]["lr"] < 1e-5  # the cosine came down to its end
 
 

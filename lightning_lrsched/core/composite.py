@@ -65,8 +65,8 @@ class _CompositeTimeline(Timeline):
 
     @override
     def count_step(self) -> None:
-        self.steps += 1  # (the composite's own scheduler is its children's: they advance themselves)
-        if self.steps > self.warmup.steps:
+        self.position.steps += 1  # (the composite's own scheduler is its children's: they advance themselves)
+        if self.position.steps > self.plan.warmup.steps:
             for child in self.children:
                 child.count_step()
                 child.write_lrs()
@@ -83,7 +83,7 @@ class _CompositeTimeline(Timeline):
 
     @override
     def take_values(self, values: Mapping[str, float], *, step: int, epoch: int) -> list[dict[str, Any]]:
-        if self.steps < self.warmup.steps:
+        if self.position.steps < self.plan.warmup.steps:
             return []
         return [event for child in self.children for event in child.take_values(values, step=step, epoch=epoch)]
 
@@ -114,8 +114,8 @@ class _SequentialTimeline(_CompositeTimeline):
         return self.schedule.parts[-1].ends
 
     def _phase_length(self, phase: int) -> TrainingLength:
-        bounds = [self.warmup.steps, *self.resolved.get("milestones", []), self.length.total_steps]
-        return dataclasses.replace(self.length, total_steps=bounds[phase + 1] - bounds[phase])
+        bounds = [self.plan.warmup.steps, *self.plan.resolved.get("milestones", []), self.plan.length.total_steps]
+        return dataclasses.replace(self.plan.length, total_steps=bounds[phase + 1] - bounds[phase])
 
     def _enter_phase(self, phase: int, state: Mapping[str, Any] | None) -> LRScheduler:
         self.phase = phase
@@ -128,9 +128,9 @@ class _SequentialTimeline(_CompositeTimeline):
 
     @override
     def count_step(self) -> None:
-        milestones = self.resolved.get("milestones", [])
-        if self.phase < len(milestones) and self.steps + 1 >= milestones[self.phase]:
-            self.steps += 1
+        milestones = self.plan.resolved.get("milestones", [])
+        if self.phase < len(milestones) and self.position.steps + 1 >= milestones[self.phase]:
+            self.position.steps += 1
             self._enter_phase(self.phase + 1, None)
             return
         super().count_step()
@@ -156,7 +156,9 @@ class _ChainedTimeline(_CompositeTimeline):
         return all(child.ends for child in self.schedule.parts)
 
     def _start_all(self, states: Sequence[Mapping[str, Any]] | None) -> LRScheduler:
-        remaining = dataclasses.replace(self.length, total_steps=self.length.total_steps - self.warmup.steps)
+        remaining = dataclasses.replace(
+            self.plan.length, total_steps=self.plan.length.total_steps - self.plan.warmup.steps
+        )
         self.children = [
             self._start(child, remaining, states[i] if states else None) for i, child in enumerate(self.schedule.parts)
         ]

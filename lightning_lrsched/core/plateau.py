@@ -103,7 +103,7 @@ class PlateauTimeline(Timeline):
     @override
     def take_values(self, values: Mapping[str, float], *, step: int, epoch: int) -> list[dict[str, Any]]:
         value = values.get(self.monitor)
-        if value is None or self.steps < self.warmup.steps:  # validations inside the warmup do not count
+        if value is None or self.position.steps < self.plan.warmup.steps:  # validations inside the warmup do not count
             return []
         scheduler = self.scheduler
         assert isinstance(scheduler, torch_schedulers.ReduceLROnPlateau)
@@ -156,8 +156,8 @@ class PlateauTimeline(Timeline):
         super().rewind({**kept, **now}, length, factor)
 
     @override
-    def _load(self, state: Mapping[str, Any]) -> None:
-        super()._load(state)
+    def restore(self, state: Mapping[str, Any]) -> None:
+        super().restore(state)
         plateau = state.get("plateau", {})
         self.history = [(int(step), float(value)) for step, value in plateau.get("history", [])]
         self.reductions = copy.deepcopy(list(plateau.get("reductions", [])))

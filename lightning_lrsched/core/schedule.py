@@ -169,7 +169,7 @@ class Schedule:
     @property
     def resolved_lengths(self) -> dict[str, Any]:
         """The length arguments as ints in interval units, resolved at fit start."""
-        return dict(self.last_timeline.resolved) if self.last_timeline is not None else {}
+        return dict(self.last_timeline.plan.resolved) if self.last_timeline is not None else {}
 
     @property
     def schedule_steps(self) -> int:

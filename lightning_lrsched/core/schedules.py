@@ -307,7 +307,7 @@ class CosineAnnealingWarmRestarts(Schedule):
         if self.interval == "epoch":
             scheduler.step()
         else:
-            timeline.length.per_epoch(name="interval", value="step")  # an error for data without a length
+            timeline.plan.length.per_epoch(name="interval", value="step")  # an error for data without a length
             # completed epochs plus the fraction of this one, from its own number of steps (epochs may change size)
             scheduler.step(timeline.epoch_position)  # type: ignore[arg-type]  # this scheduler takes fractional epochs
 
@@ -467,7 +467,7 @@ class OneCycleLR(Schedule):
         if scheduler.last_epoch + 1 < scheduler.total_steps:
             scheduler.step()
             return
-        done = timeline.schedule_steps if self.interval == "step" else timeline.epochs
+        done = timeline.schedule_steps if self.interval == "step" else timeline.position.epochs
         if done > scheduler.total_steps:
             timeline.warn_once(
                 "onecycle-end",

@@ -288,7 +288,7 @@ def _take(trainer: pl.Trainer, pl_module: pl.LightningModule, window: Window) ->
     for callback in _schedule_callbacks(trainer):
         timeline = callback.active_timeline
         if timeline is not None:
-            schedules[callback.state_key] = (timeline.state_dict(), timeline.length)
+            schedules[callback.state_key] = (timeline.state_dict(), timeline.plan.length)
     return _State(
         step=trainer.global_step,
         model=_cpu_copy(pl_module.state_dict()),
@@ -312,7 +312,7 @@ def _restore(trainer: pl.Trainer, pl_module: pl.LightningModule, state: _State, 
         if timeline is None or callback.state_key not in state.schedules:
             continue
         saved_timeline, length = state.schedules[callback.state_key]
-        timeline.rewind(saved_timeline, length if length is not None else timeline.length, factor)
+        timeline.rewind(saved_timeline, length if length is not None else timeline.plan.length, factor)
         scheduled.add(id(timeline.optimizer))
         if timeline.handed_over is not None:
             handed_over.append(f"The lrs of `{timeline.name}` are")

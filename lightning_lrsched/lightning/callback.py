@@ -1,6 +1,7 @@
 """LRSchedulerCallback: the Lightning adapter that holds a schedule and turns a Trainer's hooks into its events.
 
-The callback holds a :class:`~lightning_lrsched.core.schedule.Schedule` (the description, torch only), picks the
+The callback holds a :class:`~lightning_lrsched.core.schedule.Schedule` (the description, torch only; built from
+the callback's arguments by :class:`~lightning_lrsched.lightning.arguments.ScheduleArguments`), picks the
 optimizer, checks for conflicts, plans a fresh :class:`~lightning_lrsched.core.timeline.Timeline` at every fit
 start, tells it when optimizer steps, epochs and validations happen, and delegates the checkpoint state to it.
 Lightning and torch private attributes are used only through ``privates.py``, each with its public fallback.
@@ -8,10 +9,7 @@ Lightning and torch private attributes are used only through ``privates.py``, ea
 
 from __future__ import annotations
 
-import inspect
-import sys
-from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import Any
 
 import lightning.pytorch as pl
 from lightning.pytorch.callbacks import Callback
@@ -19,11 +17,11 @@ from lightning.pytorch.utilities import rank_zero_info
 from torch.optim import Optimizer
 from typing_extensions import override
 
-from lightning_lrsched import _checks
 from lightning_lrsched.core.duration import TrainingLength
 from lightning_lrsched.core.schedule import Schedule, SchedulerFactory
 from lightning_lrsched.core.timeline import Timeline
 from lightning_lrsched.lightning import range_test
+from lightning_lrsched.lightning.arguments import ScheduleArguments
 from lightning_lrsched.lightning.fit_run import FitOptions, FitRun
 from lightning_lrsched.lightning.lr_logging import LoggingInterval, LogOptions
 from lightning_lrsched.lightning.range_test import LRRangeTest
@@ -34,7 +32,7 @@ from lightning_lrsched.report import reporting
 __all__ = ["LRSchedulerCallback", "SchedulerFactory"]
 
 
-class LRSchedulerCallback(Callback):
+class LRSchedulerCallback(ScheduleArguments, Callback):
     """Schedule the learning rate of one optimizer with any torch scheduler, stepped by the callback itself.
 
     The callback holds a schedule (``callback.schedule``, a :class:`~lightning_lrsched.core.schedule.Schedule`:
@@ -91,10 +89,6 @@ class LRSchedulerCallback(Callback):
         >>> callback = LRSchedulerCallback(torch.optim.lr_scheduler.StepLR, step_size="2ep", lengths=["step_size"])
     """
 
-    schedule_type: ClassVar[type[Schedule]] = Schedule
-    """The kind of schedule this callback holds, built from the callback's own arguments."""
-    schedule: Schedule
-    """The schedule: its arguments, resolved lengths and the timeline of the current or last fit."""
     state_key: str = ""  # (Lightning's is a property: here an attribute, set once)
     """Unique per scheduled optimizer, so several callbacks (one per optimizer) can coexist."""
     _fit: FitRun | None
@@ -132,47 +126,6 @@ class LRSchedulerCallback(Callback):
         self.state_key = self._generate_state_key(optimizer=optimizer, name=name)
         self._saved = SavedState(self.state_key, self.schedule.label, type(self).__name__)
         self._fit = None
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        if "__init__" not in vars(cls):  # (the schedule's arguments, named, for LightningCLI and IDEs)
-            cls.__init__ = _named_init(cls.schedule_type)  # type: ignore[method-assign]
-            cls.__init__.__module__, cls.__init__.__qualname__ = cls.__module__, f"{cls.__qualname__}.__init__"
-
-    @classmethod
-    def holding(cls, schedule: Schedule, **options: Any) -> LRSchedulerCallback:
-        """The callback of this package for ``schedule``'s type (``StepLR`` for a core ``StepLR``), holding it.
-
-        Example::
-
-            >>> from lightning_lrsched import core
-            >>> callback = LRSchedulerCallback.holding(core.StepLR(2), log_lr=False)
-            >>> type(callback).__module__, callback.interval
-            ('lightning_lrsched.lightning.schedules', 'epoch')
-        """
-        kind = next((c for c in _subclasses(LRSchedulerCallback) if c.schedule_type is type(schedule)), cls)
-        callback = kind.__new__(kind)
-        LRSchedulerCallback.__init__(callback, schedule=schedule, **options)
-        return callback
-
-    def _hold(self, schedule: Schedule | None, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Schedule:
-        """The given schedule, or one built from the arguments; a misspelled callback argument is named too."""
-        if schedule is None:
-            self._check_arguments(args, kwargs)
-            try:
-                return self.schedule_type(*args, **kwargs)
-            except _checks.UnknownArgumentError as error:
-                raise error.also((*OPTIONS, "schedule")) from None
-        if args or kwargs or not isinstance(schedule, self.schedule_type):
-            raise TypeError(
-                f"Expected argument `schedule` of `{type(self).__name__}` to be a `{self.schedule_type.__name__}`"
-                f" of lightning_lrsched.core and no schedule arguments besides, but got {schedule!r} and"
-                f" {[*args, *kwargs]}. Give either the schedule or its arguments."
-            )
-        return schedule
-
-    def _check_arguments(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-        """Checks of the schedule's arguments that only the callback can make (composites: their phases')."""
 
     def __getstate__(self) -> dict[str, Any]:
         """Copies and pickles hold the configuration only, never a run's trainer, optimizer or timeline."""
@@ -318,63 +271,5 @@ class LRSchedulerCallback(Callback):
         self._saved.load(state_dict, self.active_timeline, replan=self.options.replan_on_resume)
 
 
-OWN_PARAMETERS = [
-    p for p in inspect.signature(LRSchedulerCallback.__init__).parameters.values() if p.kind is p.KEYWORD_ONLY
-]
-"""The callback's own arguments: ``schedule`` and the options below."""
-OPTIONS = tuple(p.name for p in OWN_PARAMETERS if p.name != "schedule")
+OPTIONS = LRSchedulerCallback.option_names
 """The callback's own arguments (the optimizer, logging, resume): every other argument is the schedule's."""
-
-
-def _signature(schedule_type: type[Schedule]) -> inspect.Signature:
-    """A callback's signature: its schedule's arguments, the schedule's shared ones, then the callback's own."""
-    parameters = [p for name, p in inspect.signature(schedule_type).parameters.items() if name != "self"]
-    varying = [p for p in parameters if p.kind is inspect.Parameter.VAR_KEYWORD]
-    taken = {p.name for p in parameters}
-    shared = [p for p in inspect.signature(Schedule).parameters.values() if p.kind is p.KEYWORD_ONLY] if varying else []
-    shared = [p for p in shared if p.name != "lengths"]  # (each type names its own lengths)
-    own = [p for p in OWN_PARAMETERS if p.name != "schedule" or schedule_type is Schedule]  # (`holding` for the rest)
-    keywords = [p for p in [*shared, *own] if p.kind is p.KEYWORD_ONLY and p.name not in taken]
-    fixed = [p for p in parameters if p.kind is not inspect.Parameter.VAR_KEYWORD]
-    return inspect.Signature([*fixed, *keywords, *(varying if schedule_type.open_arguments else [])])
-
-
-def _named_init(schedule_type: type[Schedule]) -> Callable[..., None]:
-    """An ``__init__`` taking the schedule's arguments by name, then the callback's, as a dataclass's is written.
-
-    LightningCLI (jsonargparse) and editors read a callback's arguments from its ``__init__``: this one names
-    each of them, with its default and type, and passes them all to :meth:`LRSchedulerCallback.__init__`.
-    """
-    signature = _signature(schedule_type)
-    defaults = {name: p.default for name, p in signature.parameters.items() if p.default is not p.empty}
-    listed = [p.replace(annotation=p.empty, default=p.empty) for p in signature.parameters.values()]
-    text = ", ".join(str(p) + (f"=_defaults[{p.name!r}]" if p.name in defaults else "") for p in listed)
-    named = ", ".join(f"{p.name!r}: {p.name}" for p in listed if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL))
-    rest = next((p.name for p in listed if p.kind is p.VAR_KEYWORD), None)
-    if rest is None:  # (still taken, so that a misspelled name is an error naming the closest valid one)
-        text, rest = f"{text}, **_unknown", "_unknown"
-    source = f"def __init__(self, {text}):\n    _base(self, **{{{named}}}, **{rest})\n"
-    scope: dict[str, Any] = {**vars(sys.modules[schedule_type.__module__]), **globals(), "_defaults": defaults}
-    scope["_base"] = LRSchedulerCallback.__init__
-    exec(source, scope)
-    init: Callable[..., None] = scope["__init__"]
-    init.__annotations__ = {
-        name: p.annotation for name, p in signature.parameters.items() if p.annotation is not p.empty
-    }
-    init.__annotations__["return"] = "None"
-    itself = inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)
-    init.__signature__ = signature.replace(parameters=[itself, *signature.parameters.values()])  # type: ignore[attr-defined]
-    return init
-
-
-def _subclasses(cls: type[LRSchedulerCallback]) -> list[type[LRSchedulerCallback]]:
-    """Every subclass, deepest first (so the callback of a schedule's own type wins over its base's)."""
-    return [sub for child in cls.__subclasses__() for sub in (*_subclasses(child), child)]
-
-
-LRSchedulerCallback.__init__.__signature__ = _signature(Schedule).replace(  # type: ignore[attr-defined]
-    parameters=[
-        inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD),
-        *_signature(Schedule).parameters.values(),
-    ]
-)

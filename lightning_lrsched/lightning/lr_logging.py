@@ -135,7 +135,11 @@ class LrLog:
         """
         if len(self.optimizer.param_groups) != len(self.tags):
             self.join_new_groups(timeline)
-        warmup_step = self.warmup_per_step and timeline.warmup.steps > 0 and timeline.steps <= timeline.warmup.steps
+        warmup_step = (
+            self.warmup_per_step
+            and timeline.plan.warmup.steps > 0
+            and timeline.position.steps <= timeline.plan.warmup.steps
+        )
         if not (self.per_step or warmup_step) or (step := privates.logged_step(self.trainer)) is None:
             return
         if self.per_step or step != self._epoch_logged_at:  # (a warmup's step: the epoch's first is logged already)

@@ -37,14 +37,14 @@ def length_from_now(trainer: pl.Trainer, timeline: Timeline, per_epoch: float, *
     """
     total = math.inf
     max_epochs = trainer.max_epochs
-    start = timeline.epoch_start_steps if epoch == timeline.epochs else timeline.steps
+    start = timeline.position.epoch_start_steps if epoch == timeline.position.epochs else timeline.position.steps
     if max_epochs is not None and max_epochs >= 0 and math.isfinite(per_epoch):
         total = start + max(max_epochs - epoch, 0) * per_epoch
     if trainer.max_steps is not None and trainer.max_steps >= 0:
         # `max_steps` counts the Trainer's steps: this optimizer's share of them so far carries on
-        share = timeline.steps / trainer.global_step if trainer.global_step else 1.0
-        total = min(total, timeline.steps + max(trainer.max_steps - trainer.global_step, 0) * share)
-    return TrainingLength(total_steps=total, steps_per_epoch=per_epoch, unbounded=timeline.length.unbounded)
+        share = timeline.position.steps / trainer.global_step if trainer.global_step else 1.0
+        total = min(total, timeline.position.steps + max(trainer.max_steps - trainer.global_step, 0) * share)
+    return TrainingLength(total_steps=total, steps_per_epoch=per_epoch, unbounded=timeline.plan.length.unbounded)
 
 
 def follow_epoch_size(trainer: pl.Trainer, timeline: Timeline) -> None:
@@ -52,17 +52,17 @@ def follow_epoch_size(trainer: pl.Trainer, timeline: Timeline) -> None:
     if trainer.current_epoch == 0 or timeline.handed_over is not None:
         return  # the plan was made from the first epoch's size; after SWA's start the schedule sets no lr
     per_epoch = steps_per_epoch_now(trainer, timeline.steps_per_batch)
-    planned = timeline.length.steps_per_epoch
-    if not math.isfinite(per_epoch) or per_epoch == planned or not math.isfinite(timeline.planned_steps):
+    planned = timeline.plan.length.steps_per_epoch
+    if not math.isfinite(per_epoch) or per_epoch == planned or not math.isfinite(timeline.plan.steps):
         return
     why = f"epochs of {per_epoch:g} optimizer steps from epoch {trainer.current_epoch}"
-    before = timeline.planned_steps
+    before = timeline.plan.steps
     if _replanned(trainer, timeline, per_epoch, epoch=trainer.current_epoch, why=why):
         timeline.warn_once(
             "epoch-size",
             f"{timeline.name}: the epochs of this run changed size, from {planned:g} to {per_epoch:g} optimizer"
             f" steps at epoch {trainer.current_epoch} (reloaded dataloaders?). What remains of the schedule is"
-            f" re-planned for {timeline.planned_steps:g} optimizer steps in all (it was {before:g}), continuing from"
+            f" re-planned for {timeline.plan.steps:g} optimizer steps in all (it was {before:g}), continuing from"
             f" the current lr {timeline.lrs[0]:.3g}; lengths given as fixed durations keep their places. Later"
             " changes of epoch size are followed without another warning.",
         )
@@ -75,18 +75,18 @@ def follow_step_rate(trainer: pl.Trainer, timeline: Timeline, steps_in_epoch: in
         The measured steps per planned step (e.g. 0.5 for a GAN generator stepping every second batch), or None
         when the rate is as planned.
     """
-    planned = timeline.length.steps_per_epoch
+    planned = timeline.plan.length.steps_per_epoch
     if not math.isfinite(planned) or planned <= 0 or abs(steps_in_epoch - planned) <= REPLAN_TOLERANCE * planned:
         return None
     rate = steps_in_epoch / planned
     why = f"{steps_in_epoch} optimizer steps per epoch measured, {planned:g} planned"
-    before = timeline.planned_steps
+    before = timeline.plan.steps
     if _replanned(trainer, timeline, steps_in_epoch, epoch=trainer.current_epoch + 1, why=why):
         timeline.warn_once(
             "step-rate",
             f"{timeline.name}: {type(timeline.optimizer).__name__} took {steps_in_epoch} optimizer steps in epoch"
             f" {trainer.current_epoch}, where the Trainer's estimate (one step per batch) gave {planned:g}. What"
-            f" remains of the schedule now follows this optimizer's own rate: {timeline.planned_steps:g} optimizer"
+            f" remains of the schedule now follows this optimizer's own rate: {timeline.plan.steps:g} optimizer"
             f" steps in all instead of {before:g}. Pass `steps_per_batch={rate:g}` to plan it from the first step.",
         )
     return rate
@@ -117,7 +117,7 @@ def position(trainer: pl.Trainer, optimizer: Optimizer) -> int:
 
 def continued_state(trainer: pl.Trainer, optimizer: Optimizer, previous: Timeline | None) -> dict[str, Any] | None:
     """The state to continue from when the same Trainer fits again: the last fit's, if it ended where this starts."""
-    if previous is not None and previous.steps == position(trainer, optimizer):
+    if previous is not None and previous.position.steps == position(trainer, optimizer):
         return previous.state_dict()
     return None
 
@@ -158,7 +158,7 @@ def hand_over_to_swa(trainer: pl.Trainer, timeline: Timeline, *, next_epoch: int
     timeline.warn_once(
         "swa",
         f"{timeline.name} hands the learning rate over to StochasticWeightAveraging from epoch {next_epoch}"
-        f" (step {timeline.steps}): from there SWA's SWALR sets it, starting from the optimizer's configured"
+        f" (step {timeline.position.steps}): from there SWA's SWALR sets it, starting from the optimizer's configured"
         f" learning rate {timeline.planned.configured[0]:.3g}, as it would without a schedule callback.",
     )
     return True
@@ -170,9 +170,7 @@ def validation_never_runs(trainer: pl.Trainer, pl_module: pl.LightningModule) ->
         return "`limit_val_batches=0`"
     if not overrides(pl_module, "validation_step"):
         return "the LightningModule has no `validation_step`"
-    # private: the fit loop's validation data source; the public check would need the dataloaders loaded
-    source = getattr(trainer.fit_loop.epoch_loop.val_loop, "_data_source", None)
-    if source is not None and not source.is_defined():
+    if privates.validation_data_defined(trainer) is False:
         return "there is no validation dataloader"
     every, max_epochs = trainer.check_val_every_n_epoch, trainer.max_epochs
     if every is not None and max_epochs is not None and max_epochs >= 0 and every > max_epochs:
@@ -289,7 +287,7 @@ class RunFollower:
     def epoch_start(self, trainer: pl.Trainer) -> None:
         """An epoch of another size re-plans; the first whole epoch of a fit is measured."""
         timeline = self.timeline
-        self._measuring = self.measure and timeline.steps == timeline.epoch_start_steps
+        self._measuring = self.measure and timeline.position.steps == timeline.position.epoch_start_steps
         self.size_unchecked = False
         follow_epoch_size(trainer, timeline)
 
@@ -298,7 +296,7 @@ class RunFollower:
         timeline = self.timeline
         if self._measuring:
             self.measure = self._measuring = False
-            rate = follow_step_rate(trainer, timeline, timeline.steps - timeline.epoch_start_steps)
+            rate = follow_step_rate(trainer, timeline, timeline.position.steps - timeline.position.epoch_start_steps)
             timeline.steps_per_batch = rate if rate is not None else timeline.steps_per_batch
         timeline.epoch_end()
         hand_over_to_swa(trainer, timeline, next_epoch=trainer.current_epoch + 1)

@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING, Any
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 
 from lightning_lrsched import privates
+from lightning_lrsched.core.position import FEW_CHANGES
 from lightning_lrsched.core.schedule import Schedule
-from lightning_lrsched.core.timeline import FEW_CHANGES, Timeline
+from lightning_lrsched.core.timeline import Timeline
 from lightning_lrsched.namespaces import classes
 from lightning_lrsched.report import tensorboard
 from lightning_lrsched.report.preview import plot_schedule
@@ -27,14 +28,14 @@ if TYPE_CHECKING:
 
 def describe_plan(timeline: Timeline) -> str:
     """A text card of what a schedule resolved at fit start: interval, total steps, warmup, lengths."""
-    length = timeline.length
+    length = timeline.plan.length
     lines = [
         f"**{timeline.name}**, stepped per {timeline.interval}",
         "",
         f"- total optimizer steps: {length.total_steps:g}",
         f"- optimizer steps per epoch: {length.steps_per_epoch:g}",
-        f"- warmup steps: {timeline.warmup.steps}",
-        *(f"- {key}: {value}" for key, value in timeline.resolved.items()),
+        f"- warmup steps: {timeline.plan.warmup.steps}",
+        *(f"- {key}: {value}" for key, value in timeline.plan.resolved.items()),
     ]
     return "\n".join(lines)
 
@@ -45,12 +46,12 @@ def summary(name: str, interval: str, timeline: Timeline | None) -> dict[str, An
         "schedule": name,
         "interval": interval,
         "optimizer": type(timeline.optimizer).__name__ if timeline is not None else None,
-        "steps": timeline.steps if timeline is not None else 0,
-        "warmup_steps": timeline.warmup.steps if timeline is not None else 0,
-        "lengths": dict(timeline.resolved) if timeline is not None else {},
-        **(timeline.path if timeline is not None else {}),
+        "steps": timeline.position.steps if timeline is not None else 0,
+        "warmup_steps": timeline.plan.warmup.steps if timeline is not None else 0,
+        "lengths": dict(timeline.plan.resolved) if timeline is not None else {},
+        **(timeline.position.path if timeline is not None else {}),
     }
-    if timeline is None or not timeline.path:
+    if timeline is None or not timeline.position.path:
         info["text"] = f"{name}: no optimizer step yet"
         return info
     text = f"{name}: {_describe_path(timeline)}"
@@ -58,21 +59,35 @@ def summary(name: str, interval: str, timeline: Timeline | None) -> dict[str, An
         handed = timeline.handed_over
         text += f"; handed over to {handed['to']} at step {handed['step']} (epoch {handed['epoch']})"
         info["handed_over"] = dict(handed)
-    if timeline.replans:
-        text += f"; re-planned {len(timeline.replans)} time(s) as the run changed ({timeline.replans[-1]['why']})"
-    short = timeline.shortfall()
+    if timeline.plan.replans:
+        text += (
+            f"; re-planned {len(timeline.plan.replans)} time(s) as the run changed ({timeline.plan.replans[-1]['why']})"
+        )
+    short = shortfall(timeline)
     if short is not None:
         text += f"; {shortfall_text(*short)}"
     info["text"] = text
     return info
 
 
+SHORT_RUN = 0.95
+"""A fit that takes fewer than this share of its planned optimizer steps did not finish its schedule."""
+
+
+def shortfall(timeline: Timeline) -> tuple[int, int, int] | None:
+    """(steps taken, steps planned, steps undone by rewinds) when a fit fell noticeably short of its plan."""
+    planned, steps = timeline.plan.steps, timeline.position.steps
+    if not timeline.schedule.scaled_to_run() or not math.isfinite(planned) or steps >= SHORT_RUN * planned:
+        return None
+    return steps, int(planned), timeline.position.undone
+
+
 def report_fit_end(trainer: pl.Trainer, name: str, timeline: Timeline, tag: str, text: str, *, log: bool) -> None:
     """At fit end: a warning for a run that stopped short of its plan, and the summary ``text`` as TensorBoard text."""
-    short = timeline.shortfall()
+    short = shortfall(timeline)
     if short is not None and not trainer.should_stop:  # an early stop explains itself
         rank_zero_warn(f"{name}: {shortfall_text(*short)}.")
-    if log and timeline.path and trainer.is_global_zero:
+    if log and timeline.position.path and trainer.is_global_zero:
         for experiment in tensorboard_experiments(trainer.loggers):
             experiment.add_text(f"{tag}-summary", text, global_step=trainer.global_step)
 
@@ -113,15 +128,15 @@ def declare_hparams(trainer: pl.Trainer, pl_module: pl.LightningModule, schedule
     if not experiments:
         return
     params: dict[str, Any] = dict(pl_module.hparams)
-    lengths = ", ".join(f"{key}={value}" for key, value in timeline.resolved.items())
-    warmup = f", warmup {timeline.warmup.steps} steps" if timeline.warmup.steps else ""
+    lengths = ", ".join(f"{key}={value}" for key, value in timeline.plan.resolved.items())
+    warmup = f", warmup {timeline.plan.warmup.steps} steps" if timeline.plan.warmup.steps else ""
     # `lr_schedule` sorts next to `lr`, among the columns TensorBoard shows at first: short enough for its cell
     params["lr_schedule"] = schedule.short_label
     params["lr_schedule/plan"] = f"{timeline.name}({lengths}) per {timeline.interval}{warmup}"
     params["lr_schedule/interval"] = timeline.interval
-    params["lr_schedule/warmup_steps"] = timeline.warmup.steps
-    params["lr_schedule/total_steps"] = timeline.planned_steps
-    params.update({f"lr_schedule/{key}": value for key, value in timeline.resolved.items()})
+    params["lr_schedule/warmup_steps"] = timeline.plan.warmup.steps
+    params["lr_schedule/total_steps"] = timeline.plan.steps
+    params.update({f"lr_schedule/{key}": value for key, value in timeline.plan.resolved.items()})
     params.update({f"lr_schedule/{key}": value for key, value in schedule.plain_arguments().items()})
     tensorboard.declare_hparams([privates.summary_file_writer(experiment) for experiment in experiments], params)
 
@@ -153,7 +168,7 @@ def log_plan(loggers: Sequence[Logger], tag: str, schedule: Schedule, timeline: 
         return
     rates = timeline.planned.configured  # the lrs the schedule was planned from
     figure = None
-    per_epoch, total = timeline.length.steps_per_epoch, timeline.length.total_steps
+    per_epoch, total = timeline.plan.length.steps_per_epoch, timeline.plan.length.total_steps
     if math.isfinite(total) and math.isfinite(per_epoch):  # an unbounded run has no plan to draw
         epochs = math.ceil(total / per_epoch)
         with contextlib.suppress(ModuleNotFoundError):  # matplotlib is optional
@@ -181,7 +196,7 @@ def _describe_path(timeline: Timeline) -> str:
     reductions = getattr(timeline, "reductions", None)
     if reductions is not None:
         return _describe_plateau(timeline, reductions)
-    path, steps, warmup_steps = timeline.path, timeline.steps, timeline.warmup.steps
+    path, steps, warmup_steps = timeline.position.path, timeline.position.steps, timeline.plan.warmup.steps
     first, peak, last = path["first"], path["peak"], path["last"]
     unit = f"per {timeline.interval}"
     warmup = f", after a {warmup_steps}-step warmup" if warmup_steps else ""
@@ -192,7 +207,7 @@ def _describe_path(timeline: Timeline) -> str:
             f"lr {first:.3g} -> peak {peak:.3g} at step {path['peak_step']} -> {last:.3g} over {steps} optimizer"
             f" steps ({unit}{warmup})"
         )
-    per_epoch = timeline.length.steps_per_epoch
+    per_epoch = timeline.plan.length.steps_per_epoch
     if 0 < path["changes"] <= FEW_CHANGES and math.isfinite(per_epoch) and not warmup_steps:
         epochs = ", ".join(str(int(step // per_epoch)) for step in path["change_steps"])
         count = path["changes"]
@@ -210,9 +225,8 @@ def _describe_plateau(timeline: Any, reductions: list[dict[str, Any]]) -> str:
             pick = min if timeline.mode == "min" else max
             best = f" (best {pick(values):.4g}, patience {timeline.patience})"
         count = len(timeline.history)
-        return (
-            f"lr stayed at {timeline.path['last']:.3g}: no plateau reduction in {count} validations of {monitor}{best}"
-        )
+        last = timeline.position.path["last"]
+        return f"lr stayed at {last:.3g}: no plateau reduction in {count} validations of {monitor}{best}"
     first = reductions[0]["lr_before"][0]
     last = reductions[-1]["lr_after"][0]
     checks = "training epochs" if timeline.watches_training else "validations"

@@ -1,0 +1,111 @@
+"""Plan: what one timeline plans for, apart from where the run is.
+
+A :class:`~lightning_lrsched.core.timeline.Timeline` is a plan and a position. The plan is the run's length as the
+Trainer estimated it, the schedule's lengths resolved against it, the warmup, where the plan ends (in optimizer
+steps and in epochs) and its history of re-plans. A re-plan or a resume changes the plan; optimizer steps and
+epochs move the position. The plan's part of a checkpoint is written and read here.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from lightning_lrsched.core.duration import Interval, TrainingLength
+from lightning_lrsched.core.position import Position
+from lightning_lrsched.core.warmup import Warmup
+
+
+@dataclasses.dataclass
+class Plan:
+    """The run a timeline plans for: its length, the resolved lengths, the warmup and where the plan ends.
+
+    Example::
+
+        >>> from lightning_lrsched.core import TrainingLength
+        >>> from lightning_lrsched.core.warmup import Warmup
+        >>> plan = Plan.for_run(TrainingLength(total_steps=10, steps_per_epoch=4), Warmup(2), {"T_max": 8})
+        >>> plan.steps, plan.epochs, plan.warmup_epochs
+        (10, 3, 0.5)
+    """
+
+    length: TrainingLength
+    """The run's length (optimizer steps, steps per epoch) the plan follows now."""
+    warmup: Warmup
+    """The warmup prefix, resolved in optimizer steps."""
+    resolved: dict[str, Any]
+    """The schedule's lengths resolved against the run (``{"T_max": 8}``), counted from the end of the warmup."""
+    steps: float
+    """The optimizer step where the plan ends (``inf`` for an unbounded run)."""
+    epochs: float
+    """The epoch where the plan ends (``inf`` when the steps or the epochs' size are unknown)."""
+    fit_steps: float
+    """The Trainer's estimate of the run this fit plans for (a resume compares it with its own)."""
+    warmup_epochs: float
+    """The warmup's length in epochs (a fraction), where an epoch schedule's own count starts."""
+    origin: int = 0
+    """The optimizer step where the current scheduler started: 0, or the last re-plan's."""
+    replans: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    """Each re-plan: its step, the planned steps before and after, and why."""
+
+    @classmethod
+    def for_run(cls, length: TrainingLength, warmup: Warmup, resolved: dict[str, Any]) -> Plan:
+        """The plan of a fresh fit of ``length``."""
+        warmup_epochs = warmup.steps / length.steps_per_epoch if warmup.steps else 0.0
+        steps = length.total_steps
+        return cls(length, warmup, resolved, steps, epochs_of(length), steps, warmup_epochs)
+
+    def set_length(self, length: TrainingLength, position: Position) -> None:
+        """The run is now ``length`` long; the epochs done up to ``position`` keep their sizes."""
+        self.length, self.steps, self.epochs = length, length.total_steps, epochs_of(length)
+        if math.isfinite(self.epochs):
+            per_epoch, done = length.steps_per_epoch, position.epoch_steps
+            left = max(length.total_steps - position.steps - (per_epoch - done if done else 0), 0)
+            self.epochs = position.epochs + (1 if done else 0) + math.ceil(left / per_epoch)
+
+    def passed(self, position: Position, interval: Interval) -> bool:
+        """Whether the optimizer step just taken (at ``position``) lies past the plan's end, in ``interval`` units."""
+        if interval == "step":
+            return position.steps > self.steps
+        return position.epochs >= self.epochs and position.epoch_steps > 0
+
+    def state(self) -> dict[str, Any]:
+        """The plan's part of a timeline's checkpoint state (``-1`` for an end that is ``inf``)."""
+        return {
+            "warmup_steps": self.warmup.steps,
+            "total_steps": _finite(self.steps),
+            "fit_steps": _finite(self.fit_steps),
+            "resolved": copy.deepcopy(self.resolved),
+            "origin": self.origin,
+            "replans": copy.deepcopy(self.replans),
+            "warmup_epochs": self.warmup_epochs,
+            "planned_epochs": _finite(self.epochs),
+        }
+
+    def load(self, state: Mapping[str, Any], start_factor: float) -> None:
+        """Continue the plan of a checkpoint's ``state`` (written by :meth:`state`, or by an earlier version)."""
+        self.resolved = copy.deepcopy(dict(state["resolved"]))
+        self.warmup = Warmup(int(state.get("warmup_steps", self.warmup.steps)), start_factor)
+        planned = state.get("total_steps")  # absent before 0.2: the plan is then this run's
+        if isinstance(planned, (int, float)) and planned >= 0:
+            self.steps = planned
+        epochs = state.get("planned_epochs")
+        self.epochs = epochs if isinstance(epochs, (int, float)) and epochs >= 0 else epochs_of(self.length)
+        self.origin = int(state.get("origin", 0))
+        self.replans = copy.deepcopy(list(state.get("replans") or []))
+        self.warmup_epochs = float(state.get("warmup_epochs", self.warmup_epochs))
+
+
+def epochs_of(length: TrainingLength) -> float:
+    """The run's epochs, or inf when its steps or its epoch length are unknown."""
+    total, per_epoch = length.total_steps, length.steps_per_epoch
+    if not (math.isfinite(total) and math.isfinite(per_epoch)) or per_epoch <= 0:
+        return math.inf
+    return math.ceil(total / per_epoch)
+
+
+def _finite(value: float) -> float:
+    return value if math.isfinite(value) else -1
