@@ -14,7 +14,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from lightning_lrsched.core.duration import Interval, TrainingLength
+from lightning_lrsched.core.duration import TrainingLength
 from lightning_lrsched.core.position import Position
 from lightning_lrsched.core.warmup import Warmup
 
@@ -66,10 +66,8 @@ class Plan:
             left = max(length.total_steps - position.steps - (per_epoch - done if done else 0), 0)
             self.epochs = position.epochs + (1 if done else 0) + math.ceil(left / per_epoch)
 
-    def passed(self, position: Position, interval: Interval) -> bool:
-        """Whether the optimizer step just taken (at ``position``) lies past the plan's end, in ``interval`` units."""
-        if interval == "step":
-            return position.steps > self.steps
+    def epochs_passed(self, position: Position) -> bool:
+        """Whether the optimizer step just taken (at ``position``) lies past the planned epochs."""
         return position.epochs >= self.epochs and position.epoch_steps > 0
 
     def state(self) -> dict[str, Any]:

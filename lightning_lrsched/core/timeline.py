@@ -144,7 +144,9 @@ class Timeline:
             return
         self.count_step()
         self.write_lrs()
-        if self.plan.passed(self.position, self.interval) and self.holds_end():
+        plan, position = self.plan, self.position
+        past_plan = position.steps > plan.steps if self.interval == "step" else plan.epochs_passed(position)
+        if past_plan and self.holds_end():
             self.warn_once("plan-end", past_plan_text(self))
 
     def epoch_end(self) -> None:
