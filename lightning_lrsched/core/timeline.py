@@ -513,7 +513,7 @@ def catch_up(timeline: Timeline, steps: int, epochs: int) -> None:
         warnings.filterwarnings("ignore", message=r"Detected call of `lr_scheduler.step\(\)` before")
         for _ in range(steps):
             timeline.optimizer_step()
-            ends_epoch = timeline.position.steps - timeline.position.epoch_start_steps >= per_epoch
+            ends_epoch = timeline.position.epoch_steps >= per_epoch
             if math.isfinite(per_epoch) and done_epochs < epochs and ends_epoch:
                 timeline.epoch_end()
                 done_epochs += 1

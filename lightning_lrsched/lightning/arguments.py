@@ -47,15 +47,16 @@ class ScheduleArguments:
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        if "__init__" in vars(cls):  # written by hand: its keyword-only parameters are the callback's options
+        written = "__init__" in vars(cls)
+        if written:  # by hand: its keyword-only parameters are the callback's options
             own = [p for p in inspect.signature(cls.__init__).parameters.values() if p.kind is p.KEYWORD_ONLY]
             cls.base_init, cls._own_parameters = cls.__init__, own
             cls.option_names = tuple(p.name for p in own if p.name != "schedule")
-        else:
-            cls.__init__ = cls._named_init()  # type: ignore[method-assign]
+        signature = cls._signature()
+        if not written:
+            cls.__init__ = cls._named_init(signature)  # type: ignore[method-assign]
             cls.__init__.__module__, cls.__init__.__qualname__ = cls.__module__, f"{cls.__qualname__}.__init__"
         itself = inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)
-        signature = cls._signature()
         cls.__init__.__signature__ = signature.replace(parameters=[itself, *signature.parameters.values()])  # type: ignore[attr-defined]
 
     @classmethod
@@ -111,12 +112,11 @@ class ScheduleArguments:
         return inspect.Signature([*fixed, *keywords, *(varying if schedule_type.open_arguments else [])])
 
     @classmethod
-    def _named_init(cls) -> Callable[..., None]:
-        """An ``__init__`` taking the schedule's arguments by name, then the callback's, as a dataclass's is written.
+    def _named_init(cls, signature: inspect.Signature) -> Callable[..., None]:
+        """An ``__init__`` taking ``signature``'s arguments by name, as a dataclass's is written.
 
         It names each argument, with its default and type, and passes them all to the hand-written ``__init__``.
         """
-        signature = cls._signature()
         defaults = {name: p.default for name, p in signature.parameters.items() if p.default is not p.empty}
         listed = [p.replace(annotation=p.empty, default=p.empty) for p in signature.parameters.values()]
         text = ", ".join(str(p) + (f"=_defaults[{p.name!r}]" if p.name in defaults else "") for p in listed)

@@ -287,7 +287,7 @@ class RunFollower:
     def epoch_start(self, trainer: pl.Trainer) -> None:
         """An epoch of another size re-plans; the first whole epoch of a fit is measured."""
         timeline = self.timeline
-        self._measuring = self.measure and timeline.position.steps == timeline.position.epoch_start_steps
+        self._measuring = self.measure and timeline.position.epoch_steps == 0
         self.size_unchecked = False
         follow_epoch_size(trainer, timeline)
 
@@ -296,7 +296,7 @@ class RunFollower:
         timeline = self.timeline
         if self._measuring:
             self.measure = self._measuring = False
-            rate = follow_step_rate(trainer, timeline, timeline.position.steps - timeline.position.epoch_start_steps)
+            rate = follow_step_rate(trainer, timeline, timeline.position.epoch_steps)
             timeline.steps_per_batch = rate if rate is not None else timeline.steps_per_batch
         timeline.epoch_end()
         hand_over_to_swa(trainer, timeline, next_epoch=trainer.current_epoch + 1)
