@@ -41,7 +41,7 @@ class ScheduleArguments:
     """The schedule: its arguments, resolved lengths and the timeline of the current or last fit."""
     option_names: ClassVar[tuple[str, ...]] = ()
     """The names of the options of the hand-written ``__init__`` (every other argument is the schedule's)."""
-    base_init: ClassVar[Callable[..., None]]
+    _base_init: ClassVar[Callable[..., None]]
     """The hand-written ``__init__`` that the generated ones and :meth:`holding` call."""
     _own_parameters: ClassVar[list[inspect.Parameter]] = []
 
@@ -50,7 +50,7 @@ class ScheduleArguments:
         written = "__init__" in vars(cls)
         if written:  # by hand: its keyword-only parameters are the callback's options
             own = [p for p in inspect.signature(cls.__init__).parameters.values() if p.kind is p.KEYWORD_ONLY]
-            cls.base_init, cls._own_parameters = cls.__init__, own
+            cls._base_init, cls._own_parameters = cls.__init__, own
             cls.option_names = tuple(p.name for p in own if p.name != "schedule")
         signature = cls._signature()
         if not written:
@@ -72,7 +72,7 @@ class ScheduleArguments:
         """
         kind = next((c for c in _subclasses(ScheduleArguments) if c.schedule_type is type(schedule)), cls)
         callback = kind.__new__(kind)
-        kind.base_init(callback, schedule=schedule, **options)
+        kind._base_init(callback, schedule=schedule, **options)
         return callback  # type: ignore[return-value]
 
     def _hold(self, schedule: Schedule | None, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Schedule:
@@ -125,7 +125,7 @@ class ScheduleArguments:
         if rest is None:  # (still taken, so that a misspelled name is an error naming the closest valid one)
             text, rest = f"{text}, **_unknown", "_unknown"
         source = f"def __init__(self, {text}):\n    _base(self, **{{{named}}}, **{rest})\n"
-        scope: dict[str, Any] = {"_defaults": defaults, "_base": cls.base_init}
+        scope: dict[str, Any] = {"_defaults": defaults, "_base": cls._base_init}
         exec(source, scope)
         init: Callable[..., None] = scope["__init__"]
         init.__annotations__ = {
