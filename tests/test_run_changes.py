@@ -487,8 +487,8 @@ def test_catch_up_counts_epochs_for_epoch_schedules() -> None:
 
     catch_up(timeline, 15, 1)
     assert (timeline.position.steps, timeline.position.epochs) == (15, 1)
-    assert timeline.lrs == pytest.approx([GROUP_LRS[0] / 2, GROUP_LRS[1] / 2])
-    assert math.isclose(timeline.epoch_position, 1.5)
+    assert timeline.planned.written == pytest.approx([GROUP_LRS[0] / 2, GROUP_LRS[1] / 2])
+    assert math.isclose(timeline.plan.epoch_position(timeline.position), 1.5)
 
 
 def test_a_removed_param_group_is_an_error_naming_it() -> None:

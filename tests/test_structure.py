@@ -11,7 +11,7 @@ import lightning_lrsched
 
 PACKAGE = Path(lightning_lrsched.__file__).parent
 NAME = "lightning_lrsched"
-LARGEST_CLASS = 280  # the issue asks for 250: Timeline (278) is the one class above it
+LARGEST_CLASS = 250  # the bar issue 21 sets
 
 
 def module_name(path: Path) -> str:
@@ -115,7 +115,7 @@ def test_reporting_does_not_import_the_lightning_adapter(module) -> None:
     assert not [edge for edge in package_edges(module, type_checking=True) if edge.startswith(f"{NAME}.lightning")]
 
 
-def test_no_class_is_over_about_300_lines() -> None:
+def test_no_class_is_over_250_lines() -> None:
     sizes = {
         f"{module}.{node.name}": node.end_lineno - node.lineno + 1  # type: ignore[operator]
         for module, path in MODULES.items()

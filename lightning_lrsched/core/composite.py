@@ -50,6 +50,7 @@ class _CompositeTimeline(Timeline):
     """
 
     schedule: _Composite
+    restores_plan = True
 
     def __init__(self, schedule: Schedule, optimizer: Optimizer, length: TrainingLength, **options: Any) -> None:
         self.children: list[Timeline] = []
@@ -94,10 +95,6 @@ class _CompositeTimeline(Timeline):
     @override
     def schedulers(self) -> list[LRScheduler]:
         return [scheduler for child in self.children for scheduler in child.schedulers()]
-
-    @override
-    def _restores_plan(self) -> bool:
-        return True
 
 
 class _SequentialTimeline(_CompositeTimeline):

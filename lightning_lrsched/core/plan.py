@@ -50,6 +50,8 @@ class Plan:
     """The optimizer step where the current scheduler started: 0, or the last re-plan's."""
     replans: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     """Each re-plan: its step, the planned steps before and after, and why."""
+    steps_per_batch: float = 1.0
+    """The optimizer steps per training batch the plan counts on (not 1 for an optimizer at its own rate)."""
 
     @classmethod
     def for_run(cls, length: TrainingLength, warmup: Warmup, resolved: dict[str, Any]) -> Plan:
@@ -66,6 +68,16 @@ class Plan:
             left = max(length.total_steps - position.steps - (per_epoch - done if done else 0), 0)
             self.epochs = position.epochs + (1 if done else 0) + math.ceil(left / per_epoch)
 
+    def schedule_steps(self, position: Position) -> int:
+        """Optimizer steps the current scheduler has taken at ``position`` (since the warmup, or the last re-plan)."""
+        return max(position.steps - max(self.warmup.steps, self.origin), 0)
+
+    def epoch_position(self, position: Position) -> float:
+        """Epochs since the warmup ended at ``position``, the current epoch's fraction from its real steps."""
+        per_epoch = self.length.steps_per_epoch
+        fraction = position.epoch_steps / per_epoch if math.isfinite(per_epoch) else 0.0
+        return max(position.epochs + fraction - self.warmup_epochs, 0.0)
+
     def epochs_passed(self, position: Position) -> bool:
         """Whether the optimizer step just taken (at ``position``) lies past the planned epochs."""
         return position.epochs >= self.epochs and position.epoch_steps > 0
@@ -81,6 +93,7 @@ class Plan:
             "replans": copy.deepcopy(self.replans),
             "warmup_epochs": self.warmup_epochs,
             "planned_epochs": _finite(self.epochs),
+            "steps_per_batch": self.steps_per_batch,
         }
 
     def load(self, state: Mapping[str, Any], start_factor: float) -> None:
@@ -95,6 +108,7 @@ class Plan:
         self.origin = int(state.get("origin", 0))
         self.replans = copy.deepcopy(list(state.get("replans") or []))
         self.warmup_epochs = float(state.get("warmup_epochs", self.warmup_epochs))
+        self.steps_per_batch = float(state.get("steps_per_batch", 1.0))
 
 
 def epochs_of(length: TrainingLength) -> float:

@@ -56,6 +56,15 @@ class PlannedLrs:
         self.scale = 1.0
         """The optimizer steps with ``scale`` times the plan (rewinds lower it)."""
 
+    @property
+    def written(self) -> list[float]:
+        """The lr of every param group of the optimizer: what it steps with."""
+        return [float(group["lr"]) for group in self.optimizer.param_groups]
+
+    def real(self, lrs: Sequence[float]) -> list[float]:
+        """Planned ``lrs`` as the optimizer gets them past the warmup: times the scale of rewinds."""
+        return [lr * self.scale for lr in lrs]
+
     def write(self, factor: float) -> None:
         """Set each group's lr to the plan's times ``factor`` and the scale (momentum too, where it cycles)."""
         factor *= self.scale

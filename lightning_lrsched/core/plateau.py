@@ -84,7 +84,7 @@ class PlateauTimeline(Timeline):
         self.reductions: list[dict[str, Any]] = []
         """One entry per reduction: step, epoch, old and new lrs, and the values since the best one."""
         if self.watches_training:
-            self.warn_once(
+            self.warn.once(
                 "train",
                 f"ReduceLROnPlateau monitors {self.monitor!r}, a training metric: it is read at each training epoch"
                 " end. A validation metric such as 'val_loss' is the usual choice, since training loss keeps"
@@ -109,7 +109,7 @@ class PlateauTimeline(Timeline):
         assert isinstance(scheduler, torch_schedulers.ReduceLROnPlateau)
         fed = value
         if not math.isfinite(value):
-            self.warn_once(
+            self.warn.once(
                 "nonfinite",
                 f"ReduceLROnPlateau got {self.monitor}={value} at step {step}; a NaN/inf value counts as no"
                 " improvement. Check the model for divergence (an lr that is too high is a common cause).",

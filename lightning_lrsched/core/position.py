@@ -41,6 +41,8 @@ class Position:
     path: dict[str, Any] = dataclasses.field(default_factory=dict)
     """The lr of the first param group: ``first``, ``peak`` (and ``peak_step``), ``lowest``, ``last``, ``changes``
     and the ``change_steps`` of the first :data:`FEW_CHANGES` changes."""
+    handed_over: dict[str, Any] | None = None
+    """Who sets the lr instead of the schedule (SWA), and from which step and epoch; None while it sets it."""
 
     @property
     def epoch_steps(self) -> int:
@@ -70,6 +72,7 @@ class Position:
             "epoch_start_steps": self.epoch_start_steps,
             "path": copy.deepcopy(self.path),
             "undone": self.undone,
+            "handed_over": copy.deepcopy(self.handed_over),
         }
 
     def load(self, state: Mapping[str, Any]) -> None:
@@ -79,3 +82,4 @@ class Position:
         self.epoch_start_steps = int(state.get("epoch_start_steps", self.steps))
         self.path = copy.deepcopy(dict(state.get("path") or {}))
         self.undone = int(state.get("undone", 0))
+        self.handed_over = copy.deepcopy(state.get("handed_over"))

@@ -174,7 +174,8 @@ class Schedule:
     @property
     def schedule_steps(self) -> int:
         """Optimizer steps taken since the warmup ended: the step count of the wrapped schedule itself."""
-        return self.last_timeline.schedule_steps if self.last_timeline is not None else 0
+        timeline = self.last_timeline
+        return timeline.plan.schedule_steps(timeline.position) if timeline is not None else 0
 
     def scaled_to_run(self) -> bool:
         """Whether the plan depends on the run's length: an omitted whole-run length, or a percentage."""

@@ -309,7 +309,7 @@ class CosineAnnealingWarmRestarts(Schedule):
         else:
             timeline.plan.length.per_epoch(name="interval", value="step")  # an error for data without a length
             # completed epochs plus the fraction of this one, from its own number of steps (epochs may change size)
-            scheduler.step(timeline.epoch_position)  # type: ignore[arg-type]  # this scheduler takes fractional epochs
+            scheduler.step(timeline.plan.epoch_position(timeline.position))  # type: ignore[arg-type]  # this scheduler takes fractional epochs
 
 
 class CyclicLR(Schedule):
@@ -467,9 +467,9 @@ class OneCycleLR(Schedule):
         if scheduler.last_epoch + 1 < scheduler.total_steps:
             scheduler.step()
             return
-        done = timeline.schedule_steps if self.interval == "step" else timeline.position.epochs
+        done = timeline.plan.schedule_steps(timeline.position) if self.interval == "step" else timeline.position.epochs
         if done > scheduler.total_steps:
-            timeline.warn_once(
+            timeline.warn.once(
                 "onecycle-end",
                 f"OneCycleLR reached its end after {scheduler.total_steps} {self.interval}s but training goes on;"
                 " the learning rate stays at its final value. Leave `total_steps`/`epochs` unset to cover the"

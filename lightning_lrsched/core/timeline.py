@@ -22,7 +22,7 @@ import dataclasses
 import math
 import warnings
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler
@@ -31,6 +31,7 @@ from lightning_lrsched.core.duration import Duration, Interval, TrainingLength
 from lightning_lrsched.core.plan import Plan, epochs_of
 from lightning_lrsched.core.planned_lrs import PlannedLrs
 from lightning_lrsched.core.position import Position
+from lightning_lrsched.core.run_warnings import RunWarnings
 from lightning_lrsched.core.warmup import Warmup, Warn
 
 STATE_VERSION = 1
@@ -88,6 +89,9 @@ class Timeline:
         [0.0, 0.5, 1.0, 0.933, 0.75, 0.5, 0.25, 0.067]
     """
 
+    restores_plan: ClassVar[bool] = False
+    """Whether loading the scheduler's state sets the plan's lrs itself (a composite's phases do)."""
+
     def __init__(
         self,
         schedule: ScheduleHooks,
@@ -104,32 +108,12 @@ class Timeline:
         self.optimizer = optimizer
         self.planned = PlannedLrs(optimizer, cycles_momentum=schedule.cycles_momentum, phase=phase)
         self.interval = schedule.interval
-        self.warn = warn
-        self.warned: set[str] = set()
+        self.warn = RunWarnings(warn)
         warmup = Warmup.plan(schedule.warmup_length, schedule.warmup_start_factor, length, warn)
         self.plan = Plan.for_run(length, warmup, schedule.resolve_lengths(length, warmup.steps, warn))
         self.position = Position()
-        self.steps_per_batch = 1.0  # optimizer steps per training batch (not 1 for optimizers at their own rate)
-        self.handed_over: dict[str, Any] | None = None  # who sets the lr instead (e.g. SWA) and from which step
         self.scheduler: LRScheduler = self._build()
         self.write_lrs()
-
-    @property
-    def schedule_steps(self) -> int:
-        """Optimizer steps the current scheduler has taken (since the warmup ended, or the last re-plan)."""
-        return max(self.position.steps - max(self.plan.warmup.steps, self.plan.origin), 0)
-
-    @property
-    def epoch_position(self) -> float:
-        """Epochs since the warmup ended, with the current epoch's fraction from its real number of steps."""
-        per_epoch, position = self.plan.length.steps_per_epoch, self.position
-        fraction = position.epoch_steps / per_epoch if math.isfinite(per_epoch) else 0.0
-        return max(position.epochs + fraction - self.plan.warmup_epochs, 0.0)
-
-    @property
-    def lrs(self) -> list[float]:
-        """The current learning rate of every param group."""
-        return [float(group["lr"]) for group in self.optimizer.param_groups]
 
     # ------------------------------------------------------------------ events
 
@@ -139,7 +123,7 @@ class Timeline:
         A torch step hook's arguments are ignored: ``optimizer.register_step_post_hook(timeline.optimizer_step)``.
         """
         self.position.record(float(self.optimizer.param_groups[0]["lr"]))
-        if self.handed_over is not None:
+        if self.position.handed_over is not None:
             self.position.steps += 1
             return
         self.count_step()
@@ -147,7 +131,7 @@ class Timeline:
         plan, position = self.plan, self.position
         past_plan = position.steps > plan.steps if self.interval == "step" else plan.epochs_passed(position)
         if past_plan and self.holds_end():
-            self.warn_once("plan-end", past_plan_text(self))
+            self.warn.once("plan-end", past_plan_text(self))
 
     def epoch_end(self) -> None:
         """A training epoch has ended (after its last batch, before its end-of-epoch validation)."""
@@ -161,11 +145,11 @@ class Timeline:
             The lr reductions this caused (plateau schedules), each as a dict for reporting, with the lrs the
             optimizer really has.
         """
-        events = self.take_values(values, step=step, epoch=epoch) if self.handed_over is None else []
+        events = self.take_values(values, step=step, epoch=epoch) if self.position.handed_over is None else []
         self.write_lrs()
-        for event in events if self.planned.scale != 1.0 else ():
+        for event in events:
             for key in ("lr_before", "lr_after"):
-                event[key] = [lr * self.planned.scale for lr in event[key]]
+                event[key] = self.planned.real(event[key])
         return events
 
     def count_epoch(self) -> None:
@@ -173,7 +157,7 @@ class Timeline:
         position = self.position
         # an epoch counts for the schedule when at least one of its steps came after the warmup (and before a
         # hand-over)
-        counts = position.steps > max(self.plan.warmup.steps, position.epoch_start_steps) and self.handed_over is None
+        counts = position.steps > max(self.plan.warmup.steps, position.epoch_start_steps) and not position.handed_over
         position.epochs += 1
         if self.interval == "epoch" and counts:
             self._advance()
@@ -189,7 +173,7 @@ class Timeline:
 
     def write_lrs(self) -> None:
         """Set each group's lr, once: the plan's, times the warmup's factor here, times the rewinds' scale."""
-        if self.handed_over is not None:
+        if self.position.handed_over is not None:
             return
         warmup = self.plan.warmup
         steps = self.position.steps
@@ -211,11 +195,9 @@ class Timeline:
             "interval": self.interval,
             **self.position.state(),
             **self.plan.state(),
-            "lrs": self.lrs,
+            "lrs": self.planned.written,
             "scheduler": self._scheduler_state(),
             "arguments": self.schedule.plain_arguments(),
-            "handed_over": self.handed_over,
-            "steps_per_batch": self.steps_per_batch,
             **self.planned.state(),
         }
 
@@ -243,10 +225,10 @@ class Timeline:
         """
         position = self.position
         scale, undone = self.planned.scale * factor, position.undone + position.steps - int(state["steps"])
-        handed_over = self.handed_over  # (someone else, SWA, sets the lr now: that stays so)
+        handed_over = position.handed_over  # (someone else, SWA, sets the lr now: that stays so)
         self.restore(state)
         self.plan.length, position.undone, self.planned.scale = length, undone, scale
-        self.handed_over = handed_over if handed_over is not None else self.handed_over
+        position.handed_over = handed_over if handed_over is not None else position.handed_over
         self.write_lrs()
 
     def restore(self, state: Mapping[str, Any]) -> None:
@@ -254,11 +236,9 @@ class Timeline:
         self.position.load(state)
         saved = state.get("arguments") or {}
         self.plan.load(state, float(saved.get("warmup_start_factor", self.plan.warmup.start_factor)))
-        self.handed_over = state.get("handed_over")
-        self.steps_per_batch = float(state.get("steps_per_batch", 1.0))
         self.planned.load(state)
         self._load_scheduler_state(state["scheduler"])
-        if "plan" not in state and not self._restores_plan():  # (before 0.5: the scheduler's last lrs)
+        if "plan" not in state and not self.restores_plan:  # (before 0.5: the scheduler's last lrs)
             self.planned.set(self.scheduler.get_last_lr())
 
     # ------------------------------------------------------------------ the run changes
@@ -295,16 +275,9 @@ class Timeline:
 
     def hand_over(self, to: str) -> None:
         """Stop setting the lr from now on: ``to`` sets it, from the configured lrs (the clock and path go on)."""
-        self.handed_over = {"to": to, "step": self.position.steps, "epoch": self.position.epochs}
+        position = self.position
+        position.handed_over = {"to": to, "step": position.steps, "epoch": position.epochs}
         self.planned.hand_back()
-
-    # ------------------------------------------------------------------ reporting helpers
-
-    def warn_once(self, key: str, message: str) -> None:
-        """Warn with ``message`` the first time ``key`` comes up in this run."""
-        if key not in self.warned:
-            self.warned.add(key)
-            self.warn(message)
 
     # ------------------------------------------------------------------ for subclasses (plateau, composites)
 
@@ -314,10 +287,6 @@ class Timeline:
     def holds_end(self) -> bool:
         """Whether the schedule holds its final value past its plan (it has an end: a decay, a last milestone)."""
         return self.schedule.ends
-
-    def _restores_plan(self) -> bool:
-        """Whether loading the scheduler's state sets the plan's lrs itself (a composite's phases do)."""
-        return False
 
     def schedulers(self) -> list[LRScheduler]:
         """The torch schedulers this timeline drives (a composite's children included)."""
@@ -365,7 +334,7 @@ class Replan:
         plan = timeline.plan
         before = (plan.length, plan.steps, plan.epochs)
         plan.set_length(length, timeline.position)
-        if timeline.handed_over is not None or (epochs_kept and timeline.interval == "epoch"):
+        if timeline.position.handed_over is not None or (epochs_kept and timeline.interval == "epoch"):
             return "fixed"  # (the lr is someone else's, or the schedule counts epochs, which keep their places)
         if not timeline.schedule.scaled_to_run():
             return "fixed"  # fixed lengths keep their places
@@ -379,7 +348,7 @@ class Replan:
             self._restart(new)
         elif new is None or not self._rebuild(new):
             plan.length, plan.steps, plan.epochs = before
-            timeline.warn_once("no-replan", cannot_replan_text(timeline, self.why))
+            timeline.warn.once("no-replan", cannot_replan_text(timeline, self.why))
             return "kept"
         plan.replans.append(
             {"step": timeline.position.steps, "from": before[1], "to": length.total_steps, "why": self.why}
@@ -529,8 +498,8 @@ def past_plan_text(timeline: Timeline) -> str:
         plan = f"{timeline.plan.epochs:g} epochs and this is epoch {timeline.position.epochs + 1}"
     return (
         f"{timeline.name} has run past the end of its plan: it was planned for {plan}. The learning rate holds at"
-        f" its final value {timeline.lrs[0]:.3g} from here instead of extending the schedule's formula. A run"
-        " outgrows its plan when it resumes into a longer run (pass `replan_on_resume=True` to stretch the"
+        f" its final value {timeline.planned.written[0]:.3g} from here instead of extending the schedule's formula."
+        " A run outgrows its plan when it resumes into a longer run (pass `replan_on_resume=True` to stretch the"
         " schedule over it instead), when `steps_per_batch` is declared lower than the optimizer's real rate,"
         " or when a schedule that cannot be re-planned meets longer epochs."
     )

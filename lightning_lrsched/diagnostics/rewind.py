@@ -314,7 +314,7 @@ def _restore(trainer: pl.Trainer, pl_module: pl.LightningModule, state: _State, 
         saved_timeline, length = state.schedules[callback.state_key]
         timeline.rewind(saved_timeline, length if length is not None else timeline.plan.length, factor)
         scheduled.add(id(timeline.optimizer))
-        if timeline.handed_over is not None:
+        if timeline.position.handed_over is not None:
             handed_over.append(f"The lrs of `{timeline.name}` are")
     for optimizer in trainer.optimizers:  # an optimizer without a schedule of this package: its lrs directly
         if id(optimizer) not in scheduled:

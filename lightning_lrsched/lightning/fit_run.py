@@ -204,5 +204,5 @@ def plan_fit(
         rank_zero_warn(
             f"`fast_dev_run`: {name} is planned for a smoke run of {length.total_steps:g} step(s): {notes[0]}"
         )
-    timeline.warn = rank_zero_warn
+    timeline.warn.sink = rank_zero_warn
     return timeline

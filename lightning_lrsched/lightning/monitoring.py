@@ -61,7 +61,7 @@ class MonitorFeed:
         """``monitor`` is logged during training only: from now on it is read at each training epoch end."""
         self.from_training.add(monitor)
         self.snapshots.pop(monitor, None)  # (this epoch's training logged it: its end reads a fresh value)
-        timeline.warn_once(
+        timeline.warn.once(
             f"training-{monitor}",
             f"ReduceLROnPlateau(monitor={monitor!r}): `{monitor}` is logged during training, not by validation, so"
             " no validation run can step the schedule with it. It is read at the end of each training epoch"
@@ -108,4 +108,4 @@ def _missing(trainer: pl.Trainer, timeline: Timeline, monitor: str, strict: bool
     )
     if strict:
         raise RuntimeError(message + " (Pass `strict=False` to continue without plateau steps.)")
-    timeline.warn_once(f"missing-{monitor}", message)
+    timeline.warn.once(f"missing-{monitor}", message)

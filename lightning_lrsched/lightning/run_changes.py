@@ -49,22 +49,22 @@ def length_from_now(trainer: pl.Trainer, timeline: Timeline, per_epoch: float, *
 
 def follow_epoch_size(trainer: pl.Trainer, timeline: Timeline) -> None:
     """At an epoch start: when this epoch has another number of optimizer steps than planned, re-plan."""
-    if trainer.current_epoch == 0 or timeline.handed_over is not None:
+    if trainer.current_epoch == 0 or timeline.position.handed_over is not None:
         return  # the plan was made from the first epoch's size; after SWA's start the schedule sets no lr
-    per_epoch = steps_per_epoch_now(trainer, timeline.steps_per_batch)
+    per_epoch = steps_per_epoch_now(trainer, timeline.plan.steps_per_batch)
     planned = timeline.plan.length.steps_per_epoch
     if not math.isfinite(per_epoch) or per_epoch == planned or not math.isfinite(timeline.plan.steps):
         return
     why = f"epochs of {per_epoch:g} optimizer steps from epoch {trainer.current_epoch}"
     before = timeline.plan.steps
     if _replanned(trainer, timeline, per_epoch, epoch=trainer.current_epoch, why=why):
-        timeline.warn_once(
+        timeline.warn.once(
             "epoch-size",
             f"{timeline.name}: the epochs of this run changed size, from {planned:g} to {per_epoch:g} optimizer"
             f" steps at epoch {trainer.current_epoch} (reloaded dataloaders?). What remains of the schedule is"
             f" re-planned for {timeline.plan.steps:g} optimizer steps in all (it was {before:g}), continuing from"
-            f" the current lr {timeline.lrs[0]:.3g}; lengths given as fixed durations keep their places. Later"
-            " changes of epoch size are followed without another warning.",
+            f" the current lr {timeline.planned.written[0]:.3g}; lengths given as fixed durations keep their places."
+            " Later changes of epoch size are followed without another warning.",
         )
 
 
@@ -82,7 +82,7 @@ def follow_step_rate(trainer: pl.Trainer, timeline: Timeline, steps_in_epoch: in
     why = f"{steps_in_epoch} optimizer steps per epoch measured, {planned:g} planned"
     before = timeline.plan.steps
     if _replanned(trainer, timeline, steps_in_epoch, epoch=trainer.current_epoch + 1, why=why):
-        timeline.warn_once(
+        timeline.warn.once(
             "step-rate",
             f"{timeline.name}: {type(timeline.optimizer).__name__} took {steps_in_epoch} optimizer steps in epoch"
             f" {trainer.current_epoch}, where the Trainer's estimate (one step per batch) gave {planned:g}. What"
@@ -130,8 +130,8 @@ def start_at_position(trainer: pl.Trainer, timeline: Timeline) -> None:
         f"{timeline.name} has no state for this run, which is at optimizer step {steps} (epoch"
         f" {trainer.current_epoch}): the checkpoint was written without this schedule callback, or this Trainer"
         " already trained. The schedule starts at that position, as if it had run from the start (lr"
-        f" {timeline.lrs[0]:.3g} now). To start the schedule afresh from these weights instead, load them with"
-        " `YourModule.load_from_checkpoint(path)` and fit a new Trainer without `ckpt_path`."
+        f" {timeline.planned.written[0]:.3g} now). To start the schedule afresh from these weights instead, load them"
+        " with `YourModule.load_from_checkpoint(path)` and fit a new Trainer without `ckpt_path`."
     )
 
 
@@ -152,10 +152,10 @@ def hand_over_to_swa(trainer: pl.Trainer, timeline: Timeline, *, next_epoch: int
     SWA's ``SWALR`` then anneals from those to ``swa_lrs`` exactly as it does without a schedule callback.
     """
     found = swa_start_epoch(trainer)
-    if found is None or timeline.handed_over is not None or next_epoch < found[1]:
+    if found is None or timeline.position.handed_over is not None or next_epoch < found[1]:
         return False
     timeline.hand_over("StochasticWeightAveraging")
-    timeline.warn_once(
+    timeline.warn.once(
         "swa",
         f"{timeline.name} hands the learning rate over to StochasticWeightAveraging from epoch {next_epoch}"
         f" (step {timeline.position.steps}): from there SWA's SWALR sets it, starting from the optimizer's configured"
@@ -212,7 +212,7 @@ class RunFollower:
         >>> from lightning_lrsched.core import CosineAnnealingLR, TrainingLength
         >>> optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
         >>> follower = RunFollower(CosineAnnealingLR().timeline(optimizer, TrainingLength(8, 4)))
-        >>> follower.timeline.steps_per_batch
+        >>> follower.timeline.plan.steps_per_batch
         1.0
     """
 
@@ -250,10 +250,12 @@ class RunFollower:
         if not pending and not catch_up and trainer.global_step > 0:  # the same Trainer fits again
             pending = continued_state(trainer, timeline.optimizer, previous)
             catch_up = pending is None
-        timeline.steps_per_batch = steps_per_batch or 1.0
+        timeline.plan.steps_per_batch = steps_per_batch or 1.0
         if pending:
             timeline.load_state_dict(pending, replan=replan)
-        measure = steps_per_batch is None and timeline.steps_per_batch == 1.0 and not pl_module.automatic_optimization
+        measure = (
+            steps_per_batch is None and timeline.plan.steps_per_batch == 1.0 and not pl_module.automatic_optimization
+        )
         follower = cls(timeline, catch_up=catch_up, measure=measure)
         follower.fit_start(trainer, resumed=bool(pending))
         return follower
@@ -297,6 +299,6 @@ class RunFollower:
         if self._measuring:
             self.measure = self._measuring = False
             rate = follow_step_rate(trainer, timeline, timeline.position.epoch_steps)
-            timeline.steps_per_batch = rate if rate is not None else timeline.steps_per_batch
+            timeline.plan.steps_per_batch = rate if rate is not None else timeline.plan.steps_per_batch
         timeline.epoch_end()
         hand_over_to_swa(trainer, timeline, next_epoch=trainer.current_epoch + 1)

@@ -55,8 +55,8 @@ def summary(name: str, interval: str, timeline: Timeline | None) -> dict[str, An
         info["text"] = f"{name}: no optimizer step yet"
         return info
     text = f"{name}: {_describe_path(timeline)}"
-    if timeline.handed_over is not None:
-        handed = timeline.handed_over
+    if timeline.position.handed_over is not None:
+        handed = timeline.position.handed_over
         text += f"; handed over to {handed['to']} at step {handed['step']} (epoch {handed['epoch']})"
         info["handed_over"] = dict(handed)
     if timeline.plan.replans:
