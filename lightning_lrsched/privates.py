@@ -26,15 +26,6 @@ def mark_stepped(optimizer: Optimizer) -> None:
     optimizer._opt_called = True  # type: ignore[attr-defined]
 
 
-def plateau_improved(scheduler: Any, current: float) -> bool:
-    """Whether ``current`` improves on the best value of torch's ``ReduceLROnPlateau`` ``scheduler`` (its mode).
-
-    Private: ``_is_better`` (torch 2.5 on); torch before it has the same method public, as ``is_better``.
-    """
-    compare = getattr(scheduler, "is_better", None) or scheduler._is_better
-    return bool(compare(current, scheduler.best))
-
-
 def epoch_batches_done(trainer: pl.Trainer, batch_idx: int) -> bool:
     """Whether the training batch that just ended was the epoch's last.
 

@@ -222,3 +222,47 @@ print(lrs.ScheduleFreeCallback.__doc__)
     ran = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False)
     assert ran.returncode == 0, ran.stderr[-2000:]
     assert "pip install schedulefree" in " ".join(ran.stdout.split())
+
+
+def private_reads(path: Path, own: set[str]) -> list[tuple[str, int, str]]:
+    """Reads of a private attribute that another object has: ``x._name`` or ``getattr(x, "_name")``.
+
+    Not counted: ``self``, ``cls`` and ``super()``, and names that the package itself defines (its own classes).
+    """
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Load):
+            name, base = node.attr, ast.unparse(node.value)
+            if base in ("self", "cls", "super()"):
+                continue
+        elif isinstance(node, ast.Call) and ast.unparse(node.func) in ("getattr", "hasattr") and len(node.args) > 1:
+            name = node.args[1].value if isinstance(node.args[1], ast.Constant) else ""
+        else:
+            continue
+        if isinstance(name, str) and name.startswith("_") and not name.startswith("__") and name not in own:
+            found.append((module_name(path), node.lineno, name))
+    return found
+
+
+def own_names() -> set[str]:
+    """The private names the package defines: its functions and methods, class attributes, ``self.x`` writes."""
+    names: set[str] = set()
+    for path in MODULES.values():
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                names.add(node.name)
+            elif isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store):
+                if ast.unparse(node.value) in ("self", "cls"):
+                    names.add(node.attr)
+            elif isinstance(node, (ast.AnnAssign, ast.Assign)):
+                targets = [node.target] if isinstance(node, ast.AnnAssign) else node.targets
+                names |= {t.id for t in targets if isinstance(t, ast.Name)}
+                names |= {e.id for t in targets if isinstance(t, ast.Tuple) for e in t.elts if isinstance(e, ast.Name)}
+    return names
+
+
+def test_lightning_and_torch_privates_are_read_in_privates_py_only_and_at_most_ten_times() -> None:
+    own = own_names()
+    reads = [read for path in MODULES.values() for read in private_reads(path, own)]
+    assert [read for read in reads if read[0] != f"{NAME}.privates"] == []
+    assert 0 < len(reads) <= 10, reads  # (0 would mean the measurement no longer sees them)

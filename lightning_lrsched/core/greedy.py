@@ -10,7 +10,7 @@ from typing import Any, Literal
 from torch.optim import Optimizer
 from torch.optim import lr_scheduler as torch_schedulers
 
-from lightning_lrsched import _checks, privates
+from lightning_lrsched import _checks
 from lightning_lrsched.core.plateau import ReduceLROnPlateau
 
 
@@ -61,7 +61,7 @@ class _GreedySchedule(torch_schedulers.ReduceLROnPlateau):
                 self.wait_counter -= 1
             self.num_bad_epochs = self.num_good_epochs = 0
         else:
-            if privates.plateau_improved(self, current):
+            if self._improves(current):
                 self.best, self.num_bad_epochs = current, 0
                 self.num_good_epochs += 1
             else:
@@ -73,6 +73,15 @@ class _GreedySchedule(torch_schedulers.ReduceLROnPlateau):
                 self._reduce_lr(self.last_epoch)
                 self.cooldown_counter, self.num_bad_epochs = self.cooldown, 0
         self._last_lr = [float(group["lr"]) for group in self.optimizer.param_groups]
+
+    def _improves(self, value: float) -> bool:
+        """Whether ``value`` improves on the best one: torch's documented rule for ``mode`` and ``threshold_mode``."""
+        best, threshold = float(self.best), float(self.threshold)
+        if self.threshold_mode == "rel":
+            bound = best * (1 - threshold if self.mode == "min" else 1 + threshold)
+        else:
+            bound = best - threshold if self.mode == "min" else best + threshold
+        return value < bound if self.mode == "min" else value > bound
 
     def _smoothed(self, value: float) -> float:
         """The running mean of the last ``window_size`` values when smoothing (a running sum, as transformers)."""
