@@ -270,8 +270,9 @@ def test_replan_on_resume_moves_the_transformers_wsd_decay_to_the_new_end(tmp_pa
     "kwargs",
     [{"patience": 1}, {"patience": 0, "factor": 0.5, "cooldown": 1}, {"patience": 1, "wait_after_increase": 2},
      {"patience": 0, "smooth": True, "window_size": 3}, {"patience": 0, "factor": 0.5, "min_lr": 0.05,
-     "reset_start": 2, "threshold_mode": "rel", "threshold": 0.01}],
-    ids=["defaults", "cooldown", "wait", "smooth", "reset"],
+     "reset_start": 2, "threshold_mode": "rel", "threshold": 0.01},
+     {"patience": 0, "factor": 0.5, "mode": "max"}],
+    ids=["defaults", "cooldown", "wait", "smooth", "reset", "max"],
 )  # fmt: skip
 def test_greedy_equals_transformers_greedy_fed_the_same_values(tmp_path, kwargs) -> None:
     probe = LrAfterValidation()
@@ -290,6 +291,27 @@ def test_greedy_equals_transformers_greedy_fed_the_same_values(tmp_path, kwargs)
         expected.append(optimizer.param_groups[0]["lr"])
     assert probe.lrs == pytest.approx(expected, rel=1e-12)
     assert len(set(probe.lrs)) > 1  # the case moves the lr
+
+
+@pytest.mark.parametrize("mode", ["min", "max"])
+@pytest.mark.parametrize("threshold_mode", ["rel", "abs"])
+def test_greedy_improvement_rule_equals_torchs_plateau_comparison(mode, threshold_mode) -> None:
+    from lightning_lrsched.core.greedy import _GreedySchedule
+
+    greedy = _GreedySchedule(make_optimizer(), mode=mode, threshold_mode=threshold_mode, threshold=0.05)
+    torchs = torch.optim.lr_scheduler.ReduceLROnPlateau(
+        make_optimizer(), mode=mode, threshold_mode=threshold_mode, threshold=0.05
+    )
+    compare = getattr(torchs, "is_better", None) or torchs._is_better  # (public before torch 2.5)
+    deltas = (-0.2, -0.06, -0.04, 0.0, 0.04, 0.06, 0.2)  # (on both sides of the threshold, rel or abs)
+    cases = [(best, best + delta) for best in (-2.0, 0.5, 1.0, 3.0) for delta in deltas]
+    answers = []
+    for best, value in cases:
+        greedy.best = torchs.best = best
+        answers.append(greedy._improves(value))
+        assert answers[-1] == compare(value, best), (best, value)
+    assert True in answers
+    assert False in answers
 
 
 def test_greedy_resumed_between_validations_equals_the_uninterrupted_run(tmp_path) -> None:
