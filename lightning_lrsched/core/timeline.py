@@ -157,7 +157,8 @@ class Timeline:
         position = self.position
         # an epoch counts for the schedule when at least one of its steps came after the warmup (and before a
         # hand-over)
-        counts = position.steps > max(self.plan.warmup.steps, position.epoch_start_steps) and not position.handed_over
+        after_warmup = position.steps > max(self.plan.warmup.steps, position.epoch_start_steps)
+        counts = after_warmup and position.handed_over is None
         position.epochs += 1
         if self.interval == "epoch" and counts:
             self._advance()
