@@ -26,16 +26,6 @@ def mark_stepped(optimizer: Optimizer) -> None:
     optimizer._opt_called = True  # type: ignore[attr-defined]
 
 
-def epoch_batches_done(trainer: pl.Trainer, batch_idx: int) -> bool:
-    """Whether the training batch that just ended was the epoch's last.
-
-    Private: the epoch loop's ``_num_ready_batches_reached()``. The public fallback, ``batch_idx + 1 ==
-    trainer.num_training_batches``, misses ``limit_train_batches`` and mid-epoch resumes.
-    """
-    reached = getattr(trainer.fit_loop.epoch_loop, "_num_ready_batches_reached", None)
-    return bool(reached()) if callable(reached) else batch_idx + 1 == trainer.num_training_batches
-
-
 def batches_that_stepped(trainer: pl.Trainer) -> int:
     """The x value of Lightning's own step metrics.
 

@@ -232,7 +232,7 @@ class LRSchedulerCallback(ScheduleArguments, Callback):
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any, batch_idx: int
     ) -> None:
         if self._fit is not None:
-            self._fit.train_batch_end(trainer, pl_module, batch_idx)
+            self._fit.train_batch_end(trainer, pl_module)
 
     @override
     def on_validation_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:

@@ -16,7 +16,7 @@ import lightning.pytorch as pl
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 from torch.optim import Optimizer
 
-from lightning_lrsched import _checks, privates
+from lightning_lrsched import _checks
 from lightning_lrsched.core.duration import TrainingLength
 from lightning_lrsched.core.schedule import Schedule
 from lightning_lrsched.core.timeline import Timeline
@@ -84,9 +84,15 @@ class FitRun:
             self.follower.batch_start(trainer)
         self.log.batch_start(self.timeline)
 
-    def train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch_idx: int) -> None:
-        """A batch ended: after the epoch's last, the epoch ends for the schedule; the progress bar shows the lr."""
-        if privates.epoch_batches_done(trainer, batch_idx):
+    def train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        """A batch ended: after the epoch's last, the epoch ends for the schedule; the progress bar shows the lr.
+
+        The epoch's last batch by Lightning's own rule (its epoch loop's end check), on the loop's public progress:
+        the batches of the epoch are all in (``limit_train_batches`` and a mid-epoch resume counted), or the data
+        ran out (an iterable without a length).
+        """
+        progress = trainer.fit_loop.epoch_loop.batch_progress
+        if progress.is_last_batch or progress.current.ready == trainer.num_training_batches:
             self.follower.epoch_end(trainer)
         if self.log.show_progress:
             self.log.show(pl_module)

@@ -135,11 +135,7 @@ class LrLog:
         """
         if len(self.optimizer.param_groups) != len(self.tags):
             self.join_new_groups(timeline)
-        warmup_step = (
-            self.warmup_per_step
-            and timeline.plan.warmup.steps > 0
-            and timeline.position.steps <= timeline.plan.warmup.steps
-        )
+        warmup_step = self.warmup_per_step and timeline.plan.warmup.covers(timeline.position.steps)
         if not (self.per_step or warmup_step) or (step := privates.logged_step(self.trainer)) is None:
             return
         if self.per_step or step != self._epoch_logged_at:  # (a warmup's step: the epoch's first is logged already)

@@ -1,0 +1,62 @@
+"""What one optimizer step costs the package in a Trainer run: the calls into it, counted as issue 21 counts them.
+
+``sys.setprofile`` between the end of one training batch and the end of the next, mid-epoch and past the warmup,
+with ``log_every_n_steps=1`` (the lrs are logged at every step). The bounds are today's figures: a change that adds a
+call to every step fails here and says where the calls go.
+"""
+
+from __future__ import annotations
+
+import collections
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import lightning.pytorch as pl
+import pytest
+from helpers import TinyModel, make_loader, trainer
+from lightning.pytorch.callbacks import Callback
+
+import lightning_lrsched as lrs
+
+PACKAGE = "lightning_lrsched"
+
+
+class StepWindow(Callback):
+    """Counts the package's function calls from the end of one training batch to the end of the next."""
+
+    def __init__(self, at_step: int) -> None:
+        self.at_step = at_step
+        self.calls: collections.Counter[str] = collections.Counter()
+
+    def _count(self, frame: Any, event: str, arg: Any) -> None:
+        if event == "call" and f"/{PACKAGE}/" in frame.f_code.co_filename:
+            self.calls[f"{frame.f_code.co_filename.rsplit(PACKAGE, 1)[-1]}:{frame.f_code.co_name}"] += 1
+
+    def on_train_batch_end(self, trainer: pl.Trainer, *args: Any) -> None:
+        if trainer.global_step == self.at_step:
+            sys.setprofile(self._count)
+        elif trainer.global_step == self.at_step + 1:
+            sys.setprofile(None)
+
+
+@pytest.mark.parametrize(
+    ("make", "most"),
+    [
+        (lambda: lrs.CosineAnnealingLR(warmup=3), 15),
+        (lambda: lrs.OneCycleLR(max_lr=0.5), 15),
+        (lambda: lrs.StepLR(step_size=1), 13),
+        (lambda: lrs.ReduceLROnPlateau(monitor="val_loss"), 13),
+    ],
+    ids=["warmup+cosine", "onecycle", "steplr", "plateau"],
+)
+def test_calls_into_the_package_per_optimizer_step(tmp_path, make: Callable[[], Any], most: int) -> None:
+    window = StepWindow(at_step=6)  # (batch 7 of 10 in the first epoch: past the warmup, not an epoch's end)
+    fit = trainer(tmp_path, max_epochs=2, log_every_n_steps=1, callbacks=[window, make()])
+    try:
+        fit.fit(TinyModel(), make_loader(30), make_loader(9))
+    finally:
+        sys.setprofile(None)
+    counted = sum(window.calls.values())
+    assert 0 < counted <= most, dict(window.calls)
+    assert window.calls["/core/planned_lrs.py:write"] == 1  # the lrs are written once a step
