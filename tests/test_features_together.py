@@ -177,6 +177,33 @@ def test_a_changed_warmup_argument_is_still_named(tmp_path) -> None:
     assert "`warmup` was '10%' and is now '20%'" in message
 
 
+@pytest.mark.parametrize("replan", [False, True])
+@pytest.mark.parametrize("schedule", [lrs.CosineAnnealingLR, lrs.PolynomialLR])
+def test_a_resume_from_the_end_of_the_plan_says_the_final_lr_holds_replanned_or_not(tmp_path, schedule, replan):
+    """A finished decay resumed into a longer run has nothing left to stretch: not a silent run at the floor."""
+    path = checkpoint_at(tmp_path, schedule(), TinyModel(), 20, max_epochs=2)
+    recorder = LRRecorder()
+    run = trainer(tmp_path / "b", max_epochs=4, callbacks=[schedule(replan_on_resume=replan), recorder])
+    messages = caught_messages(lambda: run.fit(TinyModel(), make_loader(), ckpt_path=path, **SAFE_LOAD))
+    (message,) = containing(messages, "at the end of its plan of 20 optimizer steps into a run of 40")
+    assert "holds at its final value 0, re-planned (`replan_on_resume=True`) or not" in message
+    assert "load_from_checkpoint" in message
+    assert containing(messages, "past the end of its plan") == []  # (said once, by the resume)
+    assert containing(messages, "pass `replan_on_resume=True`") == []  # (it would change nothing)
+    assert [lrs for lrs in recorder.lrs] == [[0.0, 0.0]] * 20
+
+
+def test_the_same_trainer_fitting_on_after_the_end_of_the_plan_says_the_final_lr_holds(tmp_path) -> None:
+    recorder, model = LRRecorder(), TinyModel()
+    run = trainer(tmp_path, max_epochs=1, callbacks=[lrs.CosineAnnealingLR(warmup=2, replan_on_resume=True), recorder])
+    run.fit(model, make_loader())
+    run.fit_loop.max_epochs = 3
+    messages = caught_messages(lambda: run.fit(model, make_loader()))
+    assert len(containing(messages, "at the end of its plan of 10 optimizer steps into a run of 30")) == 1
+    assert recorder.lrs[2][0] == pytest.approx(0.1)  # the first fit: warmup to the peak, then the decay
+    assert [lrs for lrs in recorder.lrs[10:]] == [[0.0, 0.0]] * 20
+
+
 # ------------------------------------------------------------------------------------ transformers' names, our warmup
 
 

@@ -220,7 +220,7 @@ def test_a_second_fit_of_the_same_trainer_keeps_the_pick_and_a_reused_callback_t
     fit_.fit(module, loader())
     first = callback.range_result
     fit_.fit_loop.max_epochs = 6
-    with pytest.warns(UserWarning, match="resumes into a run of"):
+    with pytest.warns(UserWarning, match="at the end of its plan of 160 optimizer steps"):
         fit_.fit(module, loader())
     assert callback.range_result is first  # continued at step 160: no second test
     fresh = trainer(tmp_path / "again", callbacks=[callback], max_epochs=4, deterministic=False)

@@ -463,7 +463,7 @@ def test_the_same_trainer_fitting_again_continues_the_schedule_and_holds_by_defa
     run.fit(model, make_loader())
     run.fit_loop.max_epochs = 4
     messages = caught_messages(lambda: run.fit(model, make_loader()))
-    assert len(containing(messages, "resumes into a run of 40 optimizer steps")) == 1
+    assert len(containing(messages, "at the end of its plan of 20 optimizer steps into a run of 40")) == 1
     assert schedule.summary()["steps"] == 40  # one clock over both fits
     assert_lrs(recorder.lrs, by_hand([(lambda o: ts.CosineAnnealingLR(o, 20), 20)]) + [by_hand_end(20)] * 20)
 

@@ -82,6 +82,10 @@ class Plan:
         """Whether the optimizer step just taken (at ``position``) lies past the planned epochs."""
         return position.epochs >= self.epochs and position.epoch_steps > 0
 
+    def behind(self, position: Position, interval: str) -> bool:
+        """Whether all of the plan lies behind ``position`` (its planned steps, or epochs, are done)."""
+        return position.steps >= self.steps if interval == "step" else position.epochs >= self.epochs
+
     def state(self) -> dict[str, Any]:
         """The plan's part of a timeline's checkpoint state (``-1`` for an end that is ``inf``)."""
         return {
