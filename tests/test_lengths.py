@@ -13,7 +13,7 @@ from torch.utils.data import DataLoader, IterableDataset
 
 import lightning_lrsched as lrs
 from tests.helpers import LRRecorder, TinyModel, make_loader, make_optimizer, reference_trace, trainer
-from tests.test_parity import CASES
+from tests.test_parity import CASES, expected_warnings
 from tests.test_warnings import NORMAL
 
 ALL_TYPES: list[tuple[str, Callable[[], lrs.LRSchedulerCallback]]] = [(c[0], c[1]) for c in CASES] + [
@@ -70,7 +70,8 @@ MAX_STEPS_ONLY = [
 @pytest.mark.parametrize(("label", "make", "lengths", "expected"), MAX_STEPS_ONLY, ids=[m[0] for m in MAX_STEPS_ONLY])
 def test_max_steps_only_runs_resolve_epochs_from_the_real_data(tmp_path, label, make, lengths, expected) -> None:
     schedule, recorder = make(), LRRecorder()
-    trainer(tmp_path, max_steps=40, callbacks=[schedule, recorder]).fit(TinyModel(), make_loader())
+    with expected_warnings(label):
+        trainer(tmp_path, max_steps=40, callbacks=[schedule, recorder]).fit(TinyModel(), make_loader())
     assert schedule.resolved_lengths == lengths
     assert recorder.lrs == expected()
 

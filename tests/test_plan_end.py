@@ -173,3 +173,36 @@ def test_an_early_stop_is_reported_in_the_summary_without_a_warning(tmp_path) ->
         trainer(tmp_path, max_epochs=4, callbacks=[schedule, StopAt(step=10)]).fit(TinyModel(), make_loader())
     assert not [w for w in caught if "planned for" in str(w.message)]
     assert "ran 10 of the 40 optimizer steps" in schedule.summary()["text"]
+
+
+@pytest.mark.parametrize(
+    ("schedule", "says"),
+    [
+        (lambda: lrs.CosineAnnealingLR("1ep"), "`T_max`='1ep' resolves to 10 steps, but this training has 30 steps"),
+        (lambda: lrs.CosineAnnealingLR(1), "`T_max`=1 resolves to 1 epochs, but this training has 3 epochs"),
+        (lambda: lrs.CosineAnnealingLR("50%", warmup=2), "resolves to 15 steps, but this training has 28 steps after"),
+    ],
+    ids=["1ep", "1-epoch", "50%-after-warmup"],
+)
+def test_a_cosine_that_ends_before_the_training_says_it_climbs_back_as_torchs_does(tmp_path, schedule, says) -> None:
+    recorder = LRRecorder()
+    with pytest.warns(UserWarning, match="climbs back towards the initial lr") as caught:
+        trainer(tmp_path, max_epochs=3, callbacks=[schedule(), recorder]).fit(TinyModel(), make_loader())
+    (message,) = [str(w.message) for w in caught if "climbs back" in str(w.message)]
+    assert says in message
+    assert "Omit `T_max`" in message
+    first = [lr for lr, _ in recorder.lrs]
+    low = first.index(min(first))
+    assert max(first[low:]) > min(first)  # torch's formula, as warned: the lr rises again after T_max
+
+
+@pytest.mark.parametrize(
+    "schedule",
+    [lambda: lrs.CosineAnnealingLR(), lambda: lrs.CosineAnnealingLR("3ep"), lambda: lrs.CosineAnnealingLR(2)],
+    ids=["whole", "3ep", "2-of-3-epochs"],  # (2 epochs: the third uses the floor, a fourth would rise)
+)
+def test_a_cosine_over_the_whole_training_does_not_warn(tmp_path, schedule) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)  # (Lightning's own hints aside)
+        warnings.filterwarnings("ignore", module="lightning.pytorch")
+        trainer(tmp_path, max_epochs=3, callbacks=[schedule()]).fit(TinyModel(), make_loader())

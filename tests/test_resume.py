@@ -12,7 +12,7 @@ from lightning.pytorch.callbacks import Callback, ModelCheckpoint
 
 import lightning_lrsched as lrs
 from tests.helpers import SAFE_LOAD, LRRecorder, TinyModel, make_loader, trainer
-from tests.test_parity import CASES
+from tests.test_parity import CASES, expected_warnings
 
 
 class StopAt(Callback):
@@ -96,7 +96,8 @@ def test_every_type_checkpoints_load_with_weights_only(tmp_path, label, callback
     schedule = callback()
     checkpoint = ModelCheckpoint(dirpath=tmp_path, save_last=True, save_top_k=0)
     run_ = trainer(tmp_path, max_epochs=3, callbacks=[schedule, checkpoint], enable_checkpointing=True)
-    run_.fit(TinyModel(), make_loader())
+    with expected_warnings(label):
+        run_.fit(TinyModel(), make_loader())
     state = torch.load(checkpoint.last_model_path, weights_only=True)["callbacks"][schedule.state_key]
     assert state["type"] == type(schedule).__name__
     assert state["steps"] == 30

@@ -9,6 +9,7 @@ callbacks of the same names (``lightning_lrsched.StepLR``, ...) hold one of thes
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
@@ -263,6 +264,25 @@ class CosineAnnealingLR(Schedule):
     @override
     def _default_interval(self, kwargs: dict[str, Any]) -> Interval:
         return _step_unless_epoch_count(kwargs["T_max"])
+
+    @override
+    def resolve_lengths(self, length: TrainingLength, warmup_steps: int, warn: Warn) -> dict[str, Any]:
+        """The lengths; a given ``T_max`` that ends before the training warns: torch's cosine climbs back after it."""
+        resolved = super().resolve_lengths(length, warmup_steps, warn)
+        unit = self._length_unit()
+        known = math.isfinite(length.total_steps) and (unit == "step" or math.isfinite(length.steps_per_epoch))
+        if self._durations["T_max"] is None or not known:
+            return resolved
+        left, anneal = length.remaining(unit, warmup_steps), resolved["T_max"]
+        if anneal + 1 < left:  # (its last interval uses the floor, eta_min; the next one would rise)
+            warn(
+                f"`T_max`={self._kwargs['T_max']!r} resolves to {anneal} {unit}s, but this training has {left}"
+                f" {unit}s{' after the warmup' if warmup_steps else ''}: past `T_max` torch's cosine climbs back"
+                f" towards the initial lr for the last {left - 1 - anneal} {unit}s (its formula repeats every"
+                " 2 x `T_max`). Omit `T_max` to anneal over the whole run, or use `CosineAnnealingWarmRestarts`"
+                " for restarts on purpose."
+            )
+        return resolved
 
     @override
     def rebase(
