@@ -1,6 +1,7 @@
 """Features where they meet, on real Trainer runs: a re-plan during a warmup, a re-plan of a re-plan, a rewind after a
-plateau cut, a plateau on a metric logged in training, the warnings of a re-planned resume, transformers' names with
-this package's warmup, and the logging of a param group that joins.
+plateau cut, a plateau on a metric logged in training, the warnings of a re-planned resume, a resume from the end of
+the plan, transformers' names with this package's warmup, the logging of a param group that joins, and a resume of a
+resume.
 
 References: torch's schedulers stepped by hand with the intended plan, the uninterrupted run, transformers' own
 schedule, and Lightning's LearningRateMonitor.
@@ -271,3 +272,53 @@ def test_a_joining_group_is_logged_from_the_epoch_it_joins_as_lightning_does(tmp
     )
     assert lr_points(ours) == lr_points(theirs)
     assert "lr-SGD/pg2" in lr_points(ours)
+
+
+# ------------------------------------------------------------------------------------ a resume of a resume
+
+
+RESUMED_TWICE = [
+    ("plateau+warmup", lambda: lrs.ReduceLROnPlateau(patience=0, factor=0.5, warmup=5), (13, 27), {}),
+    ("greedy+warmup", lambda: lrs.GreedyLR(patience=0, factor=0.5, warmup=4), (12, 31), {}),
+    (
+        "sequential+warmup",
+        lambda: lrs.SequentialLR(
+            [lrs.CosineAnnealingLR(), lrs.ReduceLROnPlateau(patience=0)], milestones=["1ep"], warmup=3
+        ),
+        (7, 25),
+        {},
+    ),
+    ("epoch-steplr+warmup", lambda: lrs.StepLR(1, gamma=0.5, warmup=8), (7, 16), {}),
+    (
+        "chained+warmup",
+        lambda: lrs.ChainedScheduler([lrs.ConstantLR(0.5, 2), lrs.ExponentialLR(0.9)], warmup=5),
+        (3, 24),
+        {},
+    ),
+    ("cosine+warmup, accumulation", lambda: lrs.CosineAnnealingLR(warmup=3), (2, 7), {"accumulate_grad_batches": 3}),
+]
+
+
+@pytest.mark.parametrize(("label", "schedule", "stops", "options"), RESUMED_TWICE, ids=[r[0] for r in RESUMED_TWICE])
+def test_a_resume_of_a_resume_gives_the_uninterrupted_runs_lrs(tmp_path, label, schedule, stops, options) -> None:
+    """Stopped at two steps (mid-epoch, inside or after the warmup and the plateau cuts), resumed each time."""
+    from tests.test_resume import EpochScripted, StopAt
+
+    straight = LRRecorder()
+    trainer(tmp_path / "straight", max_epochs=4, callbacks=[schedule(), straight], **options).fit(
+        EpochScripted(), make_loader(), make_loader(9)
+    )
+    trace: list[Any] = []
+    path = None
+    for part, stop in enumerate([*stops, None]):
+        recorder = LRRecorder()
+        checkpoint = ModelCheckpoint(
+            dirpath=tmp_path / f"ckpt{part}", save_last=True, save_top_k=0, every_n_train_steps=1
+        )
+        callbacks = [schedule(), recorder, checkpoint, *([StopAt(step=stop)] if stop else [])]
+        run = trainer(tmp_path / f"part{part}", max_epochs=4, callbacks=callbacks, enable_checkpointing=True, **options)
+        run.fit(EpochScripted(), make_loader(), make_loader(9), ckpt_path=path, **SAFE_LOAD)  # (no warning of ours)
+        trace += recorder.trace
+        path = checkpoint.last_model_path
+    assert [step for step, _ in trace] == [step for step, _ in straight.trace]
+    assert trace == straight.trace  # exact, every group, every optimizer step
