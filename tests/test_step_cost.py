@@ -14,10 +14,10 @@ from typing import Any
 
 import lightning.pytorch as pl
 import pytest
-from helpers import TinyModel, make_loader, trainer
 from lightning.pytorch.callbacks import Callback
 
 import lightning_lrsched as lrs
+from tests.helpers import TinyModel, make_loader, trainer
 
 PACKAGE = "lightning_lrsched"
 

@@ -14,7 +14,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from lightning_lrsched.core.duration import TrainingLength
+from lightning_lrsched.core.duration import Interval, TrainingLength
 from lightning_lrsched.core.position import Position
 from lightning_lrsched.core.warmup import Warmup
 
@@ -82,7 +82,7 @@ class Plan:
         """Whether the optimizer step just taken (at ``position``) lies past the planned epochs."""
         return position.epochs >= self.epochs and position.epoch_steps > 0
 
-    def behind(self, position: Position, interval: str) -> bool:
+    def behind(self, position: Position, interval: Interval) -> bool:
         """Whether all of the plan lies behind ``position`` (its planned steps, or epochs, are done)."""
         return position.steps >= self.steps if interval == "step" else position.epochs >= self.epochs
 

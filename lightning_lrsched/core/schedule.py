@@ -281,20 +281,32 @@ def past_the_end(
 
     Lengths named in ``free`` are time constants, not points the schedule reaches.
     """
-    if not math.isfinite(length.total_steps) or (unit == "epoch" and not math.isfinite(length.steps_per_epoch)):
+    left = left_after_warmup(length, warmup_steps, unit)
+    if left is None:
         return []
-    left = length.remaining(unit, warmup_steps)
     found = []
     for key, value in resolved.items():
         longest = max(value) if isinstance(value, list) else value
         if key in free or not isinstance(longest, int) or longest <= left:
             continue
         found.append(
-            f"`{key}`={given[key]!r} resolves to {longest} {unit}s, but this training has {left} {unit}s"
-            f"{' after the warmup' if warmup_steps else ''}: it ends before the schedule gets there."
-            f" Give `{key}` as a share of the run, e.g. '50%', or train longer."
+            f"{against_run(key, given[key], longest, unit, left, warmup_steps)}: it ends before the schedule gets"
+            f" there. Give `{key}` as a share of the run, e.g. '50%', or train longer."
         )
     return found
+
+
+def left_after_warmup(length: TrainingLength, warmup_steps: int, unit: Interval) -> int | None:
+    """The run's length after the warmup in ``unit``s (see ``TrainingLength.remaining``); None when not known."""
+    if not math.isfinite(length.total_steps) or (unit == "epoch" and not math.isfinite(length.steps_per_epoch)):
+        return None
+    return length.remaining(unit, warmup_steps)
+
+
+def against_run(key: str, given: Any, value: int, unit: Interval, left: int, warmup_steps: int) -> str:
+    """How a length argument compares with the run: the start of a warning about a length that does not fit it."""
+    warmup = " after the warmup" if warmup_steps else ""
+    return f"`{key}`={given!r} resolves to {value} {unit}s, but this training has {left} {unit}s{warmup}"
 
 
 def _check_names(schedule: Schedule, factory: SchedulerFactory, kwargs: dict[str, Any]) -> None:

@@ -9,7 +9,6 @@ callbacks of the same names (``lightning_lrsched.StepLR``, ...) hold one of thes
 from __future__ import annotations
 
 import itertools
-import math
 from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
@@ -21,7 +20,7 @@ from typing_extensions import override
 from lightning_lrsched import _checks
 from lightning_lrsched.core import hf_formulas
 from lightning_lrsched.core.duration import DurationLike, Interval, TrainingLength
-from lightning_lrsched.core.schedule import Schedule
+from lightning_lrsched.core.schedule import Schedule, against_run, left_after_warmup
 from lightning_lrsched.core.timeline import Timeline
 from lightning_lrsched.core.warmup import Warn
 
@@ -269,18 +268,16 @@ class CosineAnnealingLR(Schedule):
     def resolve_lengths(self, length: TrainingLength, warmup_steps: int, warn: Warn) -> dict[str, Any]:
         """The lengths; a given ``T_max`` that ends before the training warns: torch's cosine climbs back after it."""
         resolved = super().resolve_lengths(length, warmup_steps, warn)
-        unit = self._length_unit()
-        known = math.isfinite(length.total_steps) and (unit == "step" or math.isfinite(length.steps_per_epoch))
-        if self._durations["T_max"] is None or not known:
+        unit, anneal = self._length_unit(), resolved["T_max"]
+        left = left_after_warmup(length, warmup_steps, unit)
+        if self._durations["T_max"] is None or left is None:
             return resolved
-        left, anneal = length.remaining(unit, warmup_steps), resolved["T_max"]
         if anneal + 1 < left:  # (its last interval uses the floor, eta_min; the next one would rise)
             warn(
-                f"`T_max`={self._kwargs['T_max']!r} resolves to {anneal} {unit}s, but this training has {left}"
-                f" {unit}s{' after the warmup' if warmup_steps else ''}: past `T_max` torch's cosine climbs back"
-                f" towards the initial lr for the last {left - 1 - anneal} {unit}s (its formula repeats every"
-                " 2 x `T_max`). Omit `T_max` to anneal over the whole run, or use `CosineAnnealingWarmRestarts`"
-                " for restarts on purpose."
+                f"{against_run('T_max', self._kwargs['T_max'], anneal, unit, left, warmup_steps)}: past `T_max`"
+                f" torch's cosine climbs back towards the initial lr for the last {left - 1 - anneal} {unit}s (its"
+                " formula repeats every 2 x `T_max`). Omit `T_max` to anneal over the whole run, or use"
+                " `CosineAnnealingWarmRestarts` for restarts on purpose."
             )
         return resolved
 
