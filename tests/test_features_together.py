@@ -1,7 +1,8 @@
 """Features where they meet, on real Trainer runs: a re-plan during a warmup, a re-plan of a re-plan, a rewind after a
 plateau cut, a plateau on a metric logged in training, the warnings of a re-planned resume, a resume from the end of
-the plan, transformers' names with this package's warmup, the logging of a param group that joins, and a resume of a
-resume.
+the plan, transformers' names with this package's warmup, the logging of a param group that joins, a resume of a
+resume, a resume in an epoch's middle into another accumulation or epoch size, and a resume from a checkpoint written
+before a validation that Lightning then skips.
 
 References: torch's schedulers stepped by hand with the intended plan, the uninterrupted run, transformers' own
 schedule, and Lightning's LearningRateMonitor.
@@ -20,7 +21,8 @@ from torch import nn
 from torch.optim import lr_scheduler as ts
 
 import lightning_lrsched as lrs
-from tests.helpers import SAFE_LOAD, Catcher, LRRecorder, TinyModel, make_loader, trainer
+from tests.helpers import SAFE_LOAD, Catcher, LRRecorder, TinyModel, make_loader, make_optimizer, trainer
+from tests.test_resume import EpochScripted, StopAt
 from tests.test_rewind import Poisoned
 from tests.test_run_changes import assert_lrs, by_hand, caught_messages, checkpoint_at, containing
 
@@ -302,8 +304,6 @@ RESUMED_TWICE = [
 @pytest.mark.parametrize(("label", "schedule", "stops", "options"), RESUMED_TWICE, ids=[r[0] for r in RESUMED_TWICE])
 def test_a_resume_of_a_resume_gives_the_uninterrupted_runs_lrs(tmp_path, label, schedule, stops, options) -> None:
     """Stopped at two steps (mid-epoch, inside or after the warmup and the plateau cuts), resumed each time."""
-    from tests.test_resume import EpochScripted, StopAt
-
     straight = LRRecorder()
     trainer(tmp_path / "straight", max_epochs=4, callbacks=[schedule(), straight], **options).fit(
         EpochScripted(), make_loader(), make_loader(9)
@@ -322,3 +322,122 @@ def test_a_resume_of_a_resume_gives_the_uninterrupted_runs_lrs(tmp_path, label, 
         path = checkpoint.last_model_path
     assert [step for step, _ in trace] == [step for step, _ in straight.trace]
     assert trace == straight.trace  # exact, every group, every optimizer step
+
+
+# ------------------------------------------------------------------ a resume in an epoch's middle, the run resized
+
+
+def planned_for(total: int, warmup: int = 4) -> list[list[float]]:
+    """The lrs of ``CosineAnnealingLR(warmup=warmup)`` planned for ``total`` optimizer steps."""
+    return warmup_then(lambda o: ts.CosineAnnealingLR(o, total - warmup), warmup, total)
+
+
+RESIZED = [  # (checkpoint step, the resumed fit's options, the optimizer steps the run really has)
+    ("accumulation", 6, {"accumulate_grad_batches": 2}, 6 + 2 + 3 * 5),  # batches 7-10 of epoch 0 in 2 steps
+    ("epoch size", 15, {"limit_train_batches": 6}, 15 + 1 + 2 * 6),  # batch 6 of 6 left in epoch 1
+    ("unchanged", 6, {}, 40),
+]
+
+
+@pytest.mark.parametrize(("label", "stop", "options", "total"), RESIZED, ids=[r[0] for r in RESIZED])
+def test_a_replanned_resume_in_an_epochs_middle_plans_for_the_steps_the_run_really_has(
+    tmp_path, label, stop, options, total
+) -> None:
+    """Lightning's estimate counts whole epochs of the new size; the resumed epoch's first batches ran at the old."""
+    path = checkpoint_at(tmp_path, lrs.CosineAnnealingLR(warmup=4), TinyModel(), stop, max_epochs=4)
+    recorder = LRRecorder()
+    schedule = lrs.CosineAnnealingLR(warmup=4, replan_on_resume=True)
+    run = trainer(tmp_path / "b", max_epochs=4, callbacks=[schedule, recorder], **options)
+    messages = caught_messages(lambda: run.fit(TinyModel(), make_loader(), ckpt_path=path, **SAFE_LOAD))
+    assert len(recorder.lrs) == total - stop
+    optimizer = make_optimizer()
+    for group, lr in zip(optimizer.param_groups, planned_for(40)[stop], strict=True):
+        group["lr"] = lr  # the resumed lr; what remains runs from it to the floor at the run's real end
+    expected = by_hand([(lambda o: ts.CosineAnnealingLR(o, total - stop), total - stop)], optimizer)
+    assert_lrs(recorder.lrs, planned_for(40)[stop:] if label == "unchanged" else expected)
+    assert containing(messages, "past the end") == []
+    replanned = containing(messages, "resumed in the middle of epoch")
+    if label == "unchanged":
+        assert replanned == []
+    else:
+        (message,) = replanned
+        assert f"re-planned for {total} optimizer steps" in message
+
+
+def test_a_kept_plan_stays_when_a_resume_in_an_epochs_middle_changes_the_accumulation(tmp_path) -> None:
+    path = checkpoint_at(tmp_path, lrs.CosineAnnealingLR(warmup=4), TinyModel(), 6, max_epochs=4)
+    recorder = LRRecorder()
+    callbacks = [lrs.CosineAnnealingLR(warmup=4), recorder]
+    run = trainer(tmp_path / "b", max_epochs=4, accumulate_grad_batches=2, callbacks=callbacks)
+    messages = caught_messages(lambda: run.fit(TinyModel(), make_loader(), ckpt_path=path, **SAFE_LOAD))
+    assert_lrs(recorder.lrs, planned_for(40)[6:23])  # the checkpoint's plan of 40 steps, not re-planned
+    assert containing(messages, "resumed in the middle of epoch") == []
+    assert len(containing(messages, "it ran 23 of the 40 optimizer steps")) == 1
+
+
+# ---------------------------------------------------------- a resume that skips the validation after the checkpoint
+
+
+class StepScripted(TinyModel):
+    """Logs a val_loss that is a function of the optimizer step (so a resumed run validates with the same values)."""
+
+    def validation_step(self, batch: Any, batch_idx: int) -> None:
+        step = self.trainer.global_step
+        self.log("val_loss", torch.tensor(1.0 + 0.01 * step if step % 10 else 0.5 + 0.001 * step))
+
+
+def resumed_from(tmp_path: Path, model: Any, callbacks: Any, stop: int, **options: Any) -> tuple[Any, list[str]]:
+    """Stop after optimizer step ``stop`` (a checkpoint at each batch end), resume; the lrs and the warnings of both."""
+    trace: list[Any] = []
+    path, messages = None, []
+    for part, until in enumerate([stop, None]):
+        recorder = LRRecorder()
+        checkpoint = ModelCheckpoint(dirpath=tmp_path / f"ckpt{part}", save_last=True, every_n_train_steps=1)
+        stopping = [StopAt(step=until)] if until else []
+        run = trainer(
+            tmp_path / f"part{part}",
+            max_epochs=3,
+            callbacks=[*callbacks(), recorder, checkpoint, *stopping],
+            enable_checkpointing=True,
+            **options,
+        )
+        fit = lambda: run.fit(model(), make_loader(), make_loader(9), ckpt_path=path, **SAFE_LOAD)  # noqa: B023, E731
+        messages += caught_messages(fit)
+        trace += recorder.trace
+        path = checkpoint.last_model_path
+    return trace, messages
+
+
+SKIPPED = [  # (stop, Trainer options, Lightning's own plateau config, whether a validation follows the checkpoint)
+    (6, {"val_check_interval": 3}, {"interval": "step", "frequency": 3}, True),
+    (10, {}, {"interval": "epoch"}, True),  # the epoch's last batch: its end-of-epoch validation
+    (7, {"val_check_interval": 3}, None, False),
+    (5, {}, None, False),
+]
+
+
+@pytest.mark.parametrize(("stop", "options", "config", "skipped"), SKIPPED)
+def test_a_resume_that_skips_a_validation_goes_on_as_lightnings_own_plateau_and_says_so(
+    tmp_path, stop, options, config, skipped
+) -> None:
+    """Resumed from a batch-end checkpoint, Lightning counts the validation after that batch as done, unrun.
+
+    The reference where it does: Lightning's own plateau scheduler, resumed the same way (it misses that value
+    too). Where no validation follows the checkpoint: the uninterrupted run.
+    """
+    schedule = lambda: [lrs.ReduceLROnPlateau(patience=0, factor=0.5)]  # noqa: E731
+    ours, messages = resumed_from(tmp_path / "ours", StepScripted, schedule, stop, **options)
+    if skipped:
+        plateau = lambda o: {"scheduler": ts.ReduceLROnPlateau(o, patience=0, factor=0.5), "monitor": "val_loss"}  # noqa: E731
+        native = lambda: StepScripted(scheduler=lambda o: {**plateau(o), **config})  # noqa: E731
+        reference, _ = resumed_from(tmp_path / "native", native, lambda: [], stop, **options)
+    else:
+        straight = LRRecorder()
+        run = trainer(tmp_path / "straight", max_epochs=3, callbacks=[*schedule(), straight], **options)
+        run.fit(StepScripted(), make_loader(), make_loader(9))
+        reference = straight.trace
+    assert ours == reference  # every group, every optimizer step, before and after the resume
+    assert len(containing(messages, "before the validation that followed it")) == (1 if skipped else 0)
+    unmonitored = lambda: [lrs.CosineAnnealingLR()]  # noqa: E731  (nothing is missing for it)
+    _, messages = resumed_from(tmp_path / "cosine", StepScripted, unmonitored, stop, **options)
+    assert containing(messages, "before the validation") == []

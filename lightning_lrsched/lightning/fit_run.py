@@ -79,8 +79,8 @@ class FitRun:
         self.log.epoch_start(self.timeline)
 
     def train_batch_start(self, trainer: pl.Trainer) -> None:
-        """A batch starts: the follower checks the epoch's size once, and the lrs of its step are logged."""
-        if self.follower.size_unchecked:
+        """A batch starts: the follower checks the fit's first batch, and the lrs of its step are logged."""
+        if self.follower.first_batch_due:
             self.follower.batch_start(trainer)
         self.log.batch_start(self.timeline)
 
@@ -100,6 +100,7 @@ class FitRun:
     def validation_start(self, trainer: pl.Trainer) -> None:
         """A validation starts: the monitored metrics it will log are watched."""
         self.monitor_feed.start(trainer, self.timeline, training=False)
+        self.follower.validation_start()
 
     def feed(self, trainer: pl.Trainer, *, training: bool) -> None:
         """Send the monitored values a validation (or training epoch) logged to the timeline; update the layout."""

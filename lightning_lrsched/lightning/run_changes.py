@@ -30,14 +30,34 @@ def steps_per_epoch_now(trainer: pl.Trainer, rate: float) -> float:
     return max(round(math.ceil(batches / trainer.accumulate_grad_batches) * rate), 1)
 
 
-def length_from_now(trainer: pl.Trainer, timeline: Timeline, per_epoch: float, *, epoch: int) -> TrainingLength:
+def steps_left_in_epoch(trainer: pl.Trainer, rate: float) -> float:
+    """Optimizer steps from the batch that starts to the end of its epoch, times the measured ``rate``.
+
+    Lightning steps after every ``accumulate_grad_batches``-th batch of an epoch and after its last one; the batch
+    that starts is ``batch_progress.current.ready`` (counted from 1, with a resumed epoch's earlier batches).
+    """
+    batches = float(trainer.num_training_batches)
+    if not math.isfinite(batches):
+        return math.inf
+    last, every = int(batches), trainer.accumulate_grad_batches
+    first = trainer.fit_loop.epoch_loop.batch_progress.current.ready
+    if first > last:
+        return 0
+    return round((last // every - (first - 1) // every + (1 if last % every else 0)) * rate)
+
+
+def length_from_now(
+    trainer: pl.Trainer, timeline: Timeline, per_epoch: float, *, epoch: int, start: float | None = None
+) -> TrainingLength:
     """The run's length if epoch ``epoch`` and all after it take ``per_epoch`` steps each (``max_steps`` still bounds).
 
-    Epoch ``epoch`` starts where the timeline's current epoch started, or now when it is the next one.
+    Epoch ``epoch`` starts at optimizer step ``start``; by default where the timeline's current epoch started, or
+    now when it is the next one.
     """
     total = math.inf
     max_epochs = trainer.max_epochs
-    start = timeline.position.epoch_start_steps if epoch == timeline.position.epochs else timeline.position.steps
+    if start is None:
+        start = timeline.position.epoch_start_steps if epoch == timeline.position.epochs else timeline.position.steps
     if max_epochs is not None and max_epochs >= 0 and math.isfinite(per_epoch):
         total = start + max(max_epochs - epoch, 0) * per_epoch
     if trainer.max_steps is not None and trainer.max_steps >= 0:
@@ -66,6 +86,66 @@ def follow_epoch_size(trainer: pl.Trainer, timeline: Timeline) -> None:
             f" the current lr {timeline.planned.written[0]:.3g}; lengths given as fixed durations keep their places."
             " Later changes of epoch size are followed without another warning.",
         )
+
+
+def follow_resumed_epoch(trainer: pl.Trainer, timeline: Timeline, estimate: TrainingLength) -> None:
+    """At the first batch of a fit that resumed in an epoch's middle: plan for the steps the run really has left.
+
+    The Trainer's ``estimate`` counts whole epochs of this fit's size, but the resumed epoch ran its first batches
+    in the checkpoint's run, which may have had another ``accumulate_grad_batches`` or epoch size. A plan made for
+    this fit (fresh, caught up, or re-planned on resume) is re-planned for the steps really left; epochs of another
+    size than the plan's are followed as at an epoch start. A checkpoint's plan that was kept stays.
+    """
+    plan, position = timeline.plan, timeline.position
+    per_epoch = steps_per_epoch_now(trainer, plan.steps_per_batch)
+    left = steps_left_in_epoch(trainer, plan.steps_per_batch)
+    if position.handed_over is not None or not all(map(math.isfinite, (per_epoch, left, plan.steps))):
+        return
+    epoch = trainer.current_epoch
+    length = length_from_now(trainer, timeline, per_epoch, epoch=epoch + 1, start=position.steps + left)
+    resized = per_epoch != plan.length.steps_per_epoch
+    for_this_fit = plan.length == estimate and plan.steps == estimate.total_steps  # (not a checkpoint's kept plan)
+    if not resized and (not for_this_fit or length.total_steps == plan.steps):
+        return
+    before = plan.steps
+    why = f"epoch {epoch} resumed in its middle with {left:g} optimizer steps left, epochs of {per_epoch:g} after it"
+    if timeline.replan(length, why, epochs_kept=True) == "rebuilt":
+        timeline.warn.once(
+            "resumed-epoch",
+            f"{timeline.name}: this fit resumed in the middle of epoch {epoch}, which has {left:g} optimizer steps"
+            f" left, and epochs of {per_epoch:g} optimizer steps follow it; the plan of {before:g} steps in all did"
+            " not count on that (another `accumulate_grad_batches` or epoch size than the checkpoint's run?). What"
+            f" remains of the schedule is re-planned for {plan.steps:g} optimizer steps in all, continuing from the"
+            f" current lr {timeline.planned.written[0]:.3g}.",
+        )
+
+
+def validations_done(trainer: pl.Trainer) -> int | None:
+    """Validation batches the fit loop counts as done (its public progress), or None where it has no such count."""
+    progress = getattr(getattr(trainer.fit_loop.epoch_loop, "val_loop", None), "batch_progress", None)
+    return getattr(getattr(progress, "total", None), "completed", None)
+
+
+def warn_skipped_validation(timeline: Timeline) -> None:
+    """Lightning skipped the validation that followed the checkpoint's batch: a monitored value is missing.
+
+    A checkpoint written at the end of a training batch (``ModelCheckpoint(every_n_train_steps=...)``) holds the
+    state from before the validation that follows that batch; resumed, Lightning counts that validation as done
+    without running it. A schedule that monitors a validation metric then goes on without its value, as
+    Lightning's own plateau schedulers and ``EarlyStopping`` do, and its lrs can differ from the uninterrupted run's.
+    """
+    watched = sorted(m for m in timeline.monitors() if not m.lower().startswith("train"))
+    if not watched:
+        return
+    timeline.warn.once(
+        "skipped-validation",
+        f"{timeline.name} monitors {watched}, but this fit resumed from a checkpoint written at the end of a"
+        f" training batch (optimizer step {timeline.position.steps}), before the validation that followed it;"
+        " Lightning does not run that validation again, so the schedule goes on without its value (as"
+        " Lightning's own schedulers and EarlyStopping do): a reduction it would have made comes later, or not"
+        " at all, and the lrs can differ from an uninterrupted run's. To resume with every value, let the"
+        " checkpoints be written after validation: a `ModelCheckpoint` without `every_n_train_steps` saves there.",
+    )
 
 
 def follow_step_rate(trainer: pl.Trainer, timeline: Timeline, steps_in_epoch: int) -> float | None:
@@ -205,6 +285,7 @@ class RunFollower:
         timeline: the fit's timeline.
         catch_up: the fit resumes at a position the schedule has no state for (start there at train start).
         measure: measure the optimizer's steps per batch over the first whole epoch (manual optimization).
+        estimate: the run's length as the Trainer estimated it at fit start (default: the timeline's plan's).
 
     Example::
 
@@ -251,21 +332,31 @@ class RunFollower:
             pending = continued_state(trainer, timeline.optimizer, previous)
             catch_up = pending is None
         timeline.plan.steps_per_batch = steps_per_batch or 1.0
+        estimate = timeline.plan.length  # (this fit's own; a checkpoint's plan may replace it)
         if pending:
             timeline.load_state_dict(pending, replan=replan)
         measure = (
             steps_per_batch is None and timeline.plan.steps_per_batch == 1.0 and not pl_module.automatic_optimization
         )
-        follower = cls(timeline, catch_up=catch_up, measure=measure)
+        follower = cls(timeline, catch_up=catch_up, measure=measure, estimate=estimate)
         follower.fit_start(trainer, resumed=bool(pending))
         return follower
 
-    def __init__(self, timeline: Timeline, *, catch_up: bool = False, measure: bool = False) -> None:
+    def __init__(
+        self,
+        timeline: Timeline,
+        *,
+        catch_up: bool = False,
+        measure: bool = False,
+        estimate: TrainingLength | None = None,
+    ) -> None:
         self.timeline = timeline
+        self.estimate = timeline.plan.length if estimate is None else estimate
         self.catch_up = catch_up
         self.measure = measure
         self._measuring = False
-        self.size_unchecked = False
+        self.first_batch_due = False
+        self._validations_at_start: int | None = None
 
     def fit_start(self, trainer: pl.Trainer, *, resumed: bool) -> None:
         """SWA from the first epoch: the schedule hands over at once."""
@@ -277,20 +368,29 @@ class RunFollower:
         if self.catch_up:
             self.catch_up = False
             start_at_position(trainer, self.timeline)
-        # an epoch resumed in its middle gets no epoch-start hook: its size is checked at its first batch
-        self.size_unchecked = True
+        # an epoch resumed in its middle gets no epoch-start hook: its length is checked at its first batch
+        self.first_batch_due = True
+        self._validations_at_start = validations_done(trainer)
 
     def batch_start(self, trainer: pl.Trainer) -> None:
-        """The first batch of a fit (its epoch's data is loaded by now): check the epoch's size once."""
-        if self.size_unchecked:
-            self.size_unchecked = False
-            follow_epoch_size(trainer, self.timeline)
+        """The first batch of a fit (its data is loaded now): an epoch resumed in its middle, a skipped validation."""
+        if not self.first_batch_due:
+            return
+        self.first_batch_due = False
+        if trainer.fit_loop.epoch_loop.batch_progress.current.ready > 1:
+            follow_resumed_epoch(trainer, self.timeline, self.estimate)
+        before, now = self._validations_at_start, validations_done(trainer)
+        if before is not None and now is not None and now > before:  # counted as done, and no validation started
+            warn_skipped_validation(self.timeline)
+
+    def validation_start(self) -> None:
+        """A validation starts: one before the fit's first batch (resumed in its middle) was not skipped."""
+        self._validations_at_start = None
 
     def epoch_start(self, trainer: pl.Trainer) -> None:
         """An epoch of another size re-plans; the first whole epoch of a fit is measured."""
         timeline = self.timeline
         self._measuring = self.measure and timeline.position.epoch_steps == 0
-        self.size_unchecked = False
         follow_epoch_size(trainer, timeline)
 
     def epoch_end(self, trainer: pl.Trainer) -> None:
