@@ -441,3 +441,33 @@ def test_a_resume_that_skips_a_validation_goes_on_as_lightnings_own_plateau_and_
     unmonitored = lambda: [lrs.CosineAnnealingLR()]  # noqa: E731  (nothing is missing for it)
     _, messages = resumed_from(tmp_path / "cosine", StepScripted, unmonitored, stop, **options)
     assert containing(messages, "before the validation") == []
+
+
+# ------------------------------------------------------------- a GAN resumed inside the epoch that measures its rate
+
+
+@pytest.mark.parametrize("stops", [(7,), (8, 29)], ids=["once", "twice"])
+def test_a_gan_resumed_inside_its_measured_epoch_gives_the_uninterrupted_runs_lrs(tmp_path, stops) -> None:
+    """The generator steps every second batch: its rate is measured over the first epoch, across the resume too."""
+    from tests.test_run_changes import Gan
+
+    def schedules() -> list[Any]:
+        return [lrs.CosineAnnealingLR(optimizer=0, warmup=2), lrs.CosineAnnealingLR(optimizer=1, warmup=2)]
+
+    straight = LRRecorder()
+    run = trainer(tmp_path / "straight", max_epochs=4, callbacks=[*schedules(), straight])
+    caught_messages(lambda: run.fit(Gan(), make_loader()))
+    trace: list[Any] = []
+    path, messages = None, []
+    for part, stop in enumerate([*stops, None]):
+        recorder = LRRecorder()
+        checkpoint = ModelCheckpoint(dirpath=tmp_path / f"ckpt{part}", save_last=True, every_n_train_steps=1)
+        stopping = [StopAt(step=stop)] if stop else []
+        callbacks = [*schedules(), recorder, checkpoint, *stopping]
+        run = trainer(tmp_path / f"part{part}", max_epochs=4, callbacks=callbacks, enable_checkpointing=True)
+        messages += caught_messages(lambda: run.fit(Gan(), make_loader(), ckpt_path=path, **SAFE_LOAD))  # noqa: B023
+        trace += recorder.trace
+        path = checkpoint.last_model_path
+    assert trace == straight.trace  # both optimizers, every step: the generator re-planned after epoch 0 as straight
+    (measured,) = containing(messages, "Adam took 5 optimizer steps in epoch 0")
+    assert "steps_per_batch=0.5" in measured

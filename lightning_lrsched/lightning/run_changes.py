@@ -30,8 +30,8 @@ def steps_per_epoch_now(trainer: pl.Trainer, rate: float) -> float:
     return max(round(math.ceil(batches / trainer.accumulate_grad_batches) * rate), 1)
 
 
-def steps_left_in_epoch(trainer: pl.Trainer, rate: float) -> float:
-    """Optimizer steps from the batch that starts to the end of its epoch, times the measured ``rate``.
+def steps_left_in_epoch(trainer: pl.Trainer) -> float:
+    """Optimizer steps Lightning takes from the batch that starts to the end of its epoch (automatic optimization).
 
     Lightning steps after every ``accumulate_grad_batches``-th batch of an epoch and after its last one; the batch
     that starts is ``batch_progress.current.ready`` (counted from 1, with a resumed epoch's earlier batches).
@@ -43,7 +43,7 @@ def steps_left_in_epoch(trainer: pl.Trainer, rate: float) -> float:
     first = trainer.fit_loop.epoch_loop.batch_progress.current.ready
     if first > last:
         return 0
-    return round((last // every - (first - 1) // every + (1 if last % every else 0)) * rate)
+    return last // every - (first - 1) // every + (1 if last % every else 0)
 
 
 def length_from_now(
@@ -94,11 +94,16 @@ def follow_resumed_epoch(trainer: pl.Trainer, timeline: Timeline, estimate: Trai
     The Trainer's ``estimate`` counts whole epochs of this fit's size, but the resumed epoch ran its first batches
     in the checkpoint's run, which may have had another ``accumulate_grad_batches`` or epoch size. A plan made for
     this fit (fresh, caught up, or re-planned on resume) is re-planned for the steps really left; epochs of another
-    size than the plan's are followed as at an epoch start. A checkpoint's plan that was kept stays.
+    size than the plan's are followed as at an epoch start. A checkpoint's plan that was kept stays. The steps of an
+    optimizer at its own rate (manual optimization, ``steps_per_batch``) are not Lightning's to count: only its
+    epochs' size is followed there.
     """
     plan, position = timeline.plan, timeline.position
-    per_epoch = steps_per_epoch_now(trainer, plan.steps_per_batch)
-    left = steps_left_in_epoch(trainer, plan.steps_per_batch)
+    if not trainer.lightning_module.automatic_optimization or plan.steps_per_batch != 1.0:
+        follow_epoch_size(trainer, timeline)
+        return
+    per_epoch = steps_per_epoch_now(trainer, 1.0)
+    left = steps_left_in_epoch(trainer)
     if position.handed_over is not None or not all(map(math.isfinite, (per_epoch, left, plan.steps))):
         return
     epoch = trainer.current_epoch
@@ -284,7 +289,8 @@ class RunFollower:
     Args:
         timeline: the fit's timeline.
         catch_up: the fit resumes at a position the schedule has no state for (start there at train start).
-        measure: measure the optimizer's steps per batch over the first whole epoch (manual optimization).
+        measure: measure the optimizer's steps per batch over the first whole epoch, or the one a resume continues
+            (manual optimization).
         estimate: the run's length as the Trainer estimated it at fit start (default: the timeline's plan's).
 
     Example::
@@ -378,6 +384,7 @@ class RunFollower:
             return
         self.first_batch_due = False
         if trainer.fit_loop.epoch_loop.batch_progress.current.ready > 1:
+            self._measuring = self.measure  # (the epoch's steps before the resume are in its count)
             follow_resumed_epoch(trainer, self.timeline, self.estimate)
         before, now = self._validations_at_start, validations_done(trainer)
         if before is not None and now is not None and now > before:  # counted as done, and no validation started
