@@ -471,3 +471,45 @@ def test_a_gan_resumed_inside_its_measured_epoch_gives_the_uninterrupted_runs_lr
     assert trace == straight.trace  # both optimizers, every step: the generator re-planned after epoch 0 as straight
     (measured,) = containing(messages, "Adam took 5 optimizer steps in epoch 0")
     assert "steps_per_batch=0.5" in measured
+
+
+# ------------------------------------------------------------------- a rewind to before the epochs changed size
+
+
+class Growing(Poisoned):
+    """10 batches in epoch 0, 20 from epoch 1 on (``reload_dataloaders_every_n_epochs=1``), NaN at ``nan_at``."""
+
+    def train_dataloader(self) -> Any:
+        return make_loader(30 if self.current_epoch == 0 else 60)
+
+
+def test_a_rewind_to_before_the_epochs_grew_goes_on_along_the_plan_for_the_run_as_it_is(tmp_path) -> None:
+    """The state of step 4 was planned for 30 steps; the run is 50 since epoch 1: what remains is re-planned for it.
+
+    Before, the 30-step plan came back with the state and ran, at 0.5x, until the next epoch's start re-planned.
+    """
+    recorder = LRRecorder()
+    diagnostics = lrs.LRDiagnostics(window=4, on_divergence=lrs.Rewind(every=4, factor=0.5), verbose=False)
+    run = trainer(
+        tmp_path,
+        max_epochs=3,
+        reload_dataloaders_every_n_epochs=1,
+        callbacks=[lrs.CosineAnnealingLR(warmup=3), diagnostics, recorder],
+    )
+    caught_messages(lambda: run.fit(Growing(nan_at=(11,))))
+    [event] = diagnostics.rewinds
+    assert (event["step"], event["to_step"]) == (12, 4)
+    first = warmup_then(lambda o: ts.CosineAnnealingLR(o, 27), 3, 30)  # the plan of epoch 0 (30 steps)
+
+    def from_lr(row: list[float], steps: int, scale: float = 1.0) -> list[list[float]]:
+        optimizer = make_optimizer()
+        for group, lr in zip(optimizer.param_groups, row, strict=True):
+            group["lr"] = lr
+        rows = by_hand([(lambda o: ts.CosineAnnealingLR(o, steps), steps)], optimizer)
+        return [[scale * lr for lr in r] for r in rows]
+
+    regrown = from_lr(first[10], 40)  # epoch 1 is 20 steps: re-planned at step 10 for 50 steps in all
+    rewound = from_lr(first[4], 46, 0.5)  # back at step 4, re-planned for the 50: at 0.5x from step 12 on
+    expected = first[:10] + regrown[:2] + rewound[: 50 - 12]
+    assert len(recorder.lrs) == 50
+    assert_lrs(recorder.lrs, expected)

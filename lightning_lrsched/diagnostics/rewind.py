@@ -312,7 +312,10 @@ def _restore(trainer: pl.Trainer, pl_module: pl.LightningModule, state: _State, 
         if timeline is None or callback.state_key not in state.schedules:
             continue
         saved_timeline, length = state.schedules[callback.state_key]
-        timeline.rewind(saved_timeline, length if length is not None else timeline.plan.length, factor)
+        now = timeline.plan.length
+        timeline.rewind(saved_timeline, length if length is not None else now, factor)
+        if length is not None and length != now:  # the run changed length since that state: what remains follows
+            timeline.replan(now, "a rewind went back to before the run changed length", epochs_kept=True)
         scheduled.add(id(timeline.optimizer))
         if timeline.position.handed_over is not None:
             handed_over.append(f"The lrs of `{timeline.name}` are")
