@@ -375,6 +375,29 @@ def test_a_kept_plan_stays_when_a_resume_in_an_epochs_middle_changes_the_accumul
     assert len(containing(messages, "it ran 23 of the 40 optimizer steps")) == 1
 
 
+def test_warm_restarts_per_step_restart_at_the_real_end_of_an_epoch_resumed_into_another_accumulation(tmp_path) -> None:
+    """Epoch 0 is 6 steps of the checkpoint's size and 2 of the new one: the cycle ends with its 8th step.
+
+    Before, its fraction went on counting steps of the new epochs' size (5): 7/5 of an epoch, a restart mid-epoch.
+    """
+
+    def schedule() -> lrs.LRSchedulerCallback:
+        return lrs.CosineAnnealingWarmRestarts(T_0=1, interval="step")
+
+    path = checkpoint_at(tmp_path, schedule(), TinyModel(), 6, max_epochs=3)
+    recorder = LRRecorder()
+    run = trainer(tmp_path / "b", max_epochs=3, accumulate_grad_batches=2, callbacks=[schedule(), recorder])
+    run.fit(TinyModel(), make_loader(), ckpt_path=path, **SAFE_LOAD)
+    epochs = [0.6, 7 / 8] + [1 + k / 5 for k in range(5)] + [2 + k / 5 for k in range(5)]  # 6/10, then 7/8 of epoch 0
+    optimizer = make_optimizer()
+    scheduler = ts.CosineAnnealingWarmRestarts(optimizer, T_0=1)
+    expected = []
+    for epoch in epochs:
+        scheduler.step(epoch)  # type: ignore[arg-type]  # (fractional epochs)
+        expected.append([group["lr"] for group in optimizer.param_groups])
+    assert_lrs(recorder.lrs, expected)
+
+
 # ---------------------------------------------------------- a resume that skips the validation after the checkpoint
 
 

@@ -52,6 +52,8 @@ class Plan:
     """Each re-plan: its step, the planned steps before and after, and why."""
     steps_per_batch: float = 1.0
     """The optimizer steps per training batch the plan counts on (not 1 for an optimizer at its own rate)."""
+    epoch_sizes: dict[int, float] = dataclasses.field(default_factory=dict)
+    """Optimizer steps of the epochs whose size is not ``length``'s, by epoch (one resumed into another size)."""
 
     @classmethod
     def for_run(cls, length: TrainingLength, warmup: Warmup, resolved: dict[str, Any]) -> Plan:
@@ -74,7 +76,7 @@ class Plan:
 
     def epoch_position(self, position: Position) -> float:
         """Epochs since the warmup ended at ``position``, the current epoch's fraction from its real steps."""
-        per_epoch = self.length.steps_per_epoch
+        per_epoch = self.epoch_sizes.get(position.epochs, self.length.steps_per_epoch)
         fraction = position.epoch_steps / per_epoch if math.isfinite(per_epoch) else 0.0
         return max(position.epochs + fraction - self.warmup_epochs, 0.0)
 

@@ -94,7 +94,9 @@ def follow_resumed_epoch(trainer: pl.Trainer, timeline: Timeline, estimate: Trai
     The Trainer's ``estimate`` counts whole epochs of this fit's size, but the resumed epoch ran its first batches
     in the checkpoint's run, which may have had another ``accumulate_grad_batches`` or epoch size. A plan made for
     this fit (fresh, caught up, or re-planned on resume) is re-planned for the steps really left; epochs of another
-    size than the plan's are followed as at an epoch start. A checkpoint's plan that was kept stays. The steps of an
+    size than the plan's are followed as at an epoch start. A checkpoint's plan that was kept stays. The resumed
+    epoch's own size (its steps before and after the resume) is the plan's for it, where a schedule counts
+    fractions of epochs (``CosineAnnealingWarmRestarts`` per step). The steps of an
     optimizer at its own rate (manual optimization, ``steps_per_batch``) are not Lightning's to count: only its
     epochs' size is followed there.
     """
@@ -107,6 +109,8 @@ def follow_resumed_epoch(trainer: pl.Trainer, timeline: Timeline, estimate: Trai
     if position.handed_over is not None or not all(map(math.isfinite, (per_epoch, left, plan.steps))):
         return
     epoch = trainer.current_epoch
+    if position.epoch_steps + left != per_epoch:  # its first steps ran at the checkpoint's size
+        plan.epoch_sizes[position.epochs] = position.epoch_steps + left
     length = length_from_now(trainer, timeline, per_epoch, epoch=epoch + 1, start=position.steps + left)
     resized = per_epoch != plan.length.steps_per_epoch
     for_this_fit = plan.length == estimate and plan.steps == estimate.total_steps  # (not a checkpoint's kept plan)
