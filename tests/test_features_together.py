@@ -409,22 +409,32 @@ class StepScripted(TinyModel):
         self.log("val_loss", torch.tensor(1.0 + 0.01 * step if step % 10 else 0.5 + 0.001 * step))
 
 
-def resumed_from(tmp_path: Path, model: Any, callbacks: Any, stop: int, **options: Any) -> tuple[Any, list[str]]:
-    """Stop after optimizer step ``stop`` (a checkpoint at each batch end), resume; the lrs and the warnings of both."""
+def resumed_from(
+    tmp_path: Path,
+    model: Any,
+    callbacks: Any,
+    stops: tuple[int, ...],
+    *,
+    epochs: int = 3,
+    validate: bool = True,
+    **options: Any,
+) -> tuple[Any, list[str]]:
+    """Stop after each optimizer step of ``stops`` (a checkpoint at each batch end) and resume; the lrs and warnings."""
     trace: list[Any] = []
     path, messages = None, []
-    for part, until in enumerate([stop, None]):
+    data = [make_loader(), make_loader(9)] if validate else [make_loader()]
+    for part, until in enumerate([*stops, None]):
         recorder = LRRecorder()
         checkpoint = ModelCheckpoint(dirpath=tmp_path / f"ckpt{part}", save_last=True, every_n_train_steps=1)
         stopping = [StopAt(step=until)] if until else []
         run = trainer(
             tmp_path / f"part{part}",
-            max_epochs=3,
+            max_epochs=epochs,
             callbacks=[*callbacks(), recorder, checkpoint, *stopping],
             enable_checkpointing=True,
             **options,
         )
-        fit = lambda: run.fit(model(), make_loader(), make_loader(9), ckpt_path=path, **SAFE_LOAD)  # noqa: B023, E731
+        fit = lambda: run.fit(model(), *data, ckpt_path=path, **SAFE_LOAD)  # noqa: B023, E731
         messages += caught_messages(fit)
         trace += recorder.trace
         path = checkpoint.last_model_path
@@ -449,11 +459,11 @@ def test_a_resume_that_skips_a_validation_goes_on_as_lightnings_own_plateau_and_
     too). Where no validation follows the checkpoint: the uninterrupted run.
     """
     schedule = lambda: [lrs.ReduceLROnPlateau(patience=0, factor=0.5)]  # noqa: E731
-    ours, messages = resumed_from(tmp_path / "ours", StepScripted, schedule, stop, **options)
+    ours, messages = resumed_from(tmp_path / "ours", StepScripted, schedule, (stop,), **options)
     if skipped:
         plateau = lambda o: {"scheduler": ts.ReduceLROnPlateau(o, patience=0, factor=0.5), "monitor": "val_loss"}  # noqa: E731
         native = lambda: StepScripted(scheduler=lambda o: {**plateau(o), **config})  # noqa: E731
-        reference, _ = resumed_from(tmp_path / "native", native, lambda: [], stop, **options)
+        reference, _ = resumed_from(tmp_path / "native", native, lambda: [], (stop,), **options)
     else:
         straight = LRRecorder()
         run = trainer(tmp_path / "straight", max_epochs=3, callbacks=[*schedule(), straight], **options)
@@ -462,7 +472,7 @@ def test_a_resume_that_skips_a_validation_goes_on_as_lightnings_own_plateau_and_
     assert ours == reference  # every group, every optimizer step, before and after the resume
     assert len(containing(messages, "before the validation that followed it")) == (1 if skipped else 0)
     unmonitored = lambda: [lrs.CosineAnnealingLR()]  # noqa: E731  (nothing is missing for it)
-    _, messages = resumed_from(tmp_path / "cosine", StepScripted, unmonitored, stop, **options)
+    _, messages = resumed_from(tmp_path / "cosine", StepScripted, unmonitored, (stop,), **options)
     assert containing(messages, "before the validation") == []
 
 
@@ -480,17 +490,7 @@ def test_a_gan_resumed_inside_its_measured_epoch_gives_the_uninterrupted_runs_lr
     straight = LRRecorder()
     run = trainer(tmp_path / "straight", max_epochs=4, callbacks=[*schedules(), straight])
     caught_messages(lambda: run.fit(Gan(), make_loader()))
-    trace: list[Any] = []
-    path, messages = None, []
-    for part, stop in enumerate([*stops, None]):
-        recorder = LRRecorder()
-        checkpoint = ModelCheckpoint(dirpath=tmp_path / f"ckpt{part}", save_last=True, every_n_train_steps=1)
-        stopping = [StopAt(step=stop)] if stop else []
-        callbacks = [*schedules(), recorder, checkpoint, *stopping]
-        run = trainer(tmp_path / f"part{part}", max_epochs=4, callbacks=callbacks, enable_checkpointing=True)
-        messages += caught_messages(lambda: run.fit(Gan(), make_loader(), ckpt_path=path, **SAFE_LOAD))  # noqa: B023
-        trace += recorder.trace
-        path = checkpoint.last_model_path
+    trace, messages = resumed_from(tmp_path, Gan, schedules, stops, epochs=4, validate=False)
     assert trace == straight.trace  # both optimizers, every step: the generator re-planned after epoch 0 as straight
     (measured,) = containing(messages, "Adam took 5 optimizer steps in epoch 0")
     assert "steps_per_batch=0.5" in measured

@@ -96,9 +96,8 @@ def follow_resumed_epoch(trainer: pl.Trainer, timeline: Timeline, estimate: Trai
     this fit (fresh, caught up, or re-planned on resume) is re-planned for the steps really left; epochs of another
     size than the plan's are followed as at an epoch start. A checkpoint's plan that was kept stays. The resumed
     epoch's own size (its steps before and after the resume) is the plan's for it, where a schedule counts
-    fractions of epochs (``CosineAnnealingWarmRestarts`` per step). The steps of an
-    optimizer at its own rate (manual optimization, ``steps_per_batch``) are not Lightning's to count: only its
-    epochs' size is followed there.
+    fractions of epochs (``CosineAnnealingWarmRestarts`` per step). The steps of an optimizer at its own rate
+    (manual optimization, ``steps_per_batch``) are not Lightning's to count: only its epochs' size is followed.
     """
     plan, position = timeline.plan, timeline.position
     if not trainer.lightning_module.automatic_optimization or plan.steps_per_batch != 1.0:
@@ -108,9 +107,9 @@ def follow_resumed_epoch(trainer: pl.Trainer, timeline: Timeline, estimate: Trai
     left = steps_left_in_epoch(trainer)
     if position.handed_over is not None or not all(map(math.isfinite, (per_epoch, left, plan.steps))):
         return
-    epoch = trainer.current_epoch
-    if position.epoch_steps + left != per_epoch:  # its first steps ran at the checkpoint's size
-        plan.epoch_sizes[position.epochs] = position.epoch_steps + left
+    epoch, size = trainer.current_epoch, position.epoch_steps + left
+    if size != per_epoch:  # its first steps ran at the checkpoint's size
+        plan.epoch_sizes[position.epochs] = size
     length = length_from_now(trainer, timeline, per_epoch, epoch=epoch + 1, start=position.steps + left)
     resized = per_epoch != plan.length.steps_per_epoch
     for_this_fit = plan.length == estimate and plan.steps == estimate.total_steps  # (not a checkpoint's kept plan)
@@ -143,7 +142,7 @@ def warn_skipped_validation(timeline: Timeline) -> None:
     without running it. A schedule that monitors a validation metric then goes on without its value, as
     Lightning's own plateau schedulers and ``EarlyStopping`` do, and its lrs can differ from the uninterrupted run's.
     """
-    watched = sorted(m for m in timeline.monitors() if not m.lower().startswith("train"))
+    watched = sorted(validation_monitors(timeline))
     if not watched:
         return
     timeline.warn.once(
@@ -267,13 +266,18 @@ def validation_never_runs(trainer: pl.Trainer, pl_module: pl.LightningModule) ->
     return None
 
 
+def validation_monitors(timeline: Timeline) -> dict[str, bool]:
+    """The validation metrics ``timeline`` monitors (a name not starting with ``train``), each with its strictness."""
+    return {m: strict for m, strict in timeline.monitors().items() if not m.lower().startswith("train")}
+
+
 def check_validation(trainer: pl.Trainer, pl_module: pl.LightningModule, timeline: Timeline, warn: Any) -> None:
     """A schedule that monitors a validation metric needs validation runs: an error, or one warning if not strict.
 
     Raises:
         ValueError: when validation never runs and a monitored metric is strict.
     """
-    watched = {m: strict for m, strict in timeline.monitors().items() if not m.lower().startswith("train")}
+    watched = validation_monitors(timeline)
     why = validation_never_runs(trainer, pl_module) if watched else None
     if why is None:
         return
