@@ -1,8 +1,9 @@
 """Features where they meet, on real Trainer runs: a re-plan during a warmup, a re-plan of a re-plan, a rewind after a
 plateau cut, a plateau on a metric logged in training, the warnings of a re-planned resume, a resume from the end of
 the plan, transformers' names with this package's warmup, the logging of a param group that joins, a resume of a
-resume, a resume in an epoch's middle into another accumulation or epoch size, and a resume from a checkpoint written
-before a validation that Lightning then skips.
+resume, a resume in an epoch's middle into another accumulation or epoch size (and again in the same epoch), a resume
+from a checkpoint written before a validation that Lightning then skips, and a resume in an epoch's middle after a
+rewind.
 
 References: torch's schedulers stepped by hand with the intended plan, the uninterrupted run, transformers' own
 schedule, and Lightning's LearningRateMonitor.
@@ -16,7 +17,7 @@ from typing import Any
 
 import pytest
 import torch
-from lightning.pytorch.callbacks import BaseFinetuning, LearningRateMonitor, ModelCheckpoint
+from lightning.pytorch.callbacks import BaseFinetuning, LearningRateMonitor, ModelCheckpoint, StochasticWeightAveraging
 from torch import nn
 from torch.optim import lr_scheduler as ts
 
@@ -172,12 +173,19 @@ def test_a_percentage_warmup_over_a_longer_run_is_no_changed_argument(tmp_path, 
     assert len(containing(messages, "resumes into a run of 40")) == (0 if replan else 1)
 
 
-def test_a_changed_warmup_argument_is_still_named(tmp_path) -> None:
+@pytest.mark.parametrize("replan", [False, True])
+def test_a_changed_warmup_argument_is_still_named(tmp_path, replan) -> None:
+    """The run is the checkpoint's: its plan goes on, and no warning speaks of another length (before, a second one
+    said the plan was for another run and would hold its end)."""
     path = checkpoint_at(tmp_path, lrs.CosineAnnealingLR(warmup="10%"), TinyModel(), 10, max_epochs=2)
-    run = trainer(tmp_path / "b", max_epochs=2, callbacks=[lrs.CosineAnnealingLR(warmup="20%")])
+    recorder = LRRecorder()
+    schedule = lrs.CosineAnnealingLR(warmup="20%", replan_on_resume=replan)
+    run = trainer(tmp_path / "b", max_epochs=2, callbacks=[schedule, recorder])
     messages = caught_messages(lambda: run.fit(TinyModel(), make_loader(), ckpt_path=path, **SAFE_LOAD))
     (message,) = containing(messages, "differ from the checkpoint's")
     assert "`warmup` was '10%' and is now '20%'" in message
+    assert containing(messages, "resumes into a run of") == []
+    assert_lrs(recorder.lrs, warmup_then(lambda o: ts.CosineAnnealingLR(o, 18), 2, 20)[10:])  # the checkpoint's plan
 
 
 @pytest.mark.parametrize("replan", [False, True])
@@ -398,6 +406,29 @@ def test_warm_restarts_per_step_restart_at_the_real_end_of_an_epoch_resumed_into
     assert_lrs(recorder.lrs, expected)
 
 
+def test_warm_restarts_resumed_again_in_the_epoch_a_resume_resized_restart_where_the_once_resumed_run_does(
+    tmp_path,
+) -> None:
+    """The resumed epoch's own size (6 steps of the first run's size, 2 of the second's) is in the checkpoint."""
+
+    def schedule() -> lrs.LRSchedulerCallback:
+        return lrs.CosineAnnealingWarmRestarts(T_0=1, interval="step")
+
+    path = checkpoint_at(tmp_path, schedule(), TinyModel(), 6, max_epochs=3)
+    once, checkpoint = LRRecorder(), ModelCheckpoint(dirpath=tmp_path / "again", every_n_train_steps=1, save_top_k=-1)
+    callbacks = [schedule(), once, checkpoint]
+    run = trainer(
+        tmp_path / "b", max_epochs=3, accumulate_grad_batches=2, callbacks=callbacks, enable_checkpointing=True
+    )
+    run.fit(TinyModel(), make_loader(), ckpt_path=path, **SAFE_LOAD)
+    twice = LRRecorder()
+    run = trainer(tmp_path / "c", max_epochs=3, accumulate_grad_batches=2, callbacks=[schedule(), twice])
+    again = str(next((tmp_path / "again").glob("*step=7.ckpt")))  # (in epoch 0: its last step is left)
+    messages = caught_messages(lambda: run.fit(TinyModel(), make_loader(), ckpt_path=again, **SAFE_LOAD))
+    assert twice.trace == [(step, lrs) for step, lrs in once.trace if step >= 7]
+    assert containing(messages, "resumed in the middle") == []
+
+
 # ---------------------------------------------------------- a resume that skips the validation after the checkpoint
 
 
@@ -476,6 +507,33 @@ def test_a_resume_that_skips_a_validation_goes_on_as_lightnings_own_plateau_and_
     assert containing(messages, "before the validation") == []
 
 
+# ------------------------------------------------------------------------- a resume before or during SWA's phase
+
+
+@pytest.mark.parametrize(
+    "stops", [(8,), (15,), (20,), (8, 25)], ids=["before", "in-its-first-epoch", "at-its-end", "twice"]
+)
+def test_a_resume_around_the_hand_over_to_swa_gives_lightnings_own_swa_lrs(tmp_path, stops) -> None:
+    """Before SWA's first epoch (epoch 1) the schedule's lrs are the uninterrupted run's; from it on, SWALR's are
+    those of Lightning's own SWA resumed at the same steps (which, resumed in an SWA epoch, anneals one epoch later
+    than uninterrupted, with or without this package)."""
+
+    def swa() -> StochasticWeightAveraging:
+        return StochasticWeightAveraging(swa_lrs=0.05, swa_epoch_start=2, annealing_epochs=2)
+
+    straight = LRRecorder()
+    run = trainer(tmp_path / "straight", max_epochs=5, callbacks=[lrs.CosineAnnealingLR(warmup=3), swa(), straight])
+    caught_messages(lambda: run.fit(TinyModel(), make_loader(), make_loader(9)))
+    ours, messages = resumed_from(
+        tmp_path / "ours", TinyModel, lambda: [lrs.CosineAnnealingLR(warmup=3), swa()], stops, epochs=5
+    )
+    native, _ = resumed_from(tmp_path / "native", TinyModel, lambda: [swa()], stops, epochs=5)
+    assert [step for step, _ in ours] == list(range(50))
+    assert [t for t in ours if t[0] < 10] == [t for t in straight.trace if t[0] < 10]
+    assert [t for t in ours if t[0] >= 10] == [t for t in native if t[0] >= 10]  # every group, exact
+    assert len(containing(messages, "hands the learning rate over to StochasticWeightAveraging")) == 1
+
+
 # ------------------------------------------------------------- a GAN resumed inside the epoch that measures its rate
 
 
@@ -536,3 +594,100 @@ def test_a_rewind_to_before_the_epochs_grew_goes_on_along_the_plan_for_the_run_a
     expected = first[:10] + regrown[:2] + rewound[: 50 - 12]
     assert len(recorder.lrs) == 50
     assert_lrs(recorder.lrs, expected)
+
+
+# ------------------------------------------------------------------- a resume in an epoch's middle after a rewind
+
+
+def rewound_checkpoints(tmp_path: Path, rewind: lrs.Rewind, nan_at: int) -> tuple[LRRecorder, lrs.LRDiagnostics]:
+    """A 30-step warmup + cosine that rewinds after a NaN at ``nan_at``; a checkpoint at every optimizer step."""
+    recorder = LRRecorder()
+    diagnostics = lrs.LRDiagnostics(window=4, on_divergence=rewind, verbose=False)
+    checkpoint = ModelCheckpoint(dirpath=tmp_path / "ckpt", every_n_train_steps=1, save_top_k=-1)
+    run = trainer(
+        tmp_path / "whole",
+        max_epochs=3,
+        callbacks=[lrs.CosineAnnealingLR(warmup=3), diagnostics, recorder, checkpoint],
+        enable_checkpointing=True,
+    )
+    caught_messages(lambda: run.fit(Poisoned(nan_at=(nan_at,)), make_loader()))
+    return recorder, diagnostics
+
+
+REWOUND = [  # (NaN at, batches skipped after the rewind, the checkpoint's step, the rewind's (step, to_step))
+    (11, 0, 15, (12, 4)),  # back into epoch 0: the schedule counts epoch 0 on while Lightning is in epoch 1
+    (15, 0, 18, (16, 8)),
+    (15, 3, 17, (16, 8)),  # resumed while skipping
+    (15, 3, 19, (16, 8)),
+]
+
+
+@pytest.mark.parametrize(("nan_at", "skip", "stop", "rewind"), REWOUND)
+def test_a_resume_in_an_epochs_middle_after_a_rewind_gives_the_uninterrupted_runs_lrs(
+    tmp_path, nan_at, skip, stop, rewind
+) -> None:
+    """The schedule's count is behind the run's by the steps the rewind took back, and its epoch count may be too.
+
+    Before, the resumed epoch's size was taken from the schedule's count (7 + 5 steps for an epoch of 10): the plan
+    was re-planned for 22 steps with a warning of another accumulation, and the cosine ended 8 steps early.
+    """
+    make = lambda: lrs.Rewind(every=4, factor=0.5, skip_batches=skip)  # noqa: E731
+    whole, diagnostics = rewound_checkpoints(tmp_path, make(), nan_at)
+    assert [(e["step"], e["to_step"]) for e in diagnostics.rewinds] == [rewind]
+    recorder = LRRecorder()
+    callbacks = [lrs.CosineAnnealingLR(warmup=3), lrs.LRDiagnostics(window=4, on_divergence=make()), recorder]
+    run = trainer(tmp_path / "resumed", max_epochs=3, callbacks=callbacks)
+    path = str(next((tmp_path / "ckpt").glob(f"*step={stop}.ckpt")))
+    messages = caught_messages(lambda: run.fit(Poisoned(nan_at=(nan_at,)), make_loader(), ckpt_path=path, **SAFE_LOAD))
+    assert recorder.trace == [(step, lrs) for step, lrs in whole.trace if step >= stop]  # every group, exact
+    assert containing(messages, "resumed in the middle") == []
+
+
+def test_a_replanned_resume_after_a_rewind_plans_for_the_runs_steps_in_an_epochs_middle_or_at_its_end(tmp_path) -> None:
+    """Re-planned into 5 epochs, from the middle of epoch 1 or its end: the plan counts the run's 50 steps, as the
+    fit's own plan did (the 8 steps the rewind took back are the schedule's shortfall, said at the fit's end)."""
+    rewound_checkpoints(tmp_path, lrs.Rewind(every=4, factor=0.5), 11)
+    first = warmup_then(lambda o: ts.CosineAnnealingLR(o, 27), 3, 30)  # the fit's plan of 30 steps
+    for stop in (15, 20):
+        recorder = LRRecorder()
+        schedule = lrs.CosineAnnealingLR(warmup=3, replan_on_resume=True)
+        run = trainer(tmp_path / f"from{stop}", max_epochs=5, callbacks=[schedule, recorder])
+        path = str(next((tmp_path / "ckpt").glob(f"*step={stop}.ckpt")))
+        messages = caught_messages(lambda: run.fit(Poisoned(), make_loader(), ckpt_path=path, **SAFE_LOAD))  # noqa: B023
+        at = stop - 8  # the schedule's own step: the rewind took 8 back
+        optimizer = make_optimizer()
+        for group, lr in zip(optimizer.param_groups, first[at], strict=True):
+            group["lr"] = lr
+        rest = by_hand([(lambda o: ts.CosineAnnealingLR(o, 50 - at), 50 - at)], optimizer)  # noqa: B023
+        assert_lrs(recorder.lrs, [[0.5 * lr for lr in row] for row in rest[: 50 - stop]])
+        assert containing(messages, "resumed in the middle") == []
+        (shortfall,) = containing(messages, "did not reach its end")
+        assert "ran 42 of the 50 optimizer steps" in shortfall
+        assert schedule.schedule.last_timeline.plan.steps == 50
+
+
+# ------------------------------------------------------------ LRDiagnostics added to a resumed run without its state
+
+
+def test_diagnostics_added_on_resume_judge_the_curve_once_a_window_of_losses_came(tmp_path, monkeypatch) -> None:
+    """The checkpoint has no LRDiagnostics state: its window starts empty at step 15, one step before a check.
+
+    Before, the oscillation check at step 16 split a window of one loss in halves and the fit died (StatisticsError).
+    """
+    from lightning_lrsched.diagnostics import findings
+
+    checked: list[tuple[int, int]] = []
+    oscillation = findings.oscillation
+
+    def spy(window: Any, step: int, *args: Any) -> Any:
+        checked.append((step, len(window.losses)))
+        return oscillation(window, step, *args)
+
+    monkeypatch.setattr(findings, "oscillation", spy)
+    path = checkpoint_at(tmp_path, lrs.CosineAnnealingLR(), TinyModel(), 15, max_epochs=3)
+    recorder, diagnostics = LRRecorder(), lrs.LRDiagnostics(window=4, verbose=False)
+    run = trainer(tmp_path / "b", max_epochs=3, callbacks=[lrs.CosineAnnealingLR(), diagnostics, recorder])
+    caught_messages(lambda: run.fit(TinyModel(), make_loader(), ckpt_path=path, **SAFE_LOAD))  # (findings or none)
+    assert run.global_step == 30
+    assert_lrs(recorder.lrs, by_hand([(lambda o: ts.CosineAnnealingLR(o, 30), 30)])[15:])
+    assert checked == [(20, 5), (24, 7), (28, 7)]  # from the first check with a whole window (4 losses, and 3 more)

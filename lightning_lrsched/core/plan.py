@@ -100,6 +100,8 @@ class Plan:
             "warmup_epochs": self.warmup_epochs,
             "planned_epochs": _finite(self.epochs),
             "steps_per_batch": self.steps_per_batch,
+            "steps_per_epoch": _finite(self.length.steps_per_epoch),
+            "epoch_sizes": dict(self.epoch_sizes),
         }
 
     def load(self, state: Mapping[str, Any], start_factor: float) -> None:
@@ -115,6 +117,7 @@ class Plan:
         self.replans = copy.deepcopy(list(state.get("replans") or []))
         self.warmup_epochs = float(state.get("warmup_epochs", self.warmup_epochs))
         self.steps_per_batch = float(state.get("steps_per_batch", 1.0))
+        self.epoch_sizes = {int(epoch): float(size) for epoch, size in (state.get("epoch_sizes") or {}).items()}
 
 
 def epochs_of(length: TrainingLength) -> float:

@@ -430,6 +430,8 @@ class Resume:
             plan.length = dataclasses.replace(length, total_steps=plan.steps)
         elif plan.resolved == resolved and not plan.replans:  # fixed lengths: the run's end is the plan's
             plan.steps, plan.epochs = length.total_steps, epochs_of(length)
+        elif saved_fit is not None and same_run and not plan.replans:
+            pass  # the checkpoint planned for this very run: only arguments changed (said above), the checkpoint's hold
         elif timeline.holds_end() and plan.behind(timeline.position, timeline.interval):
             timeline.warn.once("plan-end", self._ended_text(length))  # (re-planning has nothing left to stretch)
         elif replan:
@@ -511,7 +513,9 @@ def catch_up(timeline: Timeline, steps: int, epochs: int) -> None:
 def past_plan_text(timeline: Timeline) -> str:
     """The warning of a schedule that has run past the end of its plan and holds its final value."""
     if timeline.interval == "step":
-        plan = f"{timeline.plan.steps:g} optimizer steps and this is step {timeline.position.steps}"
+        undone = timeline.position.undone  # (the plan counts the schedule's steps: rewinds took those back)
+        run = f" (the run's step {timeline.position.steps + undone}: rewinds took {undone} back)" if undone else ""
+        plan = f"{timeline.plan.steps:g} optimizer steps and this is step {timeline.position.steps}{run}"
     else:
         plan = f"{timeline.plan.epochs:g} epochs and this is epoch {timeline.position.epochs + 1}"
     return (

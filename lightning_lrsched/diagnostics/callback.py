@@ -363,10 +363,13 @@ class TrainingWatch:
     def periodic(self, step: int, so_far: Sequence[Mapping[str, Any]]) -> list[Finding]:
         """Every ``window.size`` steps (from the second window on): oscillation, and (from the third) a stall.
 
+        Each judges a whole window of losses: a fit that resumed from a checkpoint without this callback's state
+        (its window starts empty) is judged once one has filled.
+
         ``so_far``: the fit's findings until now (after a divergence, the curve's shape says less).
         """
         size, lr = self.window.size, self.lr_now
-        if step % size or step < 2 * size:
+        if step % size or step < 2 * size or len(self.window.losses) < size:
             return []
         diverged = any(finding["kind"] == "divergence" for finding in so_far)
         found = [findings.oscillation(self.window, step, lr, self.oscillation_cv, diverged)]

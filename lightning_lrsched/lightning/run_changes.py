@@ -51,19 +51,22 @@ def length_from_now(
 ) -> TrainingLength:
     """The run's length if epoch ``epoch`` and all after it take ``per_epoch`` steps each (``max_steps`` still bounds).
 
-    Epoch ``epoch`` starts at optimizer step ``start``; by default where the timeline's current epoch started, or
-    now when it is the next one.
+    Epoch ``epoch`` starts at optimizer step ``start`` of the timeline's position; by default where its current
+    epoch started, or now when it is the next one. The length counts the run's steps as the Trainer does (as its
+    estimate at fit start did): the steps that rewinds took back from the schedule count.
     """
     total = math.inf
-    max_epochs = trainer.max_epochs
+    max_epochs, position = trainer.max_epochs, timeline.position
     if start is None:
-        start = timeline.position.epoch_start_steps if epoch == timeline.position.epochs else timeline.position.steps
+        start = position.epoch_start_steps if epoch == position.epochs else position.steps
+    # the run's steps, as the Trainer counts them: those that rewinds took back from the schedule were taken
+    start, taken = start + position.undone, position.steps + position.undone
     if max_epochs is not None and max_epochs >= 0 and math.isfinite(per_epoch):
         total = start + max(max_epochs - epoch, 0) * per_epoch
     if trainer.max_steps is not None and trainer.max_steps >= 0:
         # `max_steps` counts the Trainer's steps: this optimizer's share of them so far carries on
-        share = timeline.position.steps / trainer.global_step if trainer.global_step else 1.0
-        total = min(total, timeline.position.steps + max(trainer.max_steps - trainer.global_step, 0) * share)
+        share = taken / trainer.global_step if trainer.global_step else 1.0
+        total = min(total, taken + max(trainer.max_steps - trainer.global_step, 0) * share)
     return TrainingLength(total_steps=total, steps_per_epoch=per_epoch, unbounded=timeline.plan.length.unbounded)
 
 
@@ -88,7 +91,9 @@ def follow_epoch_size(trainer: pl.Trainer, timeline: Timeline) -> None:
         )
 
 
-def follow_resumed_epoch(trainer: pl.Trainer, timeline: Timeline, estimate: TrainingLength) -> None:
+def follow_resumed_epoch(
+    trainer: pl.Trainer, timeline: Timeline, estimate: TrainingLength, saved_size: float | None = None
+) -> None:
     """At the first batch of a fit that resumed in an epoch's middle: plan for the steps the run really has left.
 
     The Trainer's ``estimate`` counts whole epochs of this fit's size, but the resumed epoch ran its first batches
@@ -98,6 +103,8 @@ def follow_resumed_epoch(trainer: pl.Trainer, timeline: Timeline, estimate: Trai
     epoch's own size (its steps before and after the resume) is the plan's for it, where a schedule counts
     fractions of epochs (``CosineAnnealingWarmRestarts`` per step). The steps of an optimizer at its own rate
     (manual optimization, ``steps_per_batch``) are not Lightning's to count: only its epochs' size is followed.
+    Where the checkpoint's run had epochs of this fit's size (``saved_size``), the epoch's first steps ran at it:
+    the run is as the Trainer estimates, whatever rewinds and skipped batches did to the schedule's own count.
     """
     plan, position = timeline.plan, timeline.position
     if not trainer.lightning_module.automatic_optimization or plan.steps_per_batch != 1.0:
@@ -107,13 +114,14 @@ def follow_resumed_epoch(trainer: pl.Trainer, timeline: Timeline, estimate: Trai
     left = steps_left_in_epoch(trainer)
     if position.handed_over is not None or not all(map(math.isfinite, (per_epoch, left, plan.steps))):
         return
+    same_size = saved_size == per_epoch  # (then the epoch's first steps ran at this size: the run is as estimated)
     epoch, size = trainer.current_epoch, position.epoch_steps + left
-    if size != per_epoch:  # its first steps ran at the checkpoint's size
+    if size != per_epoch and not same_size:  # its first steps ran at the checkpoint's size
         plan.epoch_sizes[position.epochs] = size
     length = length_from_now(trainer, timeline, per_epoch, epoch=epoch + 1, start=position.steps + left)
-    resized = per_epoch != plan.length.steps_per_epoch
+    resized = per_epoch != plan.length.steps_per_epoch  # (the estimate counted epochs of another size)
     for_this_fit = plan.length == estimate and plan.steps == estimate.total_steps  # (not a checkpoint's kept plan)
-    if not resized and (not for_this_fit or length.total_steps == plan.steps):
+    if not resized and (same_size or not for_this_fit or length.total_steps == plan.steps):
         return
     before = plan.steps
     why = f"epoch {epoch} resumed in its middle with {left:g} optimizer steps left, epochs of {per_epoch:g} after it"
@@ -300,6 +308,7 @@ class RunFollower:
         measure: measure the optimizer's steps per batch over the first whole epoch, or the one a resume continues
             (manual optimization).
         estimate: the run's length as the Trainer estimated it at fit start (default: the timeline's plan's).
+        saved_epoch_size: the optimizer steps per epoch of the run the checkpoint was written in (None: unknown).
 
     Example::
 
@@ -352,7 +361,10 @@ class RunFollower:
         measure = (
             steps_per_batch is None and timeline.plan.steps_per_batch == 1.0 and not pl_module.automatic_optimization
         )
-        follower = cls(timeline, catch_up=catch_up, measure=measure, estimate=estimate)
+        saved_epoch_size = pending.get("steps_per_epoch") if pending else None  # (absent in older checkpoints)
+        follower = cls(
+            timeline, catch_up=catch_up, measure=measure, estimate=estimate, saved_epoch_size=saved_epoch_size
+        )
         follower.fit_start(trainer, resumed=bool(pending))
         return follower
 
@@ -363,9 +375,11 @@ class RunFollower:
         catch_up: bool = False,
         measure: bool = False,
         estimate: TrainingLength | None = None,
+        saved_epoch_size: float | None = None,
     ) -> None:
         self.timeline = timeline
         self.estimate = timeline.plan.length if estimate is None else estimate
+        self.saved_epoch_size = saved_epoch_size
         self.catch_up = catch_up
         self.measure = measure
         self._measuring = False
@@ -393,7 +407,7 @@ class RunFollower:
         self.first_batch_due = False
         if trainer.fit_loop.epoch_loop.batch_progress.current.ready > 1:
             self._measuring = self.measure  # (the epoch's steps before the resume are in its count)
-            follow_resumed_epoch(trainer, self.timeline, self.estimate)
+            follow_resumed_epoch(trainer, self.timeline, self.estimate, self.saved_epoch_size)
         before, now = self._validations_at_start, validations_done(trainer)
         if before is not None and now is not None and now > before:  # counted as done, and no validation started
             warn_skipped_validation(self.timeline)
