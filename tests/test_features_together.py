@@ -335,6 +335,16 @@ def test_a_resume_of_a_resume_gives_the_uninterrupted_runs_lrs(tmp_path, label, 
 # ------------------------------------------------------------------ a resume in an epoch's middle, the run resized
 
 
+def cosine_from(row: list[float], steps: int, scale: float = 1.0) -> list[list[float]]:
+    """torch's CosineAnnealingLR by hand over ``steps`` steps from the lrs ``row`` (as a re-plan continues from the
+    current lrs), each lr times ``scale`` (the rewinds' scale)."""
+    optimizer = make_optimizer()
+    for group, lr in zip(optimizer.param_groups, row, strict=True):
+        group["lr"] = lr
+    rows = by_hand([(lambda o: ts.CosineAnnealingLR(o, steps), steps)], optimizer)
+    return [[scale * lr for lr in r] for r in rows]
+
+
 def planned_for(total: int, warmup: int = 4) -> list[list[float]]:
     """The lrs of ``CosineAnnealingLR(warmup=warmup)`` planned for ``total`` optimizer steps."""
     return warmup_then(lambda o: ts.CosineAnnealingLR(o, total - warmup), warmup, total)
@@ -358,10 +368,7 @@ def test_a_replanned_resume_in_an_epochs_middle_plans_for_the_steps_the_run_real
     run = trainer(tmp_path / "b", max_epochs=4, callbacks=[schedule, recorder], **options)
     messages = caught_messages(lambda: run.fit(TinyModel(), make_loader(), ckpt_path=path, **SAFE_LOAD))
     assert len(recorder.lrs) == total - stop
-    optimizer = make_optimizer()
-    for group, lr in zip(optimizer.param_groups, planned_for(40)[stop], strict=True):
-        group["lr"] = lr  # the resumed lr; what remains runs from it to the floor at the run's real end
-    expected = by_hand([(lambda o: ts.CosineAnnealingLR(o, total - stop), total - stop)], optimizer)
+    expected = cosine_from(planned_for(40)[stop], total - stop)  # from the resumed lr to the floor at the real end
     assert_lrs(recorder.lrs, planned_for(40)[stop:] if label == "unchanged" else expected)
     assert containing(messages, "past the end") == []
     replanned = containing(messages, "resumed in the middle of epoch")
@@ -582,15 +589,8 @@ def test_a_rewind_to_before_the_epochs_grew_goes_on_along_the_plan_for_the_run_a
     assert (event["step"], event["to_step"]) == (12, 4)
     first = warmup_then(lambda o: ts.CosineAnnealingLR(o, 27), 3, 30)  # the plan of epoch 0 (30 steps)
 
-    def from_lr(row: list[float], steps: int, scale: float = 1.0) -> list[list[float]]:
-        optimizer = make_optimizer()
-        for group, lr in zip(optimizer.param_groups, row, strict=True):
-            group["lr"] = lr
-        rows = by_hand([(lambda o: ts.CosineAnnealingLR(o, steps), steps)], optimizer)
-        return [[scale * lr for lr in r] for r in rows]
-
-    regrown = from_lr(first[10], 40)  # epoch 1 is 20 steps: re-planned at step 10 for 50 steps in all
-    rewound = from_lr(first[4], 46, 0.5)  # back at step 4, re-planned for the 50: at 0.5x from step 12 on
+    regrown = cosine_from(first[10], 40)  # epoch 1 is 20 steps: re-planned at step 10 for 50 steps in all
+    rewound = cosine_from(first[4], 46, 0.5)  # back at step 4, re-planned for the 50: at 0.5x from step 12 on
     expected = first[:10] + regrown[:2] + rewound[: 50 - 12]
     assert len(recorder.lrs) == 50
     assert_lrs(recorder.lrs, expected)
@@ -655,11 +655,7 @@ def test_a_replanned_resume_after_a_rewind_plans_for_the_runs_steps_in_an_epochs
         path = str(next((tmp_path / "ckpt").glob(f"*step={stop}.ckpt")))
         messages = caught_messages(lambda: run.fit(Poisoned(), make_loader(), ckpt_path=path, **SAFE_LOAD))  # noqa: B023
         at = stop - 8  # the schedule's own step: the rewind took 8 back
-        optimizer = make_optimizer()
-        for group, lr in zip(optimizer.param_groups, first[at], strict=True):
-            group["lr"] = lr
-        rest = by_hand([(lambda o: ts.CosineAnnealingLR(o, 50 - at), 50 - at)], optimizer)  # noqa: B023
-        assert_lrs(recorder.lrs, [[0.5 * lr for lr in row] for row in rest[: 50 - stop]])
+        assert_lrs(recorder.lrs, cosine_from(first[at], 50 - at, 0.5)[: 50 - stop])
         assert containing(messages, "resumed in the middle") == []
         (shortfall,) = containing(messages, "did not reach its end")
         assert "ran 42 of the 50 optimizer steps" in shortfall

@@ -428,10 +428,10 @@ class Resume:
         same_run = saved_fit is None or (saved_fit if saved_fit >= 0 else math.inf) == length.total_steps
         if plan.replans and same_run:  # the checkpoint's plan already followed its run; epoch checks go on
             plan.length = dataclasses.replace(length, total_steps=plan.steps)
-        elif plan.resolved == resolved and not plan.replans:  # fixed lengths: the run's end is the plan's
+        elif not plan.replans and (plan.resolved == resolved or (saved_fit is not None and same_run)):
+            # fixed lengths, or a plan made for this very run (arguments that changed are said above): the run's
+            # end is the plan's
             plan.steps, plan.epochs = length.total_steps, epochs_of(length)
-        elif saved_fit is not None and same_run and not plan.replans:
-            pass  # the checkpoint planned for this very run: only arguments changed (said above), the checkpoint's hold
         elif timeline.holds_end() and plan.behind(timeline.position, timeline.interval):
             timeline.warn.once("plan-end", self._ended_text(length))  # (re-planning has nothing left to stretch)
         elif replan:
