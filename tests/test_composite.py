@@ -13,7 +13,8 @@ import lightning_lrsched as lrs
 from tests.helpers import SAFE_LOAD, LRRecorder, TinyModel, make_loader, make_optimizer, reference_trace, trainer
 from tests.test_parity import ACCUMULATE, EPOCHS, PER_EPOCH, TOTAL
 from tests.test_plateau import VALUES, LrAfterValidation, ScriptedModel, by_hand
-from tests.test_resume import StopAt
+from tests.test_resume import EpochScripted, StopAt
+from tests.test_run_changes import by_hand as torch_by_hand
 
 
 def fit(tmp_path: Any, schedule: lrs.LRSchedulerCallback, **kwargs: Any) -> LRRecorder:
@@ -84,6 +85,24 @@ def test_sequential_with_a_plateau_phase(tmp_path) -> None:
     assert probe.lrs[0] == pytest.approx(0.1)
     assert probe.lrs[1:] == by_hand(VALUES[1:8], patience=1, factor=0.5)
     assert [value for _, value in schedule.parts[1].history] == pytest.approx(VALUES[1:8])
+
+
+@pytest.mark.parametrize(
+    "before", [[], [lrs.ConstantLR(0.5, total_iters="100%", interval="step")]], ids=["first", "second"]
+)
+def test_a_phase_after_a_plateau_phase_starts_from_the_initial_rates_wherever_the_plateau_is(tmp_path, before) -> None:
+    """The plateau phase cuts 0.1 -> 0.01 after step 20; the cosine phase from step 30 starts from 0.1 as torch's
+    SequentialLR starts each phase. Before, only when a phase came before the plateau (which sets no initial_lr):
+    as the first phase, the cosine started from the cut, 0.01."""
+    plateau = lrs.ReduceLROnPlateau(patience=0, factor=0.1)
+    milestones = [5, 30] if before else [30]
+    schedule = lrs.SequentialLR([*before, plateau, lrs.CosineAnnealingLR()], milestones=milestones)
+    recorder = LRRecorder()
+    run = trainer(tmp_path, max_epochs=4, callbacks=[schedule, recorder])
+    run.fit(EpochScripted(), make_loader(), make_loader(9))
+    assert recorder.lrs[10:30] == [[0.1, 0.01]] * 10 + [[pytest.approx(0.01), pytest.approx(0.001)]] * 10
+    cosine = torch_by_hand([(lambda o: ts.CosineAnnealingLR(o, 10), 10)])  # from the initial rates 0.1 and 0.01
+    assert recorder.lrs[30:] == [pytest.approx(row, rel=1e-12) for row in cosine]
 
 
 def test_sequential_resume_across_a_milestone(tmp_path) -> None:

@@ -1,9 +1,9 @@
 """Features where they meet, on real Trainer runs: a re-plan during a warmup, a re-plan of a re-plan, a rewind after a
-plateau cut, a plateau on a metric logged in training, the warnings of a re-planned resume, a resume from the end of
-the plan, transformers' names with this package's warmup, the logging of a param group that joins, a resume of a
-resume, a resume in an epoch's middle into another accumulation or epoch size (and again in the same epoch), a resume
-from a checkpoint written before a validation that Lightning then skips, and a resume in an epoch's middle after a
-rewind.
+plateau cut (a lone plateau, one chained, a plateau phase; resumed after the rewind), a plateau on a metric logged in
+training, the warnings of a re-planned resume, a resume from the end of the plan, transformers' names with this
+package's warmup, the logging of a param group that joins, a resume of a resume, a resume in an epoch's middle into
+another accumulation or epoch size (and again in the same epoch), a resume from a checkpoint written before a
+validation that Lightning then skips, and a resume in an epoch's middle after a rewind.
 
 References: torch's schedulers stepped by hand with the intended plan, the uninterrupted run, transformers' own
 schedule, and Lightning's LearningRateMonitor.
@@ -106,7 +106,7 @@ class Plateaus(Poisoned):
         self.log("val_loss", torch.tensor([1.0, 1.5, 1.6, 1.7][self.current_epoch]))
 
 
-@pytest.mark.parametrize(
+CUTTING = pytest.mark.parametrize(
     "schedule",
     [
         lambda: lrs.ReduceLROnPlateau(patience=0, factor=0.1),
@@ -114,8 +114,17 @@ class Plateaus(Poisoned):
     ],
     ids=["plateau", "greedy"],
 )
+"""The two schedules that cut on a plateau (patience 0, by 10x)."""
+
+
+def rewinding() -> lrs.LRDiagnostics:
+    """Diagnostics that rewind on a divergence to a state 5-10 steps back, at 0.5x."""
+    return lrs.LRDiagnostics(window=4, on_divergence=lrs.Rewind(every=5, factor=0.5), verbose=False)
+
+
+@CUTTING
 def test_a_rewind_after_a_plateau_cut_goes_on_below_the_cut(tmp_path, schedule) -> None:
-    diagnostics = lrs.LRDiagnostics(window=4, on_divergence=lrs.Rewind(every=5, factor=0.5), verbose=False)
+    diagnostics = rewinding()
     recorder = LRRecorder()
     run = trainer(tmp_path, max_epochs=4, callbacks=[schedule(), diagnostics, recorder])
     messages = caught_messages(lambda: run.fit(Plateaus(nan_at=(25,)), make_loader(), make_loader(9)))
@@ -131,6 +140,145 @@ def test_a_rewind_after_a_plateau_cut_goes_on_below_the_cut(tmp_path, schedule) 
     assert after[0][1] == pytest.approx(0.0005)
     (message,) = containing(messages, "goes on from")
     assert "goes on from 0.005" in message
+
+
+@CUTTING
+def test_a_resume_after_a_rewind_under_a_plateau_gives_the_uninterrupted_runs_lrs(tmp_path, schedule) -> None:
+    """A cut at step 20, a rewind at step 26 to step 20 (6 steps taken back), a cut after epoch 2; resumed
+    from a checkpoint of step 27 or 33, every lr is the uninterrupted run's. The checkpoint of step 30 precedes
+    epoch 2's validation, which Lightning skips on resume: the warning names the step as the checkpoint does (30),
+    not the schedule's own count (24)."""
+    whole, watching = LRRecorder(), rewinding()
+    checkpoint = ModelCheckpoint(dirpath=tmp_path / "ckpt", every_n_train_steps=1, save_top_k=-1)
+    callbacks = [schedule(), watching, whole, checkpoint]
+    run = trainer(tmp_path / "whole", max_epochs=4, callbacks=callbacks, enable_checkpointing=True)
+    caught_messages(lambda: run.fit(Plateaus(nan_at=(25,)), make_loader(), make_loader(9)))
+    [event] = watching.rewinds
+    assert (event["step"], event["to_step"]) == (26, 20)
+    assert [dict(whole.trace)[step][0] for step in (19, 21, 26, 31)] == pytest.approx([0.1, 0.01, 0.005, 5e-4])
+    for stop in (27, 30, 33):
+        recorder = LRRecorder()
+        resumed = trainer(tmp_path / f"from{stop}", max_epochs=4, callbacks=[schedule(), rewinding(), recorder])
+        path = str(next((tmp_path / "ckpt").glob(f"*step={stop}.ckpt")))
+        data = (make_loader(), make_loader(9))
+        messages = caught_messages(lambda: resumed.fit(Plateaus(nan_at=(25,)), *data, ckpt_path=path, **SAFE_LOAD))  # noqa: B023
+        skipped = containing(messages, "before the validation that followed it")
+        if stop == 30:
+            (warning,) = skipped
+            assert "training batch (step 30)" in warning
+            assert [lrs_[0] for _, lrs_ in recorder.trace[:10]] == pytest.approx([0.005] * 10)  # no cut: no value
+        else:
+            assert skipped == []
+            assert recorder.trace == [(step, lrs_) for step, lrs_ in whole.trace if step >= stop]
+
+
+def chained_by_hand(values_after: dict[int, float], steps: int) -> list[list[float]]:
+    """torch's ExponentialLR(0.9) and ReduceLROnPlateau(patience=0, factor=0.1) on one optimizer, stepped by hand:
+    the exponential after every step, the plateau with ``values_after[n]`` after the n-th step."""
+    optimizer = make_optimizer()
+    exponential = ts.ExponentialLR(optimizer, 0.9)
+    plateau = ts.ReduceLROnPlateau(optimizer, patience=0, factor=0.1)
+    trace: list[list[float]] = []
+    for done in range(1, steps + 1):
+        trace.append([group["lr"] for group in optimizer.param_groups])
+        optimizer.step()
+        exponential.step()
+        if done in values_after:
+            plateau.step(values_after[done])
+    return trace
+
+
+def test_a_rewind_under_a_chained_plateau_keeps_its_cut_and_goes_on_as_torch_by_hand(tmp_path) -> None:
+    """Validations after steps 10 (1.0), 20 (1.5: a cut) and 30; a NaN at step 25 rewinds to step 20, before the
+    cut. Before, the chain went on from the state's lr, 8.5x above the lr that diverged: the cut was undone.
+    Resumed from a checkpoint after the rewind, every lr is the uninterrupted run's."""
+    recorder = LRRecorder()
+    chained = lambda: lrs.ChainedScheduler(  # noqa: E731
+        [lrs.ExponentialLR(0.9, interval="step"), lrs.ReduceLROnPlateau(patience=0, factor=0.1)]
+    )
+    watching = rewinding()
+    checkpoint = ModelCheckpoint(dirpath=tmp_path / "ckpt", every_n_train_steps=1, save_top_k=-1)
+    callbacks = [chained(), watching, recorder, checkpoint]
+    run = trainer(tmp_path / "whole", max_epochs=4, callbacks=callbacks, enable_checkpointing=True)
+    messages = caught_messages(lambda: run.fit(Plateaus(nan_at=(25,)), make_loader(), make_loader(9)))
+    [event] = watching.rewinds
+    assert (event["step"], event["to_step"]) == (26, 20)
+    before = chained_by_hand({10: 1.0, 20: 1.5}, 26)  # the run up to the NaN
+    after = chained_by_hand({10: 1.0, 20: 1.5, 24: 1.6}, 34)[20:]  # from the schedule's step 20 on (epoch 2's
+    assert_lrs(recorder.lrs, before + [[0.5 * lr for lr in row] for row in after])  # validation: its step 24)
+    (message,) = containing(messages, "goes on from")
+    assert "at lr 0.000718" in message
+    assert "goes on from 0.000608" in message
+    for stop in (27, 33):
+        resumed = LRRecorder()
+        again = trainer(tmp_path / f"from{stop}", max_epochs=4, callbacks=[chained(), rewinding(), resumed])
+        path = str(next((tmp_path / "ckpt").glob(f"*step={stop}.ckpt")))
+        data = (make_loader(), make_loader(9))
+        caught_messages(lambda: again.fit(Plateaus(nan_at=(25,)), *data, ckpt_path=path, **SAFE_LOAD))  # noqa: B023
+        assert resumed.trace == [(step, lrs_) for step, lrs_ in recorder.trace if step >= stop]
+
+
+def plateau_phase(milestone: int) -> lrs.SequentialLR:
+    """A linear ramp (0.1x to 1x over its phase), then a plateau phase from step ``milestone``."""
+    ramp = lrs.LinearLR(0.1, 1.0, "100%", interval="step")
+    return lrs.SequentialLR([ramp, lrs.ReduceLROnPlateau(patience=0, factor=0.1)], milestones=[milestone])
+
+
+def test_a_rewind_inside_a_plateau_phase_keeps_its_cut(tmp_path) -> None:
+    """The plateau phase from step 5 cuts after step 20 (0.1 -> 0.01); a NaN at step 25 rewinds to step 20, before
+    the cut: the lr goes on at 0.5x the cut level, as for a lone plateau. Before, at 0.05: 5x the lr that diverged."""
+    recorder = LRRecorder()
+    diagnostics = rewinding()
+    run = trainer(tmp_path, max_epochs=4, callbacks=[plateau_phase(5), diagnostics, recorder])
+    messages = caught_messages(lambda: run.fit(Plateaus(nan_at=(25,)), make_loader(), make_loader(9)))
+    [event] = diagnostics.rewinds
+    assert (event["step"], event["to_step"]) == (26, 20)
+    expected = [0.1 * (0.1 + 0.9 * step / 5) for step in range(5)] + [0.1] * 15 + [0.01] * 6 + [0.005] * 4
+    assert_lrs(recorder.lrs, [[lr, lr / 10] for lr in [*expected, *[0.0005] * 10]])  # epoch 2's cut after step 30
+    (message,) = containing(messages, "goes on from")
+    assert "goes on from 0.005" in message
+    assert containing(messages, "without the reductions it made since") == []
+
+
+class CutAtStep14(Poisoned):
+    """Validated every 2 steps: val_loss 1.0 up to step 12, 2.0 at step 14 (a cut with patience 0), then 0.5."""
+
+    def validation_step(self, batch: Any, batch_idx: int) -> None:
+        step = self.trainer.global_step
+        self.log("val_loss", torch.tensor(1.0 if step <= 12 else 2.0 if step == 14 else 0.5))
+
+
+def test_a_rewind_back_across_the_start_of_a_plateau_phase_says_that_its_cut_is_not_kept(tmp_path) -> None:
+    """The plateau phase starts at step 11 and cuts after step 14; a NaN at step 15 rewinds to step 10, in the
+    ramp: the plateau phase starts again from there, at 0.5x the initial lr (5x the cut level), and says so."""
+    recorder = LRRecorder()
+    diagnostics = rewinding()
+    run = trainer(tmp_path, max_epochs=2, val_check_interval=2, callbacks=[plateau_phase(11), diagnostics, recorder])
+    messages = caught_messages(lambda: run.fit(CutAtStep14(nan_at=(15,)), make_loader(), make_loader(9)))
+    [event] = diagnostics.rewinds
+    assert (event["step"], event["to_step"]) == (16, 10)
+    lrs_by_step = {step: lrs_[0] for step, lrs_ in recorder.trace}
+    assert [lrs_by_step[step] for step in (14, 15)] == pytest.approx([0.01, 0.01])
+    assert lrs_by_step[16] == pytest.approx(0.5 * 0.1 * (0.1 + 0.9 * 10 / 11))  # the ramp's step 10, at 0.5x
+    assert lrs_by_step[17] == pytest.approx(0.05)  # the plateau phase again, from the initial lr
+    (warning,) = containing(messages, "without the reductions it made since")
+    assert "from phase 2 to phase 1 (LinearLR, ReduceLROnPlateau)" in warning
+
+
+def test_each_change_of_a_plateau_is_reported_under_its_own_schedules_name(tmp_path, caplog) -> None:
+    """A GreedyLR chained after a StepLR raises the lr after an improvement and cuts it after a worse value: the
+    info lines name GreedyLR (before: "ReduceLROnPlateau: lr 0.05 -> 0.1 ... improved")."""
+    greedy = lrs.GreedyLR(patience=0, factor=0.1, min_lr=1e-6, max_lr=[0.1, 0.01])
+    chained = lrs.ChainedScheduler([lrs.StepLR(1, gamma=0.5), greedy])
+    with caplog.at_level("INFO"):
+        trainer(tmp_path, max_epochs=3, callbacks=[chained]).fit(Plateaus(), make_loader(), make_loader(9))
+    lines = [record.getMessage() for record in caplog.records if "validations, values" in record.getMessage()]
+    assert lines == [
+        "GreedyLR: lr 0.05 -> 0.1 at step 10 (epoch 0): val_loss improved for 1 validations, values ['1']",
+        "GreedyLR: lr 0.05 -> 0.005 at step 20 (epoch 1): val_loss did not improve for 1 validations, values ['1.5']",
+        "GreedyLR: lr 0.0025 -> 0.00025 at step 30 (epoch 2): val_loss did not improve for 1 validations, values"
+        " ['1.6']",
+    ]
 
 
 # ------------------------------------------------------------------------------------ a plateau on a training metric

@@ -12,6 +12,7 @@ from torch.optim.lr_scheduler import LRScheduler
 from typing_extensions import override
 
 from lightning_lrsched.core.duration import DurationLike, TrainingLength
+from lightning_lrsched.core.plateau import PlateauTimeline, ReduceLROnPlateau
 from lightning_lrsched.core.schedule import Schedule
 from lightning_lrsched.core.timeline import Timeline
 from lightning_lrsched.core.warmup import Warn
@@ -96,6 +97,39 @@ class _CompositeTimeline(Timeline):
     def schedulers(self) -> list[LRScheduler]:
         return [scheduler for child in self.children for scheduler in child.schedulers()]
 
+    @override
+    def rewind(self, state: Mapping[str, Any], length: TrainingLength, factor: float) -> None:
+        """Go back to ``state`` as any timeline does; a plateau phase keeps the reductions it made since then.
+
+        They answered validations that happened (as a lone plateau schedule keeps them): the restored lrs are
+        multiplied by their factors, so the lr goes on below the last cut, never from a level before it.
+        """
+        answered = self.answered_since(state)
+        super().rewind(state, length, factor)
+        self.keep_answered(answered)
+        self.write_lrs()
+
+    def answered_since(self, state: Mapping[str, Any]) -> list[tuple[int, Any]]:
+        """What the running children that answer validations did since ``state``, by the child's index."""
+        answered: list[tuple[int, Any]] = []
+        for index, (child, then) in enumerate(
+            zip(self.children, self._saved_children(state["scheduler"]), strict=True)
+        ):
+            if then is not None and isinstance(child, (PlateauTimeline, _CompositeTimeline)):
+                answered.append((index, child.answered_since(then)))
+        return answered
+
+    def keep_answered(self, answered: list[tuple[int, Any]]) -> None:
+        """After a rewind: the children restored from the earlier state keep what :meth:`answered_since` gave."""
+        for index, kept in answered:
+            child = self.children[index]
+            assert isinstance(child, (PlateauTimeline, _CompositeTimeline))
+            child.keep_answered(kept)
+
+    def _saved_children(self, saved: Mapping[str, Any]) -> list[Mapping[str, Any] | None]:
+        """The state of each running child in the composite's scheduler state ``saved`` (None: it was not running)."""
+        raise NotImplementedError
+
 
 class _SequentialTimeline(_CompositeTimeline):
     """One child at a time; each phase starts at its own step 0 from the optimizer's initial rates."""
@@ -116,8 +150,9 @@ class _SequentialTimeline(_CompositeTimeline):
 
     def _enter_phase(self, phase: int, state: Mapping[str, Any] | None) -> LRScheduler:
         self.phase = phase
-        for group in self.planned.stand_in.param_groups:  # each phase starts from the initial rates, as in torch
-            group["lr"] = group.get("initial_lr", group["lr"])
+        # each phase starts from the initial rates, as in torch (a plateau phase sets no `initial_lr`: configured)
+        for group, configured in zip(self.planned.stand_in.param_groups, self.planned.configured, strict=False):
+            group["lr"] = group.get("initial_lr", configured)
         child = self._start(self.schedule.parts[phase], self._phase_length(phase), state)
         self.children = [child]
         self.scheduler = child.scheduler
@@ -135,6 +170,23 @@ class _SequentialTimeline(_CompositeTimeline):
     @override
     def _scheduler_state(self) -> dict[str, Any]:
         return {"phase": self.phase, "child": self.children[0].state_dict()}
+
+    @override
+    def _saved_children(self, saved: Mapping[str, Any]) -> list[Mapping[str, Any] | None]:
+        """The running phase's state in ``saved`` if it was running then; else a plateau phase crossed is said."""
+        then = int(saved["phase"])
+        if then == self.phase:
+            return [saved["child"]]
+        crossed = self.schedule.parts[then : self.phase + 1]
+        if any(isinstance(part, ReduceLROnPlateau) for part in crossed):
+            self.warn.once(
+                "rewind-phases",
+                f"{self.name}: a rewind goes back from phase {self.phase + 1} to phase {then + 1}"
+                f" ({', '.join(type(part).__name__ for part in crossed)}): a ReduceLROnPlateau phase among them"
+                " goes on from that state, without the reductions it made since (they are kept within one phase"
+                " only), so the lr can come back above a cut. A smaller `Rewind(every=...)` goes back less far.",
+            )
+        return [None]
 
     @override
     def _load_scheduler_state(self, state: Mapping[str, Any]) -> None:
@@ -165,6 +217,10 @@ class _ChainedTimeline(_CompositeTimeline):
     @override
     def _scheduler_state(self) -> dict[str, Any]:
         return {"children": [child.state_dict() for child in self.children]}
+
+    @override
+    def _saved_children(self, saved: Mapping[str, Any]) -> list[Mapping[str, Any] | None]:
+        return list(saved["children"])
 
     @override
     def _load_scheduler_state(self, state: Mapping[str, Any]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+import itertools
 import math
 from collections.abc import Mapping
 from typing import Any, Literal
@@ -131,18 +132,17 @@ class PlateauTimeline(Timeline):
             "best": float(scheduler.best),
             "validations": self.patience + 1,
             "monitor": self.monitor,
+            "schedule": type(self.schedule).__name__,  # (ReduceLROnPlateau or GreedyLR, also as a composite's part)
         }
         self.reductions.append(event)
         return [event]
 
     @override
     def state_dict(self) -> dict[str, Any]:
-        state = super().state_dict()
-        state["plateau"] = {
-            "history": [list(item) for item in self.history],
-            "reductions": copy.deepcopy(self.reductions),
-        }
-        return state
+        return {**super().state_dict(), "plateau": self._record()}
+
+    def _record(self) -> dict[str, Any]:
+        return {"history": [list(item) for item in self.history], "reductions": copy.deepcopy(self.reductions)}
 
     @override
     def rewind(self, state: Mapping[str, Any], length: TrainingLength, factor: float) -> None:
@@ -151,14 +151,38 @@ class PlateauTimeline(Timeline):
         The reductions answered validations that happened; going back in optimizer steps does not undo them, so
         the lr goes on from ``factor`` times the lr that diverged, never from a level before a cut.
         """
-        now = {"scheduler": self._scheduler_state(), "plateau": self.state_dict()["plateau"]}
+        now = {"scheduler": self._scheduler_state(), "plateau": self._record()}
         kept = {key: value for key, value in state.items() if key not in ("lrs", "plan")}  # (the plateau's now)
         super().rewind({**kept, **now}, length, factor)
+
+    def answered_since(self, state: Mapping[str, Any]) -> dict[str, Any]:
+        """What this plateau did since ``state`` (an earlier state of it) that a rewind to that state keeps.
+
+        Its counts and reductions of now, and per param group the factor by which the reductions since ``state``
+        moved the lr: a plateau phase of a composite shares its lrs with the other phases, so a rewind of the
+        composite restores the lrs of ``state`` and multiplies them by these (:meth:`keep_answered`).
+        """
+        done = len(state.get("plateau", {}).get("reductions", []))
+        factors = [1.0] * len(self.planned.stand_in.param_groups)
+        for event in self.reductions[done:]:
+            pairs = zip(event["lr_before"], event["lr_after"], strict=False)
+            moved = [float(after) / float(before) if before else 1.0 for before, after in pairs]
+            factors = [kept * by for kept, by in itertools.zip_longest(factors, moved, fillvalue=1.0)]
+        return {"scheduler": self._scheduler_state(), "plateau": self._record(), "factors": factors}
+
+    def keep_answered(self, answered: Mapping[str, Any]) -> None:
+        """After a rewind of the composite this plateau is a phase of: keep what :meth:`answered_since` gave."""
+        self._load_scheduler_state(answered["scheduler"])
+        self._load_record(answered["plateau"])
+        for group, factor in zip(self.planned.stand_in.param_groups, answered["factors"], strict=False):
+            group["lr"] *= factor
 
     @override
     def restore(self, state: Mapping[str, Any]) -> None:
         super().restore(state)
-        plateau = state.get("plateau", {})
+        self._load_record(state.get("plateau", {}))
+
+    def _load_record(self, plateau: Mapping[str, Any]) -> None:
         self.history = [(int(step), float(value)) for step, value in plateau.get("history", [])]
         self.reductions = copy.deepcopy(list(plateau.get("reductions", [])))
 

@@ -142,13 +142,15 @@ def validations_done(trainer: pl.Trainer) -> int | None:
     return getattr(getattr(progress, "total", None), "completed", None)
 
 
-def warn_skipped_validation(timeline: Timeline) -> None:
+def warn_skipped_validation(timeline: Timeline, step: int) -> None:
     """Lightning skipped the validation that followed the checkpoint's batch: a monitored value is missing.
 
     A checkpoint written at the end of a training batch (``ModelCheckpoint(every_n_train_steps=...)``) holds the
     state from before the validation that follows that batch; resumed, Lightning counts that validation as done
     without running it. A schedule that monitors a validation metric then goes on without its value, as
     Lightning's own plateau schedulers and ``EarlyStopping`` do, and its lrs can differ from the uninterrupted run's.
+    ``step`` is the resumed global step, the one the checkpoint's name gives (the schedule's own count is behind it
+    by the steps rewinds took back).
     """
     watched = sorted(validation_monitors(timeline))
     if not watched:
@@ -156,7 +158,7 @@ def warn_skipped_validation(timeline: Timeline) -> None:
     timeline.warn.once(
         "skipped-validation",
         f"{timeline.name} monitors {watched}, but this fit resumed from a checkpoint written at the end of a"
-        f" training batch (optimizer step {timeline.position.steps}), before the validation that followed it;"
+        f" training batch (step {step}), before the validation that followed it;"
         " Lightning does not run that validation again, so the schedule goes on without its value (as"
         " Lightning's own schedulers and EarlyStopping do): a reduction it would have made comes later, or not"
         " at all, and the lrs can differ from an uninterrupted run's. To resume with every value, let the"
@@ -410,7 +412,7 @@ class RunFollower:
             follow_resumed_epoch(trainer, self.timeline, self.estimate, self.saved_epoch_size)
         before, now = self._validations_at_start, validations_done(trainer)
         if before is not None and now is not None and now > before:  # counted as done, and no validation started
-            warn_skipped_validation(self.timeline)
+            warn_skipped_validation(self.timeline, trainer.global_step)
 
     def validation_start(self) -> None:
         """A validation starts: one before the fit's first batch (resumed in its middle) was not skipped."""

@@ -182,7 +182,7 @@ def log_plan(loggers: Sequence[Logger], tag: str, schedule: Schedule, timeline: 
 def report_reduction(loggers: Sequence[Logger], tag: str, event: dict[str, Any], count: int, *, log: bool) -> None:
     """A plateau reduction: an info line, and on the loggers the reduction count and the explanation as text."""
     text = reduction_text(event, event.get("monitor", ""))
-    rank_zero_info(f"ReduceLROnPlateau: {text}")
+    rank_zero_info(f"{event.get('schedule', 'ReduceLROnPlateau')}: {text}")
     if not log:
         return
     for logger in loggers:
