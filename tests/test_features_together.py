@@ -835,3 +835,99 @@ def test_diagnostics_added_on_resume_judge_the_curve_once_a_window_of_losses_cam
     assert run.global_step == 30
     assert_lrs(recorder.lrs, by_hand([(lambda o: ts.CosineAnnealingLR(o, 30), 30)])[15:])
     assert checked == [(20, 5), (24, 7), (28, 7)]  # from the first check with a whole window (4 losses, and 3 more)
+
+
+# ------------------------------------------------------------------- a composite in a run that changes its length
+
+
+def chain(cosine_steps: int) -> Any:
+    """torch's CosineAnnealingLR over ``cosine_steps`` chained with ExponentialLR(0.99), for :func:`by_hand`."""
+    return lambda o: ts.ChainedScheduler([ts.CosineAnnealingLR(o, cosine_steps), ts.ExponentialLR(o, 0.99)])
+
+
+def chained(**options: Any) -> lrs.ChainedScheduler:
+    return lrs.ChainedScheduler([lrs.CosineAnnealingLR(), lrs.ExponentialLR(0.99, interval="step")], **options)
+
+
+@pytest.mark.parametrize(
+    ("schedule", "reference"),
+    [
+        (chained, [(chain(30), 10), (chain(40), 40)]),
+        (
+            lambda: lrs.SequentialLR([lrs.LinearLR(0.1, 1.0, "100%", interval="step"), lrs.CosineAnnealingLR()], [5]),
+            [
+                (lambda o: ts.LinearLR(o, 0.1, 1.0, 5), 5),
+                (lambda o: ts.CosineAnnealingLR(o, 25), 5),
+                (lambda o: ts.CosineAnnealingLR(o, 40), 40),
+            ],
+        ),
+    ],
+    ids=["chained", "sequential"],
+)
+def test_a_composite_whose_epochs_grow_replans_its_running_phase_as_torch_by_hand(tmp_path, schedule, reference):
+    """Epochs of 10, then 20 steps: at step 10 the run becomes 50 steps. The cosine phase stretches from its current
+    lr over the new end, as a lone cosine does. Before, the composite's own lengths (none, or fixed milestones)
+    did not change, so it said nothing while its cosine ended at step 30 and held 0 for the last 20 steps.
+    Resumed from a checkpoint after the re-plan, every lr is the uninterrupted run's."""
+    recorder = LRRecorder()
+    checkpoint = ModelCheckpoint(dirpath=tmp_path / "ckpt", every_n_train_steps=1, save_top_k=-1)
+    growing = {"max_epochs": 3, "reload_dataloaders_every_n_epochs": 1}
+    run = trainer(tmp_path, **growing, callbacks=[schedule(), recorder, checkpoint], enable_checkpointing=True)
+    messages = caught_messages(lambda: run.fit(Growing()))
+    assert_lrs(recorder.lrs, by_hand(reference))
+    (replanned,) = containing(messages, "the epochs of this run changed size")
+    assert "re-planned for 50 optimizer steps in all (it was 30)" in replanned
+    for stop in (15, 37):
+        resumed = LRRecorder()
+        path = str(next((tmp_path / "ckpt").glob(f"*step={stop}.ckpt")))
+        again = trainer(tmp_path / f"from{stop}", **growing, callbacks=[schedule(), resumed])
+        caught_messages(lambda: again.fit(Growing(), ckpt_path=path, **SAFE_LOAD))  # noqa: B023
+        assert resumed.trace == [(step, lrs_) for step, lrs_ in recorder.trace if step >= stop]
+
+
+@pytest.mark.parametrize("stop", [4, 12], ids=["in-the-warmup", "after-it"])
+def test_a_chained_composite_resumed_into_a_longer_run_replans_its_children_when_asked(tmp_path, stop) -> None:
+    """A 6-step warmup, then a chained cosine; resumed into 5 epochs from 3. Inside the warmup nothing has started:
+    the run is the fresh 5-epoch run's. After it the cosine stretches from its lr over the 38 steps left to it.
+    Before, each child kept its 24-step plan and warned "pass `replan_on_resume=True`", which was passed (and a
+    SequentialLR with a warmup raised a TypeError there)."""
+    path = checkpoint_at(tmp_path, chained(warmup=6), TinyModel(), stop, max_epochs=3)
+    recorder = LRRecorder()
+    run = trainer(tmp_path / "resumed", max_epochs=5, callbacks=[chained(warmup=6, replan_on_resume=True), recorder])
+    messages = caught_messages(lambda: run.fit(TinyModel(), make_loader(), ckpt_path=path, **SAFE_LOAD))
+    planned = warmup_then(chain(44), 6, 50)  # the fresh 5-epoch run
+    if stop == 4:
+        assert_lrs(recorder.lrs, planned[stop:])
+    else:
+        first = warmup_then(chain(24), 6, 30)  # the checkpoint's plan, stretched at step 12 (the chain's step 6)
+        optimizer = make_optimizer()
+        for group, lr in zip(optimizer.param_groups, first[stop], strict=True):
+            group["lr"] = lr
+        assert_lrs(recorder.lrs, by_hand([(chain(38), 38)], optimizer))
+    assert containing(messages, "replan_on_resume") == []
+    sequential = lrs.SequentialLR([lrs.ConstantLR(1.0, 1), lrs.CosineAnnealingLR()], [8], warmup=6)
+    path = checkpoint_at(tmp_path / "sequential", sequential, TinyModel(), 4, max_epochs=3)
+    again = lrs.SequentialLR([lrs.ConstantLR(1.0, 1), lrs.CosineAnnealingLR()], [8], warmup=6, replan_on_resume=True)
+    run = trainer(tmp_path / "sequential-resumed", max_epochs=5, callbacks=[again])
+    caught_messages(lambda: run.fit(TinyModel(), make_loader(), ckpt_path=path, **SAFE_LOAD))
+    assert again.schedule.last_timeline.plan.steps == 50
+
+
+def test_a_composite_rewound_to_before_its_epochs_grew_goes_on_along_the_plan_for_the_run_as_it_is(tmp_path) -> None:
+    """The chained cosine re-planned at step 10 for 50 steps; a NaN at step 11 rewinds to step 4, planned for 30: what
+    remains is re-planned for the 50 from there, at 0.5x, as for a lone cosine. Before, each child restored by the
+    rewind also warned that it "resumes into a run of 50 optimizer steps" and kept its 30-step plan."""
+    recorder = LRRecorder()
+    diagnostics = lrs.LRDiagnostics(window=4, on_divergence=lrs.Rewind(every=4, factor=0.5), verbose=False)
+    growing = {"max_epochs": 3, "reload_dataloaders_every_n_epochs": 1}
+    run = trainer(tmp_path, **growing, callbacks=[chained(), diagnostics, recorder])
+    messages = caught_messages(lambda: run.fit(Growing(nan_at=(11,))))
+    [event] = diagnostics.rewinds
+    assert (event["step"], event["to_step"]) == (12, 4)
+    first = by_hand([(chain(30), 10), (chain(40), 2)])  # the 30-step plan, re-planned at step 10
+    optimizer = make_optimizer()
+    for group, lr in zip(optimizer.param_groups, first[4], strict=True):
+        group["lr"] = lr
+    rewound = [[0.5 * lr for lr in row] for row in by_hand([(chain(46), 38)], optimizer)]
+    assert_lrs(recorder.lrs, first + rewound)
+    assert containing(messages, "resumes into a run") == []

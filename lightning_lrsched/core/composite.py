@@ -55,15 +55,58 @@ class _CompositeTimeline(Timeline):
 
     def __init__(self, schedule: Schedule, optimizer: Optimizer, length: TrainingLength, **options: Any) -> None:
         self.children: list[Timeline] = []
+        self.resuming: bool | None = None
+        """While a checkpoint loads: whether the children resuming re-plan (None: a rewind restores them as saved)."""
         super().__init__(schedule, optimizer, length, **options)
 
     def _start(self, child: Schedule, length: TrainingLength, state: Mapping[str, Any] | None) -> Timeline:
         timeline = child.timeline(
             self.planned.stand_in, length, warn=lambda m: self.warn(m), attach=self.attach, phase=True
         )
-        if state:
-            timeline.load_state_dict(state)
+        if state and self.resuming is not None:
+            timeline.load_state_dict(state, replan=self.resuming)
+        elif state:
+            timeline.restore(state)
         return timeline
+
+    @override
+    def load_state_dict(self, state: Mapping[str, Any], *, replan: bool = False) -> None:
+        """Continue from a checkpoint's state: each running child resumes as a lone schedule does.
+
+        With ``replan`` a child is re-planned for its phase in this run, without it keeps its plan and says so; then
+        the composite's own plan (its milestones) resumes the same way.
+        """
+        self.resuming = replan
+        try:
+            super().load_state_dict(state, replan=replan)
+        finally:
+            self.resuming = None
+
+    @override
+    def replan(self, length: TrainingLength, why: str, *, epochs_kept: bool = False) -> str:
+        """Re-plan the composite's own lengths (its milestones), then each running child for its phase's length.
+
+        A child's whole-run lengths follow its phase as a lone schedule's follow the run: a cosine phase stretches
+        from its current lr to the new end; a child that cannot be re-planned keeps its plan and says so.
+        """
+        planned_steps = self.plan.steps
+        outcome = super().replan(length, why, epochs_kept=epochs_kept)
+        if outcome != "fixed" or self.position.handed_over is not None:
+            return outcome  # (re-planned afresh inside the warmup, or kept with a warning, or someone else's lr)
+        outcomes = {
+            child.replan(self._child_length(index), why, epochs_kept=epochs_kept)
+            for index, child in enumerate(self.children)
+        }
+        self.write_lrs()
+        if "rebuilt" not in outcomes:
+            return "kept" if "kept" in outcomes else "fixed"
+        record = {"step": self.position.steps, "from": planned_steps, "to": length.total_steps, "why": why}
+        self.plan.replans.append(record)
+        return "rebuilt"
+
+    def _child_length(self, index: int) -> TrainingLength:
+        """The length of the running child ``index``'s phase in the composite's plan."""
+        raise NotImplementedError
 
     @override
     def count_step(self) -> None:
@@ -137,12 +180,16 @@ class _SequentialTimeline(_CompositeTimeline):
     phase = 0
 
     @override
-    def _build(self) -> LRScheduler:
+    def start_scheduler(self) -> LRScheduler:
         return self._enter_phase(0, None)
 
     @override
     def holds_end(self) -> bool:
         return self.schedule.parts[-1].ends
+
+    @override
+    def _child_length(self, index: int) -> TrainingLength:
+        return self._phase_length(self.phase)
 
     def _phase_length(self, phase: int) -> TrainingLength:
         bounds = [self.plan.warmup.steps, *self.plan.resolved.get("milestones", []), self.plan.length.total_steps]
@@ -197,7 +244,7 @@ class _ChainedTimeline(_CompositeTimeline):
     """All children at once, each over the training after the warmup; their factors multiply."""
 
     @override
-    def _build(self) -> LRScheduler:
+    def start_scheduler(self) -> LRScheduler:
         return self._start_all(None)
 
     @override
@@ -205,14 +252,17 @@ class _ChainedTimeline(_CompositeTimeline):
         return all(child.ends for child in self.schedule.parts)
 
     def _start_all(self, states: Sequence[Mapping[str, Any]] | None) -> LRScheduler:
-        remaining = dataclasses.replace(
-            self.plan.length, total_steps=self.plan.length.total_steps - self.plan.warmup.steps
-        )
         self.children = [
-            self._start(child, remaining, states[i] if states else None) for i, child in enumerate(self.schedule.parts)
+            self._start(child, self._child_length(i), states[i] if states else None)
+            for i, child in enumerate(self.schedule.parts)
         ]
         self.scheduler = self.children[-1].scheduler
         return self.scheduler
+
+    @override
+    def _child_length(self, index: int) -> TrainingLength:
+        """Every child runs over the training after the warmup."""
+        return dataclasses.replace(self.plan.length, total_steps=self.plan.length.total_steps - self.plan.warmup.steps)
 
     @override
     def _scheduler_state(self) -> dict[str, Any]:

@@ -112,7 +112,7 @@ class Timeline:
         warmup = Warmup.plan(schedule.warmup_length, schedule.warmup_start_factor, length, warn)
         self.plan = Plan.for_run(length, warmup, schedule.resolve_lengths(length, warmup.steps, warn))
         self.position = Position()
-        self.scheduler: LRScheduler = self._build()
+        self.scheduler: LRScheduler = self.start_scheduler()
         self.write_lrs()
 
     # ------------------------------------------------------------------ events
@@ -282,7 +282,8 @@ class Timeline:
 
     # ------------------------------------------------------------------ for subclasses (plateau, composites)
 
-    def _build(self) -> LRScheduler:
+    def start_scheduler(self) -> LRScheduler:
+        """A scheduler for the plan, at its start (a composite starts its first phases' timelines)."""
         return self.schedule.build_scheduler(self.planned.stand_in, self.plan.resolved)
 
     def holds_end(self) -> bool:
@@ -364,7 +365,7 @@ class Replan:
         for group in planned.stand_in.param_groups:
             group.pop("initial_lr", None)
         timeline.plan.resolved = resolved
-        timeline.scheduler = timeline.schedule.build_scheduler(planned.stand_in, resolved)
+        timeline.scheduler = timeline.start_scheduler()
 
     def _rebuild(self, resolved: dict[str, Any]) -> bool:
         """Rebuild the scheduler for what remains of the new plan ``resolved``, from the current planned lrs."""
@@ -435,7 +436,7 @@ class Resume:
         elif timeline.holds_end() and plan.behind(timeline.position, timeline.interval):
             timeline.warn.once("plan-end", self._ended_text(length))  # (re-planning has nothing left to stretch)
         elif replan:
-            Replan(timeline, length, "resumed into a run of another length (`replan_on_resume=True`)").run()
+            timeline.replan(length, "resumed into a run of another length (`replan_on_resume=True`)")
         else:
             timeline.warn(self._length_text(length, resolved))
         timeline.write_lrs()
