@@ -931,3 +931,23 @@ def test_a_composite_rewound_to_before_its_epochs_grew_goes_on_along_the_plan_fo
     rewound = [[0.5 * lr for lr in row] for row in by_hand([(chain(46), 38)], optimizer)]
     assert_lrs(recorder.lrs, first + rewound)
     assert containing(messages, "resumes into a run") == []
+
+
+def test_a_percentage_milestone_ahead_moves_with_a_run_that_grows_and_the_running_phase_stretches(tmp_path) -> None:
+    """SequentialLR([ramp, cosine, ConstantLR(0.5)], milestones=["10%", "80%"]), as docs/composition.md writes them:
+    the cosine runs from step 3 to 24 of 30. At step 10 the run becomes 50 steps: the ramp's milestone (begun)
+    stays at 3, the one ahead moves to 40, and the running cosine stretches from its lr over the 30 steps left to
+    it. Before, the composite could not re-plan "without a jump": the cosine ended at step 24 as planned for 30."""
+    ramp = lrs.LinearLR(0.01, 1.0, "100%", interval="step")
+    parts = [ramp, lrs.CosineAnnealingLR(), lrs.ConstantLR(0.5, "100%", interval="step")]
+    recorder, sequential = LRRecorder(), lrs.SequentialLR(parts, ["10%", "80%"])
+    run = trainer(tmp_path, max_epochs=3, reload_dataloaders_every_n_epochs=1, callbacks=[sequential, recorder])
+    messages = caught_messages(lambda: run.fit(Growing()))
+    ramped = by_hand([(lambda o: ts.LinearLR(o, 0.01, 1.0, 3), 3)])
+    cosine = by_hand([(lambda o: ts.CosineAnnealingLR(o, 21), 7), (lambda o: ts.CosineAnnealingLR(o, 30), 30)])
+    constant = by_hand([(lambda o: ts.ConstantLR(o, 0.5, 10), 10)])  # from the initial rates, as each phase starts
+    assert_lrs(recorder.lrs, ramped + cosine + constant)
+    assert containing(messages, "cannot re-plan") == []
+    timeline = sequential.schedule.last_timeline
+    assert timeline is not None
+    assert timeline.plan.resolved["milestones"] == [3, 40]

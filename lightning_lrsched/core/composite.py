@@ -93,6 +93,10 @@ class _CompositeTimeline(Timeline):
         outcome = super().replan(length, why, epochs_kept=epochs_kept)
         if outcome != "fixed" or self.position.handed_over is not None:
             return outcome  # (re-planned afresh inside the warmup, or kept with a warning, or someone else's lr)
+        return self._replan_children(length, why, planned_steps, epochs_kept=epochs_kept)
+
+    def _replan_children(self, length: TrainingLength, why: str, planned_steps: float, *, epochs_kept: bool) -> str:
+        """The composite's plan is for ``length`` now: each running child is re-planned for its phase's length."""
         outcomes = {
             child.replan(self._child_length(index), why, epochs_kept=epochs_kept)
             for index, child in enumerate(self.children)
@@ -191,15 +195,46 @@ class _SequentialTimeline(_CompositeTimeline):
     def _child_length(self, index: int) -> TrainingLength:
         return self._phase_length(self.phase)
 
+    @override
+    def replan(self, length: TrainingLength, why: str, *, epochs_kept: bool = False) -> str:
+        """Move the milestones still ahead that are shares of the run with it, then re-plan the running phase.
+
+        The phases already begun keep their starts. Where that cannot give increasing milestones with the running
+        phase's end still ahead, the plan is kept, with a warning (see :meth:`Timeline.replan`).
+        """
+        moved = self._moved_milestones(length)
+        if moved is None:
+            return super().replan(length, why, epochs_kept=epochs_kept)
+        planned_steps = self.plan.steps
+        self.plan.set_length(length, self.position)
+        self.plan.resolved = {**self.plan.resolved, "milestones": moved}
+        return self._replan_children(length, why, planned_steps, epochs_kept=epochs_kept)
+
+    def _moved_milestones(self, length: TrainingLength) -> list[int] | None:
+        """The milestones for a run of ``length``: those begun as they are, those ahead resolved again (or None)."""
+        plan, position = self.plan, self.position
+        if position.steps < plan.warmup.steps or position.handed_over is not None:
+            return None  # (inside the warmup the whole plan starts afresh; SWA's lr is not the plan's)
+        try:
+            new = self.schedule.resolve_lengths(length, plan.warmup.steps, lambda message: None)
+        except ValueError:
+            return None
+        milestones = [*plan.resolved.get("milestones", [])[: self.phase], *new.get("milestones", [])[self.phase :]]
+        points = [plan.warmup.steps, *milestones, length.total_steps]
+        if any(b <= a for a, b in itertools.pairwise(points)) or points[self.phase + 1] <= position.steps:
+            return None  # (phases out of order, or the running one should have ended)
+        return milestones
+
     def _phase_length(self, phase: int) -> TrainingLength:
         bounds = [self.plan.warmup.steps, *self.plan.resolved.get("milestones", []), self.plan.length.total_steps]
         return dataclasses.replace(self.plan.length, total_steps=bounds[phase + 1] - bounds[phase])
 
     def _enter_phase(self, phase: int, state: Mapping[str, Any] | None) -> LRScheduler:
         self.phase = phase
-        # each phase starts from the initial rates, as in torch (a plateau phase sets no `initial_lr`: configured)
+        # each phase starts from the initial rates, as in torch: the configured ones (a re-planned phase's scheduler
+        # starts from its current lrs, and a plateau phase sets no `initial_lr`)
         for group, configured in zip(self.planned.stand_in.param_groups, self.planned.configured, strict=False):
-            group["lr"] = group.get("initial_lr", configured)
+            group["lr"] = group["initial_lr"] = configured
         child = self._start(self.schedule.parts[phase], self._phase_length(phase), state)
         self.children = [child]
         self.scheduler = child.scheduler
