@@ -951,3 +951,24 @@ def test_a_percentage_milestone_ahead_moves_with_a_run_that_grows_and_the_runnin
     timeline = sequential.schedule.last_timeline
     assert timeline is not None
     assert timeline.plan.resolved["milestones"] == [3, 40]
+
+
+def test_a_sequential_resumed_into_a_longer_run_moves_its_milestones_ahead_when_asked(tmp_path) -> None:
+    """The same phases, resumed at step 12 of 30 into 50 steps with ``replan_on_resume=True``: the milestone ahead
+    moves from 24 to 40 and the cosine stretches from step 12, as torch by hand."""
+
+    def sequential(**options: Any) -> lrs.SequentialLR:
+        ramp = lrs.LinearLR(0.01, 1.0, "100%", interval="step")
+        parts = [ramp, lrs.CosineAnnealingLR(), lrs.ConstantLR(0.5, "100%", interval="step")]
+        return lrs.SequentialLR(parts, ["10%", "80%"], **options)
+
+    path = checkpoint_at(tmp_path, sequential(), TinyModel(), 12, max_epochs=3)
+    recorder = LRRecorder()
+    run = trainer(tmp_path / "resumed", max_epochs=5, callbacks=[sequential(replan_on_resume=True), recorder])
+    messages = caught_messages(lambda: run.fit(TinyModel(), make_loader(), ckpt_path=path, **SAFE_LOAD))
+    ramped = by_hand([(lambda o: ts.LinearLR(o, 0.01, 1.0, 3), 3)])
+    cosine = by_hand([(lambda o: ts.CosineAnnealingLR(o, 21), 9), (lambda o: ts.CosineAnnealingLR(o, 28), 28)])
+    constant = by_hand([(lambda o: ts.ConstantLR(o, 0.5, 10), 10)])
+    assert_lrs(recorder.lrs, (ramped + cosine + constant)[12:])
+    assert containing(messages, "replan_on_resume") == []
+    assert containing(messages, "cannot re-plan") == []
