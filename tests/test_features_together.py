@@ -30,6 +30,16 @@ from tests.test_run_changes import assert_lrs, by_hand, caught_messages, checkpo
 # make_loader(): 10 optimizer steps an epoch; TinyModel's groups start at 0.1 and 0.01
 
 
+def every_step(tmp_path: Path) -> ModelCheckpoint:
+    """A checkpoint after every optimizer step, under ``tmp_path / "ckpt"`` (see :func:`written_at`)."""
+    return ModelCheckpoint(dirpath=tmp_path / "ckpt", every_n_train_steps=1, save_top_k=-1)
+
+
+def written_at(tmp_path: Path, step: int) -> str:
+    """The path of the checkpoint :func:`every_step` wrote after optimizer step ``step``."""
+    return str(next((tmp_path / "ckpt").glob(f"*step={step}.ckpt")))
+
+
 def warmup_then(build: Any, warmup: int, total: int) -> list[list[float]]:
     """The lrs of a run of ``total`` steps: a linear warmup from 0 over ``warmup`` steps, then ``build`` by hand."""
     after = by_hand([(build, total - warmup)])
@@ -149,7 +159,7 @@ def test_a_resume_after_a_rewind_under_a_plateau_gives_the_uninterrupted_runs_lr
     epoch 2's validation, which Lightning skips on resume: the warning names the step as the checkpoint does (30),
     not the schedule's own count (24)."""
     whole, watching = LRRecorder(), rewinding()
-    checkpoint = ModelCheckpoint(dirpath=tmp_path / "ckpt", every_n_train_steps=1, save_top_k=-1)
+    checkpoint = every_step(tmp_path)
     callbacks = [schedule(), watching, whole, checkpoint]
     run = trainer(tmp_path / "whole", max_epochs=4, callbacks=callbacks, enable_checkpointing=True)
     caught_messages(lambda: run.fit(Plateaus(nan_at=(25,)), make_loader(), make_loader(9)))
@@ -159,7 +169,7 @@ def test_a_resume_after_a_rewind_under_a_plateau_gives_the_uninterrupted_runs_lr
     for stop in (27, 30, 33):
         recorder = LRRecorder()
         resumed = trainer(tmp_path / f"from{stop}", max_epochs=4, callbacks=[schedule(), rewinding(), recorder])
-        path = str(next((tmp_path / "ckpt").glob(f"*step={stop}.ckpt")))
+        path = written_at(tmp_path, stop)
         data = (make_loader(), make_loader(9))
         messages = caught_messages(lambda: resumed.fit(Plateaus(nan_at=(25,)), *data, ckpt_path=path, **SAFE_LOAD))  # noqa: B023
         skipped = containing(messages, "before the validation that followed it")
@@ -197,7 +207,7 @@ def test_a_rewind_under_a_chained_plateau_keeps_its_cut_and_goes_on_as_torch_by_
         [lrs.ExponentialLR(0.9, interval="step"), lrs.ReduceLROnPlateau(patience=0, factor=0.1)]
     )
     watching = rewinding()
-    checkpoint = ModelCheckpoint(dirpath=tmp_path / "ckpt", every_n_train_steps=1, save_top_k=-1)
+    checkpoint = every_step(tmp_path)
     callbacks = [chained(), watching, recorder, checkpoint]
     run = trainer(tmp_path / "whole", max_epochs=4, callbacks=callbacks, enable_checkpointing=True)
     messages = caught_messages(lambda: run.fit(Plateaus(nan_at=(25,)), make_loader(), make_loader(9)))
@@ -212,7 +222,7 @@ def test_a_rewind_under_a_chained_plateau_keeps_its_cut_and_goes_on_as_torch_by_
     for stop in (27, 33):
         resumed = LRRecorder()
         again = trainer(tmp_path / f"from{stop}", max_epochs=4, callbacks=[chained(), rewinding(), resumed])
-        path = str(next((tmp_path / "ckpt").glob(f"*step={stop}.ckpt")))
+        path = written_at(tmp_path, stop)
         data = (make_loader(), make_loader(9))
         caught_messages(lambda: again.fit(Plateaus(nan_at=(25,)), *data, ckpt_path=path, **SAFE_LOAD))  # noqa: B023
         assert resumed.trace == [(step, lrs_) for step, lrs_ in recorder.trace if step >= stop]
@@ -483,13 +493,18 @@ def test_a_resume_of_a_resume_gives_the_uninterrupted_runs_lrs(tmp_path, label, 
 # ------------------------------------------------------------------ a resume in an epoch's middle, the run resized
 
 
-def cosine_from(row: list[float], steps: int, scale: float = 1.0) -> list[list[float]]:
-    """torch's CosineAnnealingLR by hand over ``steps`` steps from the lrs ``row`` (as a re-plan continues from the
-    current lrs), each lr times ``scale`` (the rewinds' scale)."""
+def optimizer_at(row: list[float]) -> torch.optim.Optimizer:
+    """The tests' optimizer with its groups at the lrs ``row``: torch by hand goes on from there, as a re-plan does."""
     optimizer = make_optimizer()
     for group, lr in zip(optimizer.param_groups, row, strict=True):
         group["lr"] = lr
-    rows = by_hand([(lambda o: ts.CosineAnnealingLR(o, steps), steps)], optimizer)
+    return optimizer
+
+
+def cosine_from(row: list[float], steps: int, scale: float = 1.0) -> list[list[float]]:
+    """torch's CosineAnnealingLR by hand over ``steps`` steps from the lrs ``row`` (as a re-plan continues from the
+    current lrs), each lr times ``scale`` (the rewinds' scale)."""
+    rows = by_hand([(lambda o: ts.CosineAnnealingLR(o, steps), steps)], optimizer_at(row))
     return [[scale * lr for lr in r] for r in rows]
 
 
@@ -751,7 +766,7 @@ def rewound_checkpoints(tmp_path: Path, rewind: lrs.Rewind, nan_at: int) -> tupl
     """A 30-step warmup + cosine that rewinds after a NaN at ``nan_at``; a checkpoint at every optimizer step."""
     recorder = LRRecorder()
     diagnostics = lrs.LRDiagnostics(window=4, on_divergence=rewind, verbose=False)
-    checkpoint = ModelCheckpoint(dirpath=tmp_path / "ckpt", every_n_train_steps=1, save_top_k=-1)
+    checkpoint = every_step(tmp_path)
     run = trainer(
         tmp_path / "whole",
         max_epochs=3,
@@ -785,7 +800,7 @@ def test_a_resume_in_an_epochs_middle_after_a_rewind_gives_the_uninterrupted_run
     recorder = LRRecorder()
     callbacks = [lrs.CosineAnnealingLR(warmup=3), lrs.LRDiagnostics(window=4, on_divergence=make()), recorder]
     run = trainer(tmp_path / "resumed", max_epochs=3, callbacks=callbacks)
-    path = str(next((tmp_path / "ckpt").glob(f"*step={stop}.ckpt")))
+    path = written_at(tmp_path, stop)
     messages = caught_messages(lambda: run.fit(Poisoned(nan_at=(nan_at,)), make_loader(), ckpt_path=path, **SAFE_LOAD))
     assert recorder.trace == [(step, lrs) for step, lrs in whole.trace if step >= stop]  # every group, exact
     assert containing(messages, "resumed in the middle") == []
@@ -800,7 +815,7 @@ def test_a_replanned_resume_after_a_rewind_plans_for_the_runs_steps_in_an_epochs
         recorder = LRRecorder()
         schedule = lrs.CosineAnnealingLR(warmup=3, replan_on_resume=True)
         run = trainer(tmp_path / f"from{stop}", max_epochs=5, callbacks=[schedule, recorder])
-        path = str(next((tmp_path / "ckpt").glob(f"*step={stop}.ckpt")))
+        path = written_at(tmp_path, stop)
         messages = caught_messages(lambda: run.fit(Poisoned(), make_loader(), ckpt_path=path, **SAFE_LOAD))  # noqa: B023
         at = stop - 8  # the schedule's own step: the rewind took 8 back
         assert_lrs(recorder.lrs, cosine_from(first[at], 50 - at, 0.5)[: 50 - stop])
@@ -870,7 +885,7 @@ def test_a_composite_whose_epochs_grow_replans_its_running_phase_as_torch_by_han
     did not change, so it said nothing while its cosine ended at step 30 and held 0 for the last 20 steps.
     Resumed from a checkpoint after the re-plan, every lr is the uninterrupted run's."""
     recorder = LRRecorder()
-    checkpoint = ModelCheckpoint(dirpath=tmp_path / "ckpt", every_n_train_steps=1, save_top_k=-1)
+    checkpoint = every_step(tmp_path)
     growing = {"max_epochs": 3, "reload_dataloaders_every_n_epochs": 1}
     run = trainer(tmp_path, **growing, callbacks=[schedule(), recorder, checkpoint], enable_checkpointing=True)
     messages = caught_messages(lambda: run.fit(Growing()))
@@ -879,7 +894,7 @@ def test_a_composite_whose_epochs_grow_replans_its_running_phase_as_torch_by_han
     assert "re-planned for 50 optimizer steps in all (it was 30)" in replanned
     for stop in (15, 37):
         resumed = LRRecorder()
-        path = str(next((tmp_path / "ckpt").glob(f"*step={stop}.ckpt")))
+        path = written_at(tmp_path, stop)
         again = trainer(tmp_path / f"from{stop}", **growing, callbacks=[schedule(), resumed])
         caught_messages(lambda: again.fit(Growing(), ckpt_path=path, **SAFE_LOAD))  # noqa: B023
         assert resumed.trace == [(step, lrs_) for step, lrs_ in recorder.trace if step >= stop]
@@ -900,10 +915,7 @@ def test_a_chained_composite_resumed_into_a_longer_run_replans_its_children_when
         assert_lrs(recorder.lrs, planned[stop:])
     else:
         first = warmup_then(chain(24), 6, 30)  # the checkpoint's plan, stretched at step 12 (the chain's step 6)
-        optimizer = make_optimizer()
-        for group, lr in zip(optimizer.param_groups, first[stop], strict=True):
-            group["lr"] = lr
-        assert_lrs(recorder.lrs, by_hand([(chain(38), 38)], optimizer))
+        assert_lrs(recorder.lrs, by_hand([(chain(38), 38)], optimizer_at(first[stop])))
     assert containing(messages, "replan_on_resume") == []
     sequential = lrs.SequentialLR([lrs.ConstantLR(1.0, 1), lrs.CosineAnnealingLR()], [8], warmup=6)
     path = checkpoint_at(tmp_path / "sequential", sequential, TinyModel(), 4, max_epochs=3)
@@ -925,10 +937,7 @@ def test_a_composite_rewound_to_before_its_epochs_grew_goes_on_along_the_plan_fo
     [event] = diagnostics.rewinds
     assert (event["step"], event["to_step"]) == (12, 4)
     first = by_hand([(chain(30), 10), (chain(40), 2)])  # the 30-step plan, re-planned at step 10
-    optimizer = make_optimizer()
-    for group, lr in zip(optimizer.param_groups, first[4], strict=True):
-        group["lr"] = lr
-    rewound = [[0.5 * lr for lr in row] for row in by_hand([(chain(46), 38)], optimizer)]
+    rewound = [[0.5 * lr for lr in row] for row in by_hand([(chain(46), 38)], optimizer_at(first[4]))]
     assert_lrs(recorder.lrs, first + rewound)
     assert containing(messages, "resumes into a run") == []
 
