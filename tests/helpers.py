@@ -78,17 +78,22 @@ class TinyModel(pl.LightningModule):
 
 
 class LRRecorder(Callback):
-    """Records (global_step, lrs of every group) right before each optimizer step that really runs."""
+    """Records (global_step, lrs of every group) right before each optimizer step that really runs.
 
-    def __init__(self) -> None:
+    ``optimizer``: the index of the one optimizer to record (all of them, interleaved, by default).
+    """
+
+    def __init__(self, optimizer: int | None = None) -> None:
+        self.optimizer = optimizer
         self.trace: list[tuple[int, list[float]]] = []
         self._handles: list[Any] = []
         self._trainer: pl.Trainer | None = None
 
     def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self._trainer = trainer
-        for optimizer in trainer.optimizers:
-            self._handles.append(optimizer.register_step_pre_hook(self._record))
+        for index, optimizer in enumerate(trainer.optimizers):
+            if self.optimizer in (None, index):
+                self._handles.append(optimizer.register_step_pre_hook(self._record))
 
     def _record(self, optimizer: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
         assert self._trainer is not None

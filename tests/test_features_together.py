@@ -981,3 +981,62 @@ def test_a_sequential_resumed_into_a_longer_run_moves_its_milestones_ahead_when_
     assert_lrs(recorder.lrs, (ramped + cosine + constant)[12:])
     assert containing(messages, "replan_on_resume") == []
     assert containing(messages, "cannot re-plan") == []
+
+
+def test_a_gan_generators_running_phase_whose_share_falls_behind_ends_as_planned_and_the_rest_follows(tmp_path):
+    """A generator stepping every second batch: ``SequentialLR([ramp, cosine], ["20%"])`` planned for 30 steps (the
+    ramp to step 6). Its rate, measured at step 5, makes the run 15 steps, where 20% is step 3, already behind: the
+    running ramp ends at step 6 as planned and the cosine runs over the 9 steps left. Before, the composite kept its
+    30-step plan ("cannot re-plan without a jump") until epoch 2, where the epoch-size check re-planned it under a
+    wrong guess ("reloaded dataloaders?")."""
+    from tests.test_run_changes import Gan
+
+    ramp = lrs.LinearLR(0.1, 1.0, "100%", interval="step")
+    generator = lrs.SequentialLR([ramp, lrs.CosineAnnealingLR()], ["20%"], optimizer=1)
+    recorder = LRRecorder(optimizer=1)
+    run = trainer(tmp_path, max_epochs=3, callbacks=[lrs.CosineAnnealingLR(optimizer=0), generator, recorder])
+    messages = caught_messages(lambda: run.fit(Gan(), make_loader()))
+    adam = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.01)  # (the generator's one group)
+    ramped = by_hand([(lambda o: ts.LinearLR(o, 0.1, 1.0, 6), 6)], adam)
+    adam.param_groups[0]["lr"] = 0.01  # (each phase starts from the initial rate)
+    cosine = by_hand([(lambda o: ts.CosineAnnealingLR(o, 9), 9)], adam)
+    assert_lrs(recorder.lrs, ramped + cosine)
+    (measured,) = containing(messages, "Adam took 5 optimizer steps in epoch 0")
+    assert "15 optimizer steps in all instead of 30" in measured
+    assert containing(messages, "cannot re-plan") == containing(messages, "reloaded dataloaders") == []
+
+
+def test_a_sequential_resumed_into_a_shorter_run_inside_a_phase_whose_share_is_behind_moves_the_rest(tmp_path):
+    """``SequentialLR([ramp, cosine], ["20%"])`` for 50 steps (the ramp to step 10), resumed at step 8 into 30 steps
+    with ``replan_on_resume=True``: 20% is step 6, behind; the ramp ends at 10 as planned and the cosine fits the 20
+    steps left. Before, the lrs were these, but a false warning said that the 50-step plan was kept and its end held
+    ("cannot re-plan without a jump")."""
+
+    def sequential(**options: Any) -> lrs.SequentialLR:
+        ramp = lrs.LinearLR(0.01, 1.0, "100%", interval="step")
+        return lrs.SequentialLR([ramp, lrs.CosineAnnealingLR()], ["20%"], **options)
+
+    path = checkpoint_at(tmp_path, sequential(), TinyModel(), 8, max_epochs=5)
+    recorder = LRRecorder()
+    run = trainer(tmp_path / "resumed", max_epochs=3, callbacks=[sequential(replan_on_resume=True), recorder])
+    messages = caught_messages(lambda: run.fit(TinyModel(), make_loader(), ckpt_path=path, **SAFE_LOAD))
+    ramped = by_hand([(lambda o: ts.LinearLR(o, 0.01, 1.0, 10), 10)])
+    cosine = by_hand([(lambda o: ts.CosineAnnealingLR(o, 20), 20)])
+    assert_lrs(recorder.lrs, (ramped + cosine)[8:])
+    assert containing(messages, "cannot re-plan") == containing(messages, "replan_on_resume") == []
+
+
+def test_epochs_that_grow_inside_transformers_own_warmup_give_the_fresh_schedule_of_the_longer_run(tmp_path):
+    """``TransformersLR("linear", num_warmup_steps=12)``: at step 10 the epochs grow from 10 to 20 steps (30 -> 50 in
+    all), inside the formula's warmup, whose lrs do not depend on the run's length: the run is transformers' linear
+    schedule for 50 steps, exactly. Before, it kept its 30-step plan ("cannot re-plan without a jump") and held lr 0
+    over the last 20 steps."""
+    from transformers import get_linear_schedule_with_warmup
+
+    recorder = LRRecorder()
+    schedule = lrs.TransformersLR("linear", num_warmup_steps=12)
+    run = trainer(tmp_path, max_epochs=3, reload_dataloaders_every_n_epochs=1, callbacks=[schedule, recorder])
+    messages = caught_messages(lambda: run.fit(Growing()))
+    assert_lrs(recorder.lrs, by_hand([(lambda o: get_linear_schedule_with_warmup(o, 12, 50), 50)]))
+    assert containing(messages, "cannot re-plan") == []
+    assert len(containing(messages, "re-planned for 50 optimizer steps")) == 1

@@ -30,7 +30,7 @@ import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 
 import lightning_lrsched as lrs
-from tests.helpers import LRRecorder, TinyModel, flat, make_loader, make_optimizer, trainer
+from tests.helpers import SAFE_LOAD, LRRecorder, TinyModel, flat, make_loader, make_optimizer, trainer
 from tests.test_resume import StopAt, resumed_trace, run
 
 
@@ -324,3 +324,29 @@ def test_a_timm_checkpoint_loads_with_weights_only(tmp_path) -> None:
         TinyModel(), make_loader()
     )
     assert torch.load(Path(checkpoint.last_model_path), weights_only=True)["global_step"] == 20
+
+
+@pytest.mark.parametrize("sched", ["cosine", "tanh"])
+def test_replan_on_resume_inside_timms_own_warmup_goes_on_as_timm_for_the_new_length(tmp_path, sched) -> None:
+    """Resumed at update 4 of ``warmup_t=6`` into 50 updates from 30, ``t_initial`` omitted (the whole run): timm's
+    cosine warms up the same way for any length, so the run goes on exactly as timm's for 50 updates. tanh without a
+    prefix warms up to its lr at ``warmup_t``, which depends on the length: its plan is kept, and it says so. Before,
+    both kept their plans ("cannot re-plan without a jump") and the cosine held lr_min over the last 20 updates."""
+    from tests.test_run_changes import caught_messages, checkpoint_at, containing
+
+    def schedule(**more: Any) -> lrs.LRSchedulerCallback:
+        return lrs.TimmLR(sched, interval="step", warmup_t=6, warmup_lr_init=1e-4, **more)
+
+    path = checkpoint_at(tmp_path, schedule(), TinyModel(), 4, max_epochs=3)
+    recorder = LRRecorder()
+    run = trainer(tmp_path / "b", max_epochs=5, callbacks=[schedule(replan_on_resume=True), recorder])
+    messages = caught_messages(lambda: run.fit(TinyModel(), make_loader(), ckpt_path=path, **SAFE_LOAD))
+    cfg = {"warmup_t": 6, "warmup_lr_init": 1e-4}
+    if sched == "cosine":
+        expected = timm_trace(sched, epochs=5, per_epoch=10, t_in_epochs=False, t_initial=50, **cfg)
+        assert flat(recorder.lrs) == pytest.approx(flat(expected[4:]), rel=1e-12, abs=1e-18)
+        assert containing(messages, "cannot re-plan") == []
+    else:
+        kept = timm_trace(sched, epochs=3, per_epoch=10, t_in_epochs=False, t_initial=30, **cfg)
+        assert flat(recorder.lrs[:26]) == pytest.approx(flat(kept[4:]), rel=1e-12, abs=1e-18)
+        assert len(containing(messages, "cannot re-plan")) == 1

@@ -95,14 +95,20 @@ class _CompositeTimeline(Timeline):
             return outcome  # (re-planned afresh inside the warmup, or kept with a warning, or someone else's lr)
         return self._replan_children(length, why, planned_steps, epochs_kept=epochs_kept)
 
-    def _replan_children(self, length: TrainingLength, why: str, planned_steps: float, *, epochs_kept: bool) -> str:
-        """The composite's plan is for ``length`` now: each running child is re-planned for its phase's length."""
+    def _replan_children(
+        self, length: TrainingLength, why: str, planned_steps: float, *, epochs_kept: bool, ahead: bool = False
+    ) -> str:
+        """The composite's plan is for ``length`` now: each running child is re-planned for its phase's length.
+
+        ``ahead``: the phases not yet begun changed (moved milestones): the lrs to come changed whatever the running
+        children's outcomes.
+        """
         outcomes = {
             child.replan(self._child_length(index), why, epochs_kept=epochs_kept)
             for index, child in enumerate(self.children)
         }
         self.write_lrs()
-        if "rebuilt" not in outcomes:
+        if "rebuilt" not in outcomes and not ahead:
             return "kept" if "kept" in outcomes else "fixed"
         record = {"step": self.position.steps, "from": planned_steps, "to": length.total_steps, "why": why}
         self.plan.replans.append(record)
@@ -199,16 +205,19 @@ class _SequentialTimeline(_CompositeTimeline):
     def replan(self, length: TrainingLength, why: str, *, epochs_kept: bool = False) -> str:
         """Move the milestones still ahead that are shares of the run with it, then re-plan the running phase.
 
-        The phases already begun keep their starts. Where that cannot give increasing milestones with the running
-        phase's end still ahead, the plan is kept, with a warning (see :meth:`Timeline.replan`).
+        The phases already begun keep their starts; a running phase whose new end is already behind ends where it
+        was planned. Where that cannot give increasing milestones with the running phase's end still ahead (a last
+        phase past the run's new end), the plan is kept, with a warning (see :meth:`Timeline.replan`).
         """
         moved = self._moved_milestones(length)
         if moved is None:
             return super().replan(length, why, epochs_kept=epochs_kept)
-        planned_steps = self.plan.steps
+        planned_steps, milestones = self.plan.steps, self.plan.resolved.get("milestones", [])
+        # the phases ahead change when a milestone moves or the run's end does (the last phase's length)
+        ahead = moved != milestones or (self.phase < len(moved) and length.total_steps != planned_steps)
         self.plan.set_length(length, self.position)
         self.plan.resolved = {**self.plan.resolved, "milestones": moved}
-        return self._replan_children(length, why, planned_steps, epochs_kept=epochs_kept)
+        return self._replan_children(length, why, planned_steps, epochs_kept=epochs_kept, ahead=ahead)
 
     def _moved_milestones(self, length: TrainingLength) -> list[int] | None:
         """The milestones for a run of ``length``: those begun as they are, those ahead resolved again (or None)."""
@@ -219,7 +228,10 @@ class _SequentialTimeline(_CompositeTimeline):
             new = self.schedule.resolve_lengths(length, plan.warmup.steps, lambda message: None)
         except ValueError:
             return None
-        milestones = [*plan.resolved.get("milestones", [])[: self.phase], *new.get("milestones", [])[self.phase :]]
+        planned = plan.resolved.get("milestones", [])
+        milestones = [*planned[: self.phase], *new.get("milestones", [])[self.phase :]]
+        if self.phase < len(milestones) and milestones[self.phase] <= position.steps:
+            milestones[self.phase] = planned[self.phase]  # (its share is behind: the running phase ends as planned)
         points = [plan.warmup.steps, *milestones, length.total_steps]
         if any(b <= a for a, b in itertools.pairwise(points)) or points[self.phase + 1] <= position.steps:
             return None  # (phases out of order, or the running one should have ended)

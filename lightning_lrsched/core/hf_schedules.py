@@ -293,6 +293,13 @@ class TransformersLR(Schedule):
         return resolved
 
     @override
+    def same_so_far(self, scheduler: LRScheduler, resolved: dict[str, Any]) -> bool:
+        """Inside its own warmup, a formula's lr depends on the warmup's length only, not on the whole length."""
+        assert isinstance(scheduler, FormulaLR)
+        warmup = int(scheduler.params.get("warmup", 0))
+        return scheduler.last_epoch < warmup and int(resolved.get("num_warmup_steps", 0)) == warmup
+
+    @override
     def rebase(
         self, scheduler: LRScheduler, resolved: dict[str, Any], position: int, lr: float
     ) -> dict[str, Any] | None:

@@ -261,6 +261,14 @@ class Schedule:
         """
         return None
 
+    def same_so_far(self, scheduler: LRScheduler, resolved: dict[str, Any]) -> bool:
+        """Whether a re-plan for the lengths ``resolved`` would have given the lrs ``scheduler`` gave so far.
+
+        Then the new plan goes on from its start, as a fresh run of the new length, not rebuilt from the current lr
+        (:meth:`rebase`). No torch schedule is: the lr of each of its steps depends on the whole length.
+        """
+        return False
+
     # ------------------------------------------------------------------ helpers
 
     def _parse_length(self, key: str, value: Any) -> Duration | list[Duration] | None:

@@ -58,6 +58,7 @@ class ScheduleHooks(Protocol):
     def rebase(
         self, scheduler: LRScheduler, resolved: dict[str, Any], position: int, lr: float
     ) -> dict[str, Any] | None: ...
+    def same_so_far(self, scheduler: LRScheduler, resolved: dict[str, Any]) -> bool: ...
     def scaled_to_run(self) -> bool: ...
     def plain_arguments(self) -> dict[str, Any]: ...
 
@@ -346,7 +347,7 @@ class Replan:
             new = None
         if new == plan.resolved:
             return "fixed"
-        if new is not None and timeline.position.steps < plan.warmup.steps and plan.origin == 0:  # not started yet
+        if new is not None and plan.origin == 0 and self._same_so_far(new):
             self._restart(new)
         elif new is None or not self._rebuild(new):
             plan.length, plan.steps, plan.epochs = before
@@ -357,8 +358,22 @@ class Replan:
         )
         return "rebuilt"
 
+    def _same_so_far(self, resolved: dict[str, Any]) -> bool:
+        """Whether the new plan ``resolved`` gives the lrs the run had so far.
+
+        So it is inside the warmup, where the schedule has not started, and inside a formula's own warmup of the same
+        length (transformers' ``num_warmup_steps``).
+        """
+        timeline = self.timeline
+        if timeline.position.steps < timeline.plan.warmup.steps:
+            return True
+        return timeline.schedule.same_so_far(timeline.scheduler, resolved)
+
     def _restart(self, resolved: dict[str, Any]) -> None:
-        """Inside the warmup the schedule has not started: it is planned afresh, from the configured lrs."""
+        """The new plan gave the lrs so far: it starts afresh, from the configured lrs, and goes to where the run is.
+
+        The run then goes on as a fresh run of the new length, exactly.
+        """
         timeline = self.timeline
         planned = timeline.planned
         planned.set(planned.configured)
@@ -366,15 +381,20 @@ class Replan:
             group.pop("initial_lr", None)
         timeline.plan.resolved = resolved
         timeline.scheduler = timeline.start_scheduler()
+        for _ in range(self._position()):  # (none inside the warmup: the schedule starts after it)
+            timeline.schedule.step_scheduler(timeline.scheduler, timeline)
+
+    def _position(self) -> int:
+        """Where the run is, in the schedule's unit, counted as its lengths are: from the end of the warmup."""
+        timeline, plan = self.timeline, self.timeline.plan
+        if timeline.interval == "step":
+            return timeline.position.steps - plan.warmup.steps
+        return timeline.position.epochs - int(plan.warmup_epochs)
 
     def _rebuild(self, resolved: dict[str, Any]) -> bool:
         """Rebuild the scheduler for what remains of the new plan ``resolved``, from the current planned lrs."""
         timeline, plan = self.timeline, self.timeline.plan
-        # where the run is, in the schedule's unit, counted as its lengths are: from the end of the warmup
-        if timeline.interval == "step":
-            position = timeline.position.steps - plan.warmup.steps
-        else:
-            position = timeline.position.epochs - int(plan.warmup_epochs)
+        position = self._position()
         groups = timeline.planned.stand_in.param_groups
         lr = float(groups[0]["lr"])
         kwargs = timeline.schedule.rebase(timeline.scheduler, resolved, position, lr)

@@ -13,6 +13,7 @@ import warnings
 from collections.abc import Sequence
 from typing import Any, Literal
 
+from torch.optim.lr_scheduler import LRScheduler
 from typing_extensions import override
 
 from lightning_lrsched import _checks
@@ -20,6 +21,7 @@ from lightning_lrsched.core.duration import Duration, DurationLike, Interval, Tr
 from lightning_lrsched.core.plateau import ReduceLROnPlateau
 from lightning_lrsched.core.schedule import Schedule, past_the_end
 from lightning_lrsched.core.timm_formulas import CYCLIC, STEPPED, TimmFormulaLR
+from lightning_lrsched.core.timm_formulas import value as lr_at
 from lightning_lrsched.core.warmup import Warn
 
 _ONLY: dict[str, tuple[str, ...]] = {
@@ -201,6 +203,18 @@ class TimmLR(Schedule):
     @override
     def _kind(self) -> str | None:
         return self.sched
+
+    @override
+    def same_so_far(self, scheduler: LRScheduler, resolved: dict[str, Any]) -> bool:
+        """Inside timm's own warmup, where the new plan's values up to now are the ones given.
+
+        timm's warmup does not depend on the cycle's length, except tanh's without a prefix; a moved noise window may.
+        """
+        if not isinstance(scheduler, TimmFormulaLR) or scheduler.last_epoch >= scheduler.cfg["warmup_t"]:
+            return False
+        old, base = scheduler.cfg, float(scheduler.base_lrs[0])
+        new = {**old, **resolved}
+        return all(lr_at(t, base, new) == lr_at(t, base, old) for t in range(scheduler.last_epoch + 1))
 
     @staticmethod
     def _parse_noise(window: Any) -> list[Duration] | Duration | None:
