@@ -442,6 +442,20 @@ def test_each_optimizer_of_a_gan_ends_its_cosine_at_its_own_last_step(tmp_path) 
         assert last_lr < 0.03 * lr0  # the last step's lr is near the floor, not halfway (0.5 * lr0)
 
 
+def test_a_gan_generator_whose_schedule_cannot_replan_is_told_the_rate_to_pass(tmp_path) -> None:
+    """OneCycleLR cannot re-plan without a jump: the generator's plan of 30 steps is kept (torch's OneCycleLR for 30
+    steps, by hand) and it runs 15. Before, the only advice was the generic "give its lengths as fixed durations"
+    ('3ep' would plan 30 steps again); now one warning names the measured rate to pass as ``steps_per_batch``."""
+    recorder = LRRecorder(optimizer=1)
+    generator = lrs.OneCycleLR(0.05, optimizer=1)
+    run = trainer(tmp_path, max_epochs=3, callbacks=[lrs.CosineAnnealingLR(optimizer=0), generator, recorder])
+    messages = caught_messages(lambda: run.fit(Gan(), make_loader()))
+    sgd = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.05, momentum=0.9)
+    assert_lrs(recorder.lrs, by_hand([(lambda o: ts.OneCycleLR(o, 0.05, total_steps=30), 30)], sgd)[:15])
+    (advice,) = containing(messages, "Pass `steps_per_batch=0.5`")
+    assert "Its plan of 30 optimizer steps is kept, of which this run takes about 15" in advice
+
+
 # ---------------------------------------------------------------------------------------------- 8. no validation
 
 

@@ -179,13 +179,25 @@ def follow_step_rate(trainer: pl.Trainer, timeline: Timeline, steps_in_epoch: in
     rate = steps_in_epoch / planned
     why = f"{steps_in_epoch} optimizer steps per epoch measured, {planned:g} planned"
     before = timeline.plan.steps
-    if _replanned(trainer, timeline, steps_in_epoch, epoch=trainer.current_epoch + 1, why=why):
+    length = length_from_now(trainer, timeline, steps_in_epoch, epoch=trainer.current_epoch + 1)
+    outcome = timeline.replan(length, why, epochs_kept=True)
+    took = (
+        f"{timeline.name}: {type(timeline.optimizer).__name__} took {steps_in_epoch} optimizer steps in epoch"
+        f" {trainer.current_epoch}, where the Trainer's estimate (one step per batch) gave {planned:g}."
+    )
+    if outcome == "rebuilt":
         timeline.warn.once(
             "step-rate",
-            f"{timeline.name}: {type(timeline.optimizer).__name__} took {steps_in_epoch} optimizer steps in epoch"
-            f" {trainer.current_epoch}, where the Trainer's estimate (one step per batch) gave {planned:g}. What"
-            f" remains of the schedule now follows this optimizer's own rate: {timeline.plan.steps:g} optimizer"
-            f" steps in all instead of {before:g}. Pass `steps_per_batch={rate:g}` to plan it from the first step.",
+            f"{took} What remains of the schedule now follows this optimizer's own rate: {timeline.plan.steps:g}"
+            f" optimizer steps in all instead of {before:g}. Pass `steps_per_batch={rate:g}` to plan it from the"
+            " first step.",
+        )
+    elif outcome == "kept":  # (the schedule said it cannot re-plan; what fixes that here is the rate)
+        timeline.warn.once(
+            "step-rate",
+            f"{took} Its plan of {before:g} optimizer steps is kept, of which this run takes about"
+            f" {length.total_steps:g}. Pass `steps_per_batch={rate:g}` to plan it for this optimizer's rate from the"
+            " first step.",
         )
     return rate
 
