@@ -25,7 +25,7 @@ import lightning_lrsched as lrs
 from tests.helpers import SAFE_LOAD, Catcher, LRRecorder, TinyModel, make_loader, make_optimizer, trainer
 from tests.test_resume import EpochScripted, StopAt
 from tests.test_rewind import Poisoned
-from tests.test_run_changes import assert_lrs, by_hand, caught_messages, checkpoint_at, containing
+from tests.test_run_changes import assert_lrs, by_hand, caught_messages, checkpoint_at, containing, replanned_resume
 
 # make_loader(): 10 optimizer steps an epoch; TinyModel's groups start at 0.1 and 0.01
 
@@ -1016,13 +1016,10 @@ def test_a_sequential_resumed_into_a_shorter_run_inside_a_phase_whose_share_is_b
         ramp = lrs.LinearLR(0.01, 1.0, "100%", interval="step")
         return lrs.SequentialLR([ramp, lrs.CosineAnnealingLR()], ["20%"], **options)
 
-    path = checkpoint_at(tmp_path, sequential(), TinyModel(), 8, max_epochs=5)
-    recorder = LRRecorder()
-    run = trainer(tmp_path / "resumed", max_epochs=3, callbacks=[sequential(replan_on_resume=True), recorder])
-    messages = caught_messages(lambda: run.fit(TinyModel(), make_loader(), ckpt_path=path, **SAFE_LOAD))
+    resumed, messages = replanned_resume(tmp_path, sequential, 8, epochs=5, into=3)
     ramped = by_hand([(lambda o: ts.LinearLR(o, 0.01, 1.0, 10), 10)])
     cosine = by_hand([(lambda o: ts.CosineAnnealingLR(o, 20), 20)])
-    assert_lrs(recorder.lrs, (ramped + cosine)[8:])
+    assert_lrs(resumed, (ramped + cosine)[8:])
     assert containing(messages, "cannot re-plan") == containing(messages, "replan_on_resume") == []
 
 

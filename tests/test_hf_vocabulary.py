@@ -25,7 +25,7 @@ from tests.helpers import SAFE_LOAD, LRRecorder, TinyModel, flat, make_loader, m
 from tests.test_parity import ACCUMULATE, EPOCHS, PER_EPOCH, TOTAL
 from tests.test_plateau import VALUES, LrAfterValidation, ScriptedModel
 from tests.test_resume import StopAt, resumed_trace, run
-from tests.test_run_changes import assert_lrs, by_hand, caught_messages, checkpoint_at, containing
+from tests.test_run_changes import assert_lrs, by_hand, checkpoint_at, containing, replanned_resume
 
 W = 3
 WSD_VARIANTS = [
@@ -234,10 +234,7 @@ def test_replan_on_resume_stretches_what_remains_to_the_new_end_without_a_jump(t
     def schedule(**extra: Any) -> lrs.LRSchedulerCallback:
         return lrs.schedule_from_name(name, num_warmup_steps=4, **kwargs, **extra)
 
-    path = checkpoint_at(tmp_path, schedule(), TinyModel(), 10, max_epochs=2)
-    recorder = LRRecorder()
-    run_ = trainer(tmp_path / "b", max_epochs=4, callbacks=[schedule(replan_on_resume=True), recorder])
-    messages = caught_messages(lambda: run_.fit(TinyModel(), make_loader(), ckpt_path=path, **SAFE_LOAD))
+    resumed, messages = replanned_resume(tmp_path, schedule, 10, epochs=2, into=4)
     assert containing(messages, "past the end") == []
     first = by_hand([(transformers_schedule(name, 4, 20, kwargs), 11)])
     lr_then = first[10][0]
@@ -245,9 +242,28 @@ def test_replan_on_resume_stretches_what_remains_to_the_new_end_without_a_jump(t
     expected = by_hand(
         [(transformers_schedule(name, 4, 20, kwargs), 10), (transformers_schedule(name, 0, 30, rest), 30)]
     )
-    assert_lrs(recorder.lrs, expected[10:])  # from the checkpoint's lr on, no jump, to the end at step 40
+    assert_lrs(resumed, expected[10:])  # from the checkpoint's lr on, no jump, to the end at step 40
     floor = {"cosine_with_min_lr": 0.01, "polynomial": 1e-4}.get(name, 0.0)
-    assert recorder.lrs[-1][0] == pytest.approx(floor, abs=lr_then / 25)  # (its last step: one 30th above)
+    assert resumed[-1][0] == pytest.approx(floor, abs=lr_then / 25)  # (its last step: one 30th above)
+
+
+@pytest.mark.parametrize(
+    ("name", "kwargs"), [("linear", {}), ("cosine", {}), ("warmup_stable_decay", {"num_decay_steps": 8})]
+)
+def test_replan_on_resume_inside_transformers_own_warmup_goes_on_as_a_fresh_run_of_the_new_length(
+    tmp_path, name, kwargs
+) -> None:
+    """Resumed at step 4 of ``num_warmup_steps=6`` into 50 steps from 30: the formula's warmup does not depend on the
+    run's length, so the run goes on exactly as transformers' schedule for 50 steps. Before, it could not re-plan
+    "without a jump", kept the 30-step plan and held lr 0 over the last 20 steps."""
+
+    def schedule(**extra: Any) -> lrs.LRSchedulerCallback:
+        return lrs.TransformersLR(name, num_warmup_steps=6, **kwargs, **extra)
+
+    resumed, messages = replanned_resume(tmp_path, schedule, 4, epochs=3, into=5)
+    expected = by_hand([(transformers_schedule(name, 6, 50, kwargs), 50)])
+    assert_lrs(resumed, expected[4:])
+    assert containing(messages, "cannot re-plan") == containing(messages, "past the end") == []
 
 
 def test_replan_on_resume_moves_the_transformers_wsd_decay_to_the_new_end(tmp_path) -> None:

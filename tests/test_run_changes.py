@@ -65,6 +65,18 @@ def checkpoint_at(tmp_path: Path, schedule: lrs.LRSchedulerCallback, model: Any,
     return str(next((tmp_path / "ckpt").glob(f"*step={step}.ckpt")))
 
 
+def replanned_resume(
+    tmp_path: Path, schedule: Callable[..., lrs.LRSchedulerCallback], step: int, *, epochs: int, into: int
+) -> tuple[list[list[float]], list[str]]:
+    """A fit of ``epochs`` checkpointed after optimizer step ``step``, resumed into ``into`` epochs with
+    ``schedule(replan_on_resume=True)``; returns the resumed fit's lrs and the package's warnings."""
+    path = checkpoint_at(tmp_path, schedule(), TinyModel(), step, max_epochs=epochs)
+    recorder = LRRecorder()
+    run = trainer(tmp_path / "resumed", max_epochs=into, callbacks=[schedule(replan_on_resume=True), recorder])
+    messages = caught_messages(lambda: run.fit(TinyModel(), make_loader(), ckpt_path=path, **SAFE_LOAD))
+    return recorder.lrs, messages
+
+
 # ---------------------------------------------------------------------------------------------- 1. extending a run
 
 
@@ -121,35 +133,6 @@ def test_replan_on_resume_moves_the_wsd_decay_to_the_new_end(tmp_path) -> None:
     # stable until 80% of the new 40-step run, then the decay over its last 20%: a fresh 40-step WSD's lrs
     expected = by_hand([(lambda o: get_wsd_schedule(o, 0, num_decay_steps=8, num_training_steps=40), 40)])
     assert_lrs(recorder.lrs, expected[10:])
-
-
-@pytest.mark.parametrize(
-    ("kind", "options", "reference"),
-    [
-        ("linear", {}, "get_linear_schedule_with_warmup"),
-        ("cosine", {}, "get_cosine_schedule_with_warmup"),
-        ("warmup_stable_decay", {"num_decay_steps": 8}, "get_wsd_schedule"),
-    ],
-)
-def test_replan_on_resume_inside_transformers_own_warmup_goes_on_as_a_fresh_run_of_the_new_length(
-    tmp_path, kind: str, options: dict[str, Any], reference: str
-) -> None:
-    """Resumed at step 4 of ``num_warmup_steps=6`` into 50 steps from 30: the formula's warmup does not depend on the
-    run's length, so the run goes on exactly as transformers' schedule for 50 steps. Before, it could not re-plan
-    "without a jump", kept the 30-step plan and held lr 0 over the last 20 steps."""
-    import transformers
-
-    def schedule(**more: Any) -> lrs.TransformersLR:
-        return lrs.TransformersLR(kind, num_warmup_steps=6, **options, **more)
-
-    path = checkpoint_at(tmp_path, schedule(), TinyModel(), 4, max_epochs=3)
-    recorder = LRRecorder()
-    run = trainer(tmp_path / "b", max_epochs=5, callbacks=[schedule(replan_on_resume=True), recorder])
-    messages = caught_messages(lambda: run.fit(TinyModel(), make_loader(), ckpt_path=path, **SAFE_LOAD))
-    build = getattr(transformers, reference)
-    expected = by_hand([(lambda o: build(o, 6, num_training_steps=50, **options), 50)])
-    assert_lrs(recorder.lrs, expected[4:])
-    assert containing(messages, "cannot re-plan") == containing(messages, "past the end") == []
 
 
 def test_a_schedule_that_cannot_replan_keeps_its_plan_and_says_why(tmp_path) -> None:

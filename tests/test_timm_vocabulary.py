@@ -30,7 +30,7 @@ import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 
 import lightning_lrsched as lrs
-from tests.helpers import SAFE_LOAD, LRRecorder, TinyModel, flat, make_loader, make_optimizer, trainer
+from tests.helpers import LRRecorder, TinyModel, flat, make_loader, make_optimizer, trainer
 from tests.test_resume import StopAt, resumed_trace, run
 
 
@@ -332,21 +332,18 @@ def test_replan_on_resume_inside_timms_own_warmup_goes_on_as_timm_for_the_new_le
     cosine warms up the same way for any length, so the run goes on exactly as timm's for 50 updates. tanh without a
     prefix warms up to its lr at ``warmup_t``, which depends on the length: its plan is kept, and it says so. Before,
     both kept their plans ("cannot re-plan without a jump") and the cosine held lr_min over the last 20 updates."""
-    from tests.test_run_changes import caught_messages, checkpoint_at, containing
+    from tests.test_run_changes import containing, replanned_resume
 
     def schedule(**more: Any) -> lrs.LRSchedulerCallback:
         return lrs.TimmLR(sched, interval="step", warmup_t=6, warmup_lr_init=1e-4, **more)
 
-    path = checkpoint_at(tmp_path, schedule(), TinyModel(), 4, max_epochs=3)
-    recorder = LRRecorder()
-    run = trainer(tmp_path / "b", max_epochs=5, callbacks=[schedule(replan_on_resume=True), recorder])
-    messages = caught_messages(lambda: run.fit(TinyModel(), make_loader(), ckpt_path=path, **SAFE_LOAD))
+    resumed, messages = replanned_resume(tmp_path, schedule, 4, epochs=3, into=5)
     cfg = {"warmup_t": 6, "warmup_lr_init": 1e-4}
     if sched == "cosine":
         expected = timm_trace(sched, epochs=5, per_epoch=10, t_in_epochs=False, t_initial=50, **cfg)
-        assert flat(recorder.lrs) == pytest.approx(flat(expected[4:]), rel=1e-12, abs=1e-18)
+        assert flat(resumed) == pytest.approx(flat(expected[4:]), rel=1e-12, abs=1e-18)
         assert containing(messages, "cannot re-plan") == []
     else:
         kept = timm_trace(sched, epochs=3, per_epoch=10, t_in_epochs=False, t_initial=30, **cfg)
-        assert flat(recorder.lrs[:26]) == pytest.approx(flat(kept[4:]), rel=1e-12, abs=1e-18)
+        assert flat(resumed[:26]) == pytest.approx(flat(kept[4:]), rel=1e-12, abs=1e-18)
         assert len(containing(messages, "cannot re-plan")) == 1
