@@ -30,7 +30,7 @@ import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 
 import lightning_lrsched as lrs
-from tests.helpers import LRRecorder, TinyModel, flat, make_loader, make_optimizer, trainer
+from tests.helpers import SAFE_LOAD, LRRecorder, TinyModel, flat, make_loader, make_optimizer, trainer
 from tests.test_resume import StopAt, resumed_trace, run
 
 
@@ -347,3 +347,57 @@ def test_replan_on_resume_inside_timms_own_warmup_goes_on_as_timm_for_the_new_le
         kept = timm_trace(sched, epochs=3, per_epoch=10, t_in_epochs=False, t_initial=30, **cfg)
         assert flat(resumed[:26]) == pytest.approx(flat(kept[4:]), rel=1e-12, abs=1e-18)
         assert len(containing(messages, "cannot re-plan")) == 1
+
+
+def timm_from(row: list[float], sched: str, updates: int, **cfg: Any) -> list[list[float]]:
+    """timm's scheduler on updates over ``updates`` updates, built on an optimizer whose groups are at the lrs ``row``
+    (timm takes its base values from them): the rest of a cycle re-planned from the current lr."""
+    optimizer = make_optimizer()
+    for group, lr in zip(optimizer.param_groups, row, strict=True):
+        group["lr"] = lr
+    scheduler = TimmModel(optimizer, sched, t_in_epochs=False, t_initial=updates, **cfg)
+    trace = []
+    for update in range(1, updates + 1):
+        trace.append([group["lr"] for group in optimizer.param_groups])
+        scheduler.step_update(update)
+    return trace
+
+
+@pytest.mark.parametrize(
+    ("sched", "cfg", "t_initial"),
+    [("cosine", {}, 30), ("poly", {"power": 2.0, "lr_min": 1e-4, "warmup_prefix": True}, 24), ("tanh", {}, 30)],
+    ids=["cosine", "poly-prefix", "tanh"],
+)
+def test_replan_on_resume_past_timms_warmup_goes_on_from_the_current_lr_to_lr_min_at_the_new_end(
+    tmp_path, sched, cfg, t_initial
+) -> None:
+    """Resumed at update 15 (past ``warmup_t=6``) into 50 updates from 30, ``t_initial`` omitted: a cosine or poly
+    cycle goes on from the lrs it had down to ``lr_min`` at update 50, as timm's cycle over the 35 updates left built
+    from those lrs; resumed again at update 30 into 60, the same over the 30 left. Before, it kept its 30-update plan
+    ("cannot re-plan without a jump") and held ``lr_min`` over the last 20 updates. tanh's curve does not start at
+    its peak, so a tanh started from the current lr would jump: it keeps its plan and says so."""
+    from tests.test_run_changes import caught_messages, checkpoint_at, containing
+
+    def schedule(**more: Any) -> lrs.LRSchedulerCallback:
+        return lrs.TimmLR(sched, interval="step", warmup_t=6, warmup_lr_init=1e-4, **cfg, **more)
+
+    first = checkpoint_at(tmp_path, schedule(), TinyModel(), 15, max_epochs=3)
+    once, twice = LRRecorder(), LRRecorder()
+    checkpoint = ModelCheckpoint(dirpath=tmp_path / "again", every_n_train_steps=15, save_top_k=-1)
+    callbacks = [schedule(replan_on_resume=True), once, checkpoint]
+    run = trainer(tmp_path / "b", max_epochs=5, callbacks=callbacks, enable_checkpointing=True)
+    messages = caught_messages(lambda: run.fit(TinyModel(), make_loader(), ckpt_path=first, **SAFE_LOAD))
+    kept = timm_trace(sched, epochs=3, per_epoch=10, t_in_epochs=False, t_initial=t_initial, warmup_t=6,
+                      warmup_lr_init=1e-4, **cfg)  # fmt: skip
+    decay = {key: value for key, value in cfg.items() if key != "warmup_prefix"}
+    if sched == "tanh":
+        assert flat(once.lrs[:15]) == pytest.approx(flat(kept[15:]), rel=1e-12, abs=1e-18)
+        assert len(containing(messages, "cannot re-plan")) == 1
+        return
+    expected = timm_from(kept[15], sched, 35, **decay)
+    assert flat(once.lrs) == pytest.approx(flat(expected), rel=1e-12, abs=1e-18)
+    assert containing(messages, "cannot re-plan") == []
+    second = str(next((tmp_path / "again").glob("*step=30.ckpt")))
+    run = trainer(tmp_path / "c", max_epochs=6, callbacks=[schedule(replan_on_resume=True), twice])
+    run.fit(TinyModel(), make_loader(), ckpt_path=second, **SAFE_LOAD)
+    assert flat(twice.lrs) == pytest.approx(flat(timm_from(expected[15], sched, 30, **decay)), rel=1e-12, abs=1e-18)

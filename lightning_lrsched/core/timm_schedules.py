@@ -216,6 +216,25 @@ class TimmLR(Schedule):
         new = {**old, **resolved}
         return all(lr_at(t, base, new) == lr_at(t, base, old) for t in range(scheduler.last_epoch + 1))
 
+    @override
+    def rebase(
+        self, scheduler: LRScheduler, resolved: dict[str, Any], position: int, lr: float
+    ) -> dict[str, Any] | None:
+        """Past timm's warmup, one cosine or poly cycle goes on from the current lr down to ``lr_min`` at the new end.
+
+        tanh's curve does not start at its peak (a jump), and further cycles and noise are placed in timm's time
+        from the start: those keep their plan.
+        """
+        assert isinstance(scheduler, TimmFormulaLR)
+        cfg = scheduler.cfg
+        if self.sched not in ("cosine", "poly") or cfg["cycle_limit"] != 1 or cfg["noise_range_t"] is not None:
+            return None
+        if scheduler.last_epoch < cfg["warmup_t"] or lr <= cfg["lr_min"]:
+            return None  # (inside timm's warmup, or the cycle is over)
+        prefix = int(resolved.get("warmup_t", 0)) if cfg["warmup_prefix"] else 0
+        left = int(resolved["t_initial"]) + prefix - position
+        return {"t_initial": left, "warmup_t": 0, "cycle_mul": 1.0} if left > 0 else None
+
     @staticmethod
     def _parse_noise(window: Any) -> list[Duration] | Duration | None:
         if window is None:
