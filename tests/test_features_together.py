@@ -734,10 +734,16 @@ class Growing(Poisoned):
         return make_loader(30 if self.current_epoch == 0 else 60)
 
 
-def test_a_rewind_to_before_the_epochs_grew_goes_on_along_the_plan_for_the_run_as_it_is(tmp_path) -> None:
+@pytest.mark.parametrize(
+    "schedule",
+    [lambda: lrs.CosineAnnealingLR(warmup=3), lambda: lrs.TimmLR("cosine", interval="step", warmup=3)],
+    ids=["torch", "timm"],
+)
+def test_a_rewind_to_before_the_epochs_grew_goes_on_along_the_plan_for_the_run_as_it_is(tmp_path, schedule) -> None:
     """The state of step 4 was planned for 30 steps; the run is 50 since epoch 1: what remains is re-planned for it.
 
-    Before, the 30-step plan came back with the state and ran, at 0.5x, until the next epoch's start re-planned.
+    Before, the 30-step plan came back with the state and ran, at 0.5x, until the next epoch's start re-planned
+    (timm's cosine, whose formula with ``lr_min=0`` is torch's: it kept its 30-step plan, "cannot re-plan").
     """
     recorder = LRRecorder()
     diagnostics = lrs.LRDiagnostics(window=4, on_divergence=lrs.Rewind(every=4, factor=0.5), verbose=False)
@@ -745,7 +751,7 @@ def test_a_rewind_to_before_the_epochs_grew_goes_on_along_the_plan_for_the_run_a
         tmp_path,
         max_epochs=3,
         reload_dataloaders_every_n_epochs=1,
-        callbacks=[lrs.CosineAnnealingLR(warmup=3), diagnostics, recorder],
+        callbacks=[schedule(), diagnostics, recorder],
     )
     caught_messages(lambda: run.fit(Growing(nan_at=(11,))))
     [event] = diagnostics.rewinds
