@@ -12,7 +12,7 @@ import torch
 from lightning.pytorch.callbacks import Callback, ModelCheckpoint
 
 import lightning_lrsched as lrs
-from tests.helpers import SAFE_LOAD, LRRecorder, make_loader, trainer
+from tests.helpers import SAFE_LOAD, LRRecorder, TinyModel, make_loader, trainer
 from tests.test_resume import EpochScripted
 
 SCHEDULES: list[tuple[str, Callable[[], lrs.LRSchedulerCallback]]] = [
@@ -104,3 +104,48 @@ def test_warnings_are_per_fit(tmp_path) -> None:
             warnings.simplefilter("always")
             fit(tmp_path / run, schedule)
         assert len([w for w in caught if "a training metric" in str(w.message)]) == 1
+
+
+REPLANNED: list[tuple[str, Callable[..., lrs.LRSchedulerCallback], int]] = [
+    ("in-the-warmup", lambda **more: lrs.CosineAnnealingLR(warmup=6, **more), 4),
+    ("in-transformers-warmup", lambda **more: lrs.TransformersLR("linear", num_warmup_steps=6, **more), 4),
+    ("timm-rebased", lambda **more: lrs.TimmLR("cosine", interval="step", warmup_t=6, **more), 15),
+    (
+        "sequential",
+        lambda **more: lrs.SequentialLR(
+            [lrs.LinearLR(0.1, 1.0, "100%", interval="step"), lrs.CosineAnnealingLR()], ["20%"], **more
+        ),
+        15,
+    ),
+]
+
+
+@pytest.mark.parametrize(("label", "make", "stop"), REPLANNED, ids=[r[0] for r in REPLANNED])
+def test_a_replanned_resume_that_crashed_resumes_again_as_the_uninterrupted_one(tmp_path, label, make, stop) -> None:
+    """A checkpoint after step ``stop`` of 30, resumed into 50 steps with ``replan_on_resume=True`` (a fresh plan
+    inside a warmup, a rebuilt timm cycle, a composite's moved phase). That fit crashes at step 27; the same object
+    resumes from its last checkpoint (step 25, written under the new plan): the lrs are the uninterrupted re-planned
+    resume's. Then the same object, fitted afresh, equals a new object."""
+    from tests.test_run_changes import checkpoint_at
+
+    path = checkpoint_at(tmp_path, make(), TinyModel(), stop, max_epochs=3)
+    straight, again, reused, new = LRRecorder(), LRRecorder(), LRRecorder(), LRRecorder()
+    resume = {"ckpt_path": path, **SAFE_LOAD}
+    trainer(tmp_path / "straight", max_epochs=5, callbacks=[make(replan_on_resume=True), straight]).fit(
+        TinyModel(), make_loader(), **resume
+    )
+    schedule = make(replan_on_resume=True)
+    checkpoint = ModelCheckpoint(dirpath=tmp_path / "ckpt2", every_n_train_steps=5, save_last=True, save_top_k=0)
+    crashing = trainer(
+        tmp_path / "a", max_epochs=5, callbacks=[schedule, checkpoint, Crash(step=27)], enable_checkpointing=True
+    )
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        crashing.fit(TinyModel(), make_loader(), **resume)
+    trainer(tmp_path / "b", max_epochs=5, callbacks=[schedule, again]).fit(
+        TinyModel(), make_loader(), ckpt_path=checkpoint.last_model_path, **SAFE_LOAD
+    )
+    assert len(again.trace) == 25
+    assert again.trace == [(step, lrs_) for step, lrs_ in straight.trace if step >= 25]
+    trainer(tmp_path / "c", max_epochs=5, callbacks=[schedule, reused]).fit(TinyModel(), make_loader())
+    trainer(tmp_path / "d", max_epochs=5, callbacks=[make(replan_on_resume=True), new]).fit(TinyModel(), make_loader())
+    assert reused.trace == new.trace
