@@ -266,6 +266,21 @@ def test_replan_on_resume_inside_transformers_own_warmup_goes_on_as_a_fresh_run_
     assert containing(messages, "cannot re-plan") == containing(messages, "past the end") == []
 
 
+@pytest.mark.parametrize(("name", "share"), [("linear", 0.2), ("cosine", "20%")])
+def test_replan_on_resume_inside_a_warmup_given_as_a_share_keeps_its_length(tmp_path, name, share) -> None:
+    """``num_warmup_steps`` as a share (transformers' ``warmup_ratio``): 6 steps of 30. Resumed at step 4 into 50 steps,
+    where the share would be 10: the warmup keeps its running 6 steps, as the package's ``warmup`` does, and the run
+    goes on as transformers' schedule with 6 warmup steps of 50. Before, it kept its 30-step plan ("cannot re-plan")
+    and held lr 0 over the last 20 steps."""
+
+    def schedule(**extra: Any) -> lrs.LRSchedulerCallback:
+        return lrs.TransformersLR(name, num_warmup_steps=share, **extra)
+
+    resumed, messages = replanned_resume(tmp_path, schedule, 4, epochs=3, into=5)
+    assert_lrs(resumed, by_hand([(transformers_schedule(name, 6, 50, {}), 50)])[4:])
+    assert containing(messages, "cannot re-plan") == containing(messages, "past the end") == []
+
+
 def test_replan_on_resume_moves_the_transformers_wsd_decay_to_the_new_end(tmp_path) -> None:
     def schedule(**extra: Any) -> lrs.LRSchedulerCallback:
         return lrs.TransformersLR("warmup_stable_decay", num_decay_steps="20%", min_lr_ratio=0.1, **extra)

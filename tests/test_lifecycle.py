@@ -109,6 +109,7 @@ def test_warnings_are_per_fit(tmp_path) -> None:
 REPLANNED: list[tuple[str, Callable[..., lrs.LRSchedulerCallback], int]] = [
     ("in-the-warmup", lambda **more: lrs.CosineAnnealingLR(warmup=6, **more), 4),
     ("in-transformers-warmup", lambda **more: lrs.TransformersLR("linear", num_warmup_steps=6, **more), 4),
+    ("in-a-share-warmup", lambda **more: lrs.TransformersLR("cosine", num_warmup_steps=0.2, **more), 4),
     ("timm-rebased", lambda **more: lrs.TimmLR("cosine", interval="step", warmup_t=6, **more), 15),
     (
         "sequential",
@@ -123,9 +124,9 @@ REPLANNED: list[tuple[str, Callable[..., lrs.LRSchedulerCallback], int]] = [
 @pytest.mark.parametrize(("label", "make", "stop"), REPLANNED, ids=[r[0] for r in REPLANNED])
 def test_a_replanned_resume_that_crashed_resumes_again_as_the_uninterrupted_one(tmp_path, label, make, stop) -> None:
     """A checkpoint after step ``stop`` of 30, resumed into 50 steps with ``replan_on_resume=True`` (a fresh plan
-    inside a warmup, a rebuilt timm cycle, a composite's moved phase). That fit crashes at step 27; the same object
-    resumes from its last checkpoint (step 25, written under the new plan): the lrs are the uninterrupted re-planned
-    resume's. Then the same object, fitted afresh, equals a new object."""
+    inside a warmup, one that keeps its running length, a rebuilt timm cycle, a composite's moved phase). That fit
+    crashes at step 27; the same object resumes from its last checkpoint (step 25, written under the new plan): the
+    lrs are the uninterrupted re-planned resume's. Then the same object, fitted afresh, equals a new object."""
     from tests.test_run_changes import checkpoint_at
 
     path = checkpoint_at(tmp_path, make(), TinyModel(), stop, max_epochs=3)

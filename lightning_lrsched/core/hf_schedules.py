@@ -293,11 +293,14 @@ class TransformersLR(Schedule):
         return resolved
 
     @override
-    def same_so_far(self, scheduler: LRScheduler, resolved: dict[str, Any]) -> bool:
-        """Inside its own warmup, a formula's lr depends on the warmup's length only, not on the whole length."""
+    def plan_so_far(self, scheduler: LRScheduler, resolved: dict[str, Any]) -> dict[str, Any] | None:
+        """Inside its own warmup, the new plan with the warmup's running length: the lrs so far depend on it only.
+
+        A share (``0.1``, ``'10%'``) of a longer run would be longer; it keeps its length as ``warmup`` does.
+        """
         assert isinstance(scheduler, FormulaLR)
         warmup = int(scheduler.params.get("warmup", 0))
-        return scheduler.last_epoch < warmup and int(resolved.get("num_warmup_steps", 0)) == warmup
+        return {**resolved, "num_warmup_steps": warmup} if scheduler.last_epoch < warmup else None
 
     @override
     def rebase(

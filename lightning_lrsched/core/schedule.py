@@ -261,13 +261,13 @@ class Schedule:
         """
         return None
 
-    def same_so_far(self, scheduler: LRScheduler, resolved: dict[str, Any]) -> bool:
-        """Whether a re-plan for the lengths ``resolved`` would have given the lrs ``scheduler`` gave so far.
+    def plan_so_far(self, scheduler: LRScheduler, resolved: dict[str, Any]) -> dict[str, Any] | None:
+        """The new plan ``resolved`` (a warmup may keep its running length) if it gives the lrs given so far, or None.
 
-        Then the new plan goes on from its start, as a fresh run of the new length, not rebuilt from the current lr
-        (:meth:`rebase`). No torch schedule is: the lr of each of its steps depends on the whole length.
+        That plan goes on from its start, as a fresh run, not rebuilt from the current lr (:meth:`rebase`). No torch
+        schedule has one: the lr of each of its steps depends on the whole length.
         """
-        return False
+        return None
 
     # ------------------------------------------------------------------ helpers
 

@@ -58,7 +58,7 @@ class ScheduleHooks(Protocol):
     def rebase(
         self, scheduler: LRScheduler, resolved: dict[str, Any], position: int, lr: float
     ) -> dict[str, Any] | None: ...
-    def same_so_far(self, scheduler: LRScheduler, resolved: dict[str, Any]) -> bool: ...
+    def plan_so_far(self, scheduler: LRScheduler, resolved: dict[str, Any]) -> dict[str, Any] | None: ...
     def scaled_to_run(self) -> bool: ...
     def plain_arguments(self) -> dict[str, Any]: ...
 
@@ -347,8 +347,8 @@ class Replan:
             new = None
         if new == plan.resolved:
             return "fixed"
-        if new is not None and plan.origin == 0 and self._same_so_far(new):
-            self._restart(new)
+        if new is not None and plan.origin == 0 and (so_far := self._plan_so_far(new)) is not None:
+            self._restart(so_far)
         elif new is None or not self._rebuild(new):
             plan.length, plan.steps, plan.epochs = before
             timeline.warn.once("no-replan", cannot_replan_text(timeline, self.why))
@@ -358,16 +358,16 @@ class Replan:
         )
         return "rebuilt"
 
-    def _same_so_far(self, resolved: dict[str, Any]) -> bool:
-        """Whether the new plan ``resolved`` gives the lrs the run had so far.
+    def _plan_so_far(self, resolved: dict[str, Any]) -> dict[str, Any] | None:
+        """The new plan ``resolved`` where it gives the lrs the run had so far, else None.
 
-        So it is inside the warmup, where the schedule has not started, and inside a formula's own warmup of the same
-        length (transformers' ``num_warmup_steps``).
+        So it is inside the warmup, where the schedule has not started, and inside a formula's own warmup: transformers'
+        ``num_warmup_steps`` keeps its running length, timm's ``warmup_t`` where its values so far are unchanged.
         """
         timeline = self.timeline
         if timeline.position.steps < timeline.plan.warmup.steps:
-            return True
-        return timeline.schedule.same_so_far(timeline.scheduler, resolved)
+            return resolved
+        return timeline.schedule.plan_so_far(timeline.scheduler, resolved)
 
     def _restart(self, resolved: dict[str, Any]) -> None:
         """The new plan gave the lrs so far: it starts afresh, from the configured lrs, and goes to where the run is.

@@ -205,16 +205,17 @@ class TimmLR(Schedule):
         return self.sched
 
     @override
-    def same_so_far(self, scheduler: LRScheduler, resolved: dict[str, Any]) -> bool:
-        """Inside timm's own warmup, where the new plan's values up to now are the ones given.
+    def plan_so_far(self, scheduler: LRScheduler, resolved: dict[str, Any]) -> dict[str, Any] | None:
+        """Inside timm's own warmup, the new plan, where its values up to now are the ones given.
 
         timm's warmup does not depend on the cycle's length, except tanh's without a prefix; a moved noise window may.
         """
         if not isinstance(scheduler, TimmFormulaLR) or scheduler.last_epoch >= scheduler.cfg["warmup_t"]:
-            return False
+            return None
         old, base = scheduler.cfg, float(scheduler.base_lrs[0])
         new = {**old, **resolved}
-        return all(lr_at(t, base, new) == lr_at(t, base, old) for t in range(scheduler.last_epoch + 1))
+        same = all(lr_at(t, base, new) == lr_at(t, base, old) for t in range(scheduler.last_epoch + 1))
+        return resolved if same else None
 
     @override
     def rebase(
