@@ -31,6 +31,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 
 import lightning_lrsched as lrs
 from tests.helpers import SAFE_LOAD, LRRecorder, TinyModel, flat, make_loader, make_optimizer, trainer
+from tests.test_features_together import optimizer_at
 from tests.test_resume import StopAt, resumed_trace, run
 
 
@@ -352,9 +353,7 @@ def test_replan_on_resume_inside_timms_own_warmup_goes_on_as_timm_for_the_new_le
 def timm_from(row: list[float], sched: str, updates: int, **cfg: Any) -> list[list[float]]:
     """timm's scheduler on updates over ``updates`` updates, built on an optimizer whose groups are at the lrs ``row``
     (timm takes its base values from them): the rest of a cycle re-planned from the current lr."""
-    optimizer = make_optimizer()
-    for group, lr in zip(optimizer.param_groups, row, strict=True):
-        group["lr"] = lr
+    optimizer = optimizer_at(row)
     scheduler = TimmModel(optimizer, sched, t_in_epochs=False, t_initial=updates, **cfg)
     trace = []
     for update in range(1, updates + 1):

@@ -80,7 +80,8 @@ def follow_epoch_size(trainer: pl.Trainer, timeline: Timeline) -> None:
         return
     why = f"epochs of {per_epoch:g} optimizer steps from epoch {trainer.current_epoch}"
     before = timeline.plan.steps
-    if _replanned(trainer, timeline, per_epoch, epoch=trainer.current_epoch, why=why):
+    length = length_from_now(trainer, timeline, per_epoch, epoch=trainer.current_epoch)
+    if timeline.replan(length, why, epochs_kept=True) == "rebuilt":
         timeline.warn.once(
             "epoch-size",
             f"{timeline.name}: the epochs of this run changed size, from {planned:g} to {per_epoch:g} optimizer"
@@ -200,12 +201,6 @@ def follow_step_rate(trainer: pl.Trainer, timeline: Timeline, steps_in_epoch: in
             " first step.",
         )
     return rate
-
-
-def _replanned(trainer: pl.Trainer, timeline: Timeline, per_epoch: float, *, epoch: int, why: str) -> bool:
-    """Re-plan for epochs of ``per_epoch`` steps from epoch ``epoch`` on; whether the lrs to come changed."""
-    length = length_from_now(trainer, timeline, per_epoch, epoch=epoch)
-    return timeline.replan(length, why, epochs_kept=True) == "rebuilt"
 
 
 def scaled(length: TrainingLength, rate: float | None) -> TrainingLength:
