@@ -400,3 +400,21 @@ def test_replan_on_resume_past_timms_warmup_goes_on_from_the_current_lr_to_lr_mi
     run = trainer(tmp_path / "c", max_epochs=6, callbacks=[schedule(replan_on_resume=True), twice])
     run.fit(TinyModel(), make_loader(), ckpt_path=second, **SAFE_LOAD)
     assert flat(twice.lrs) == pytest.approx(flat(timm_from(expected[15], sched, 30, **decay)), rel=1e-12, abs=1e-18)
+
+
+@pytest.mark.parametrize("prefix", [False, True], ids=["inside", "prefix"])
+def test_replan_on_resume_inside_a_warmup_t_given_as_a_share_keeps_its_length(tmp_path, prefix) -> None:
+    """``warmup_t="20%"``: 6 of 30 updates. Resumed at update 4 into 50, where the share would be 10: the warmup keeps
+    its running 6 updates, as the package's ``warmup`` does, and the run goes on as timm's cosine with ``warmup_t=6``
+    for 50 updates (with ``warmup_prefix``, the cycle that fills the run is refilled: 44 updates after the warmup).
+    Before, no value so far matched, it kept its 30-update plan ("cannot re-plan") and held lr_min over the last 20."""
+    from tests.test_run_changes import containing, replanned_resume
+
+    def schedule(**more: Any) -> lrs.LRSchedulerCallback:
+        return lrs.TimmLR("cosine", interval="step", warmup_t="20%", warmup_lr_init=1e-4, warmup_prefix=prefix, **more)
+
+    resumed, messages = replanned_resume(tmp_path, schedule, 4, epochs=3, into=5)
+    expected = timm_trace("cosine", epochs=5, per_epoch=10, t_in_epochs=False, t_initial=44 if prefix else 50,
+                          warmup_t=6, warmup_lr_init=1e-4, warmup_prefix=prefix)  # fmt: skip
+    assert flat(resumed) == pytest.approx(flat(expected[4:]), rel=1e-12, abs=1e-18)
+    assert containing(messages, "cannot re-plan") == containing(messages, "past the end") == []

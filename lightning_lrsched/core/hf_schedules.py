@@ -293,7 +293,9 @@ class TransformersLR(Schedule):
         return resolved
 
     @override
-    def plan_so_far(self, scheduler: LRScheduler, resolved: dict[str, Any]) -> dict[str, Any] | None:
+    def plan_so_far(
+        self, scheduler: LRScheduler, resolved: dict[str, Any], length: TrainingLength
+    ) -> dict[str, Any] | None:
         """Inside its own warmup, the new plan with the warmup's running length: the lrs so far depend on it only.
 
         A share (``0.1``, ``'10%'``) of a longer run would be longer; it keeps its length as ``warmup`` does.

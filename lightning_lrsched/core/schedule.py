@@ -60,8 +60,7 @@ class Schedule:
     _step_by_default: ClassVar[bool] = False
     """Schedules that step per optimizer step unless ``interval`` says otherwise (cyclic, 1cycle, ...)."""
     ends: bool = False
-    """Whether the schedule has a planned end (a decay to a floor, a last milestone): past the run it was planned
-    for, it holds its final value instead of extending its formula."""
+    """Whether the schedule has a planned end (a decay to a floor, a last milestone), held past the planned run."""
     _timeline_class: ClassVar[type[Timeline]] = Timeline
     _vocabulary: ClassVar[str] = ""
     """The short name of the vocabulary whose schedules a class takes by name (``"hf"``, ``"timm"``)."""
@@ -256,16 +255,17 @@ class Schedule:
             lr: the first param group's current lr; the rebuilt scheduler starts from it.
 
         Returns:
-            Scheduler arguments overriding the new plan's, or None when this schedule cannot be re-planned
-            without a jump (it then keeps its plan, with a warning).
+            Arguments overriding the new plan's, or None: no re-plan without a jump (it keeps its plan, and warns).
         """
         return None
 
-    def plan_so_far(self, scheduler: LRScheduler, resolved: dict[str, Any]) -> dict[str, Any] | None:
-        """The new plan ``resolved`` (a warmup may keep its running length) if it gives the lrs given so far, or None.
+    def plan_so_far(
+        self, scheduler: LRScheduler, resolved: dict[str, Any], length: TrainingLength
+    ) -> dict[str, Any] | None:
+        """The plan ``resolved`` for a run of ``length`` if it gives the lrs so far (its warmup may keep its length).
 
         That plan goes on from its start, as a fresh run, not rebuilt from the current lr (:meth:`rebase`). No torch
-        schedule has one: the lr of each of its steps depends on the whole length.
+        schedule has one (None): the lr of each of its steps depends on the whole length.
         """
         return None
 

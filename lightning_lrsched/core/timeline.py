@@ -58,7 +58,9 @@ class ScheduleHooks(Protocol):
     def rebase(
         self, scheduler: LRScheduler, resolved: dict[str, Any], position: int, lr: float
     ) -> dict[str, Any] | None: ...
-    def plan_so_far(self, scheduler: LRScheduler, resolved: dict[str, Any]) -> dict[str, Any] | None: ...
+    def plan_so_far(
+        self, scheduler: LRScheduler, resolved: dict[str, Any], length: TrainingLength
+    ) -> dict[str, Any] | None: ...
     def scaled_to_run(self) -> bool: ...
     def plain_arguments(self) -> dict[str, Any]: ...
 
@@ -367,7 +369,7 @@ class Replan:
         timeline = self.timeline
         if timeline.position.steps < timeline.plan.warmup.steps:
             return resolved
-        return timeline.schedule.plan_so_far(timeline.scheduler, resolved)
+        return timeline.schedule.plan_so_far(timeline.scheduler, resolved, self.length)
 
     def _restart(self, resolved: dict[str, Any]) -> None:
         """The new plan gave the lrs so far: it starts afresh, from the configured lrs, and goes to where the run is.

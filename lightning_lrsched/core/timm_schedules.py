@@ -205,17 +205,30 @@ class TimmLR(Schedule):
         return self.sched
 
     @override
-    def plan_so_far(self, scheduler: LRScheduler, resolved: dict[str, Any]) -> dict[str, Any] | None:
-        """Inside timm's own warmup, the new plan, where its values up to now are the ones given.
+    def plan_so_far(
+        self, scheduler: LRScheduler, resolved: dict[str, Any], length: TrainingLength
+    ) -> dict[str, Any] | None:
+        """Inside timm's own warmup, the new plan if its values so far are unchanged, else with the running warmup.
 
         timm's warmup does not depend on the cycle's length, except tanh's without a prefix; a moved noise window may.
+        A ``warmup_t`` given as a share of a longer run would be longer: it keeps its running length, as ``warmup``
+        does, and with ``warmup_prefix`` a ``t_initial`` that fills the run is filled again after it.
         """
         if not isinstance(scheduler, TimmFormulaLR) or scheduler.last_epoch >= scheduler.cfg["warmup_t"]:
             return None
         old, base = scheduler.cfg, float(scheduler.base_lrs[0])
-        new = {**old, **resolved}
-        same = all(lr_at(t, base, new) == lr_at(t, base, old) for t in range(scheduler.last_epoch + 1))
-        return resolved if same else None
+        kept = {**resolved, "warmup_t": old["warmup_t"]}
+        if self._durations["t_initial"] is None and old["warmup_prefix"]:
+            try:  # (timm's warmup_t excludes the package's: no package warmup here)
+                kept["t_initial"] = self._fill_the_run(length, 0, kept)
+            except ValueError:
+                return None
+            kept["noise_range_t"] = self._noise_window(kept, length)
+        for plan in (resolved, kept):
+            new = {**old, **plan}
+            if all(lr_at(t, base, new) == lr_at(t, base, old) for t in range(scheduler.last_epoch + 1)):
+                return plan
+        return None
 
     @override
     def rebase(
@@ -272,23 +285,23 @@ class TimmLR(Schedule):
                 resolved[key] = duration.resolve(key, unit, length, allow_zero=key != "t_initial")
         if "t_initial" in self._lengths and resolved.get("t_initial") is None:
             resolved["t_initial"] = self._fill_the_run(length, warmup_steps, resolved)
-        noise = self._noise_durations
-        if self.noise_share is not None:  # (schedule_from_timm: timm's `noise`, a share of t_initial)
-            share, t_initial = self.noise_share, resolved.get("t_initial", 0)
-            window = [n * t_initial for n in share] if isinstance(share, list) else share * t_initial
-            resolved["noise_range_t"] = window[0] if isinstance(window, list) and len(window) == 1 else window
-        elif isinstance(noise, list):
-            resolved["noise_range_t"] = [d.resolve(f"noise_range_t[{i}]", unit, length, allow_zero=True)
-                                         for i, d in enumerate(noise)]  # fmt: skip
-        else:
-            resolved["noise_range_t"] = (
-                None if noise is None else noise.resolve("noise_range_t", unit, length, allow_zero=True)
-            )
+        resolved["noise_range_t"] = self._noise_window(resolved, length)
         checked = {k: v for k, v in resolved.items() if k != "noise_range_t"}
         unit = self._length_unit()
         for message in past_the_end(checked, self._kwargs, length, warmup_steps, unit, self._free_lengths):
             warn(message)
         return resolved
+
+    def _noise_window(self, resolved: dict[str, Any], length: TrainingLength) -> Any:
+        """When noise is added, in the schedule's unit: timm's share of ``t_initial``, or the durations given."""
+        unit, noise = self.interval, self._noise_durations
+        if self.noise_share is not None:  # (schedule_from_timm: timm's `noise`, a share of t_initial)
+            share, t_initial = self.noise_share, resolved.get("t_initial", 0)
+            window = [n * t_initial for n in share] if isinstance(share, list) else share * t_initial
+            return window[0] if isinstance(window, list) and len(window) == 1 else window
+        if isinstance(noise, list):
+            return [d.resolve(f"noise_range_t[{i}]", unit, length, allow_zero=True) for i, d in enumerate(noise)]
+        return None if noise is None else noise.resolve("noise_range_t", unit, length, allow_zero=True)
 
     def _fill_the_run(self, length: TrainingLength, warmup_steps: int, resolved: dict[str, Any]) -> int:
         """The first cycle's length such that the cycles, the prefix warmup and the cooldown fill the run."""
