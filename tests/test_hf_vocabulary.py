@@ -281,6 +281,27 @@ def test_replan_on_resume_inside_a_warmup_given_as_a_share_keeps_its_length(tmp_
     assert containing(messages, "cannot re-plan") == containing(messages, "past the end") == []
 
 
+@pytest.mark.parametrize(
+    ("name", "kwargs", "step"),
+    [("cosine", {}, 15), ("warmup_stable_decay", {"num_decay_steps": 10}, 25)],
+    ids=["cosine-at-15", "wsd-at-25"],
+)
+def test_replan_on_resume_past_a_share_warmup_with_a_fixed_end_goes_on_as_planned(tmp_path, name, kwargs, step) -> None:
+    """``num_warmup_steps='20%'`` (6 of 30) with ``num_training_steps=30``: resumed past the warmup into 50 steps, only
+    the share of a warmup already run would move. It keeps its 6 steps, so nothing moved: the schedule goes on as
+    planned (a cosine at step 15; WSD inside its decay at step 25) and holds its end from step 30. Before, it rebuilt a
+    new decay from the resumed step's lr over the steps left to 30."""
+
+    def schedule(**extra: Any) -> lrs.LRSchedulerCallback:
+        return lrs.TransformersLR(name, num_warmup_steps="20%", num_training_steps=30, **kwargs, **extra)
+
+    resumed, messages = replanned_resume(tmp_path, schedule, step, epochs=3, into=5)
+    specific = {**kwargs, "num_stable_steps": 14} if name == "warmup_stable_decay" else kwargs  # (30 - 6 - 10)
+    planned = by_hand([(transformers_schedule(name, 6, 30, specific), 30)])
+    assert_lrs(resumed, planned[step:] + [[0.0, 0.0]] * 20)
+    assert containing(messages, "cannot re-plan") == []
+
+
 def test_replan_on_resume_moves_the_transformers_wsd_decay_to_the_new_end(tmp_path) -> None:
     def schedule(**extra: Any) -> lrs.LRSchedulerCallback:
         return lrs.TransformersLR("warmup_stable_decay", num_decay_steps="20%", min_lr_ratio=0.1, **extra)

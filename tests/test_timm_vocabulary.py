@@ -418,3 +418,19 @@ def test_replan_on_resume_inside_a_warmup_t_given_as_a_share_keeps_its_length(tm
                           warmup_t=6, warmup_lr_init=1e-4, warmup_prefix=prefix)  # fmt: skip
     assert flat(resumed) == pytest.approx(flat(expected[4:]), rel=1e-12, abs=1e-18)
     assert containing(messages, "cannot re-plan") == containing(messages, "past the end") == []
+
+
+def test_replan_on_resume_past_a_share_warmup_t_with_a_fixed_cycle_goes_on_as_planned(tmp_path) -> None:
+    """``warmup_t="20%"`` (6 of 30 updates) with ``t_initial=30``: resumed at update 15 into 50, only the share of a
+    warmup already run would move. It keeps its 6 updates, so nothing moved: the run goes on as timm's cycle planned,
+    ``lr_min`` after update 30. Before, it rebuilt a new cycle from update 15's lr over the 15 updates left."""
+    from tests.test_run_changes import containing, replanned_resume
+
+    def schedule(**more: Any) -> lrs.LRSchedulerCallback:
+        return lrs.TimmLR("cosine", interval="step", t_initial=30, warmup_t="20%", warmup_lr_init=1e-4, **more)
+
+    resumed, messages = replanned_resume(tmp_path, schedule, 15, epochs=3, into=5)
+    planned = timm_trace("cosine", epochs=5, per_epoch=10, t_in_epochs=False, t_initial=30, warmup_t=6,
+                         warmup_lr_init=1e-4)  # fmt: skip
+    assert flat(resumed) == pytest.approx(flat(planned[15:]), rel=1e-12, abs=1e-18)
+    assert containing(messages, "cannot re-plan") == []

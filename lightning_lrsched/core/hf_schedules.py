@@ -142,6 +142,9 @@ FACTORIES = {
 assert set(FACTORIES) == set(FACTORS)
 
 _STEP_COUNTS = ("num_warmup_steps", "num_training_steps", "timescale", "num_stable_steps", "num_decay_steps")
+_PARAMETER_OF = {"num_warmup_steps": "warmup", "num_training_steps": "total", "timescale": "timescale",
+                 "num_stable_steps": "stable", "num_decay_steps": "decay"}  # fmt: skip
+"""Each step count's name in the formula's parameters (:class:`FormulaLR`)."""
 _NO_END = ("constant", "constant_with_warmup", "inverse_sqrt")
 _TORCH_KIN = {
     "linear": "PolynomialLR",
@@ -296,13 +299,22 @@ class TransformersLR(Schedule):
     def plan_so_far(
         self, scheduler: LRScheduler, resolved: dict[str, Any], length: TrainingLength
     ) -> dict[str, Any] | None:
-        """Inside its own warmup, the new plan with the warmup's running length: the lrs so far depend on it only.
+        """The new plan with the warmup's running length: inside the warmup, or past it where nothing else moved.
 
-        A share (``0.1``, ``'10%'``) of a longer run would be longer; it keeps its length as ``warmup`` does.
+        Inside the warmup the lrs so far depend on its length only. A share (``0.1``, ``'10%'``) of a longer run would
+        be longer; it keeps its length as ``warmup`` does. Past it, with a fixed ``num_training_steps``, only that
+        share moved: the plan stays.
         """
         assert isinstance(scheduler, FormulaLR)
         warmup = int(scheduler.params.get("warmup", 0))
-        return {**resolved, "num_warmup_steps": warmup} if scheduler.last_epoch < warmup else None
+        kept = {**resolved, "num_warmup_steps": warmup}
+        if scheduler.last_epoch < warmup:
+            return kept
+        counts = dict(scheduler.params)
+        if scheduler.kind == "warmup_stable_decay":  # (its total is its phases')
+            counts["total"] = counts["warmup"] + counts["stable"] + counts["decay"]
+        unchanged = all(counts.get(_PARAMETER_OF.get(key, "")) == value for key, value in kept.items())
+        return kept if unchanged else None
 
     @override
     def rebase(

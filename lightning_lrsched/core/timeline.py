@@ -350,6 +350,8 @@ class Replan:
         if new == plan.resolved:
             return "fixed"
         if new is not None and plan.origin == 0 and (so_far := self._plan_so_far(new)) is not None:
+            if so_far == plan.resolved:
+                return "fixed"  # (only the share of a warmup already run moved: it keeps its length)
             self._restart(so_far)
         elif new is None or not self._rebuild(new):
             plan.length, plan.steps, plan.epochs = before

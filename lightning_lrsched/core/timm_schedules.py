@@ -208,13 +208,14 @@ class TimmLR(Schedule):
     def plan_so_far(
         self, scheduler: LRScheduler, resolved: dict[str, Any], length: TrainingLength
     ) -> dict[str, Any] | None:
-        """Inside timm's own warmup, the new plan if its values so far are unchanged, else with the running warmup.
+        """The new plan if timm's values so far are the same, else with its warmup's running length, or None.
 
-        timm's warmup does not depend on the cycle's length, except tanh's without a prefix; a moved noise window may.
         A ``warmup_t`` given as a share of a longer run would be longer: it keeps its running length, as ``warmup``
-        does, and with ``warmup_prefix`` a ``t_initial`` that fills the run is filled again after it.
+        does, and with ``warmup_prefix`` a ``t_initial`` that fills the run is filled again after it. Inside the
+        warmup that gives the values so far (timm's warmup does not depend on the cycle's length, except tanh's
+        without a prefix; a moved noise window may). Past it, only where nothing else moved (a fixed cycle).
         """
-        if not isinstance(scheduler, TimmFormulaLR) or scheduler.last_epoch >= scheduler.cfg["warmup_t"]:
+        if not isinstance(scheduler, TimmFormulaLR):
             return None
         old, base = scheduler.cfg, float(scheduler.base_lrs[0])
         kept = {**resolved, "warmup_t": old["warmup_t"]}
@@ -224,6 +225,8 @@ class TimmLR(Schedule):
             except ValueError:
                 return None
             kept["noise_range_t"] = self._noise_window(kept, length)
+        if scheduler.last_epoch >= old["warmup_t"]:
+            return kept if {**old, **kept} == old else None
         for plan in (resolved, kept):
             new = {**old, **plan}
             if all(lr_at(t, base, new) == lr_at(t, base, old) for t in range(scheduler.last_epoch + 1)):
