@@ -11,7 +11,13 @@ from typing import Any
 
 import pytest
 import torch
-from lightning.pytorch.callbacks import BaseFinetuning, Callback, ModelCheckpoint, StochasticWeightAveraging
+from lightning.pytorch.callbacks import (
+    BaseFinetuning,
+    Callback,
+    GradientAccumulationScheduler,
+    ModelCheckpoint,
+    StochasticWeightAveraging,
+)
 from torch import nn
 from torch.optim import lr_scheduler as ts
 
@@ -180,7 +186,8 @@ def test_a_whole_run_cosine_replans_when_the_epochs_change_size(tmp_path, sizes,
     )
     assert_lrs(recorder.lrs, expected)
     assert max(lrs_[0] for lrs_ in recorder.lrs[done:]) <= recorder.lrs[done - 1][0]  # never climbs back
-    assert len(containing(messages, "the epochs of this run changed size")) == 1
+    (message,) = containing(messages, "the epochs of this run changed size")
+    assert f"(now {sizes[1]} batches, `accumulate_grad_batches`=1)" in message  # (what changed, not a guess)
 
 
 def test_polynomial_decay_reaches_zero_only_at_the_real_end(tmp_path) -> None:
@@ -188,6 +195,25 @@ def test_polynomial_decay_reaches_zero_only_at_the_real_end(tmp_path) -> None:
     expected = by_hand([(lambda o: ts.PolynomialLR(o, 15, 1.0), 5), (lambda o: ts.PolynomialLR(o, 20, 1.0), 20)])
     assert_lrs(recorder.lrs, expected)
     assert all(lr[0] > 0 for lr in recorder.lrs)
+
+
+@pytest.mark.parametrize("first", [True, False], ids=["accumulation-first", "schedule-first"])
+def test_a_gradient_accumulation_scheduler_is_followed_in_the_epoch_it_resizes(tmp_path, first) -> None:
+    """``GradientAccumulationScheduler({1: 2})`` halves the epochs from epoch 1 (10 optimizer steps, then 5): the
+    cosine goes on from epoch 1's first lr over the 10 steps left, whichever callback comes first. The accumulation
+    is set in that callback's own epoch start; read at the epoch's first batch, it is seen in the epoch it starts.
+    Before, after the schedule callback, it was seen one epoch late: epoch 1 followed the 30-step plan."""
+    schedule, recorder = lrs.CosineAnnealingLR(interval="step"), LRRecorder()
+    accumulation = GradientAccumulationScheduler({1: 2})
+    callbacks = [accumulation, schedule, recorder] if first else [schedule, accumulation, recorder]
+    run = trainer(tmp_path, max_epochs=3, callbacks=callbacks)
+    messages = caught_messages(lambda: run.fit(TinyModel(), make_loader()))
+    assert_lrs(
+        recorder.lrs,
+        by_hand([(lambda o: ts.CosineAnnealingLR(o, 30), 10), (lambda o: ts.CosineAnnealingLR(o, 10), 10)]),
+    )
+    (message,) = containing(messages, "the epochs of this run changed size")
+    assert "from 10 to 5 optimizer steps at epoch 1 (now 10 batches, `accumulate_grad_batches`=2)" in message
 
 
 def test_fixed_lengths_stay_as_given_when_the_epochs_change_size(tmp_path) -> None:

@@ -73,13 +73,13 @@ class FitRun:
         self.follower.train_start(trainer)
 
     def train_epoch_start(self, trainer: pl.Trainer) -> None:
-        """A training epoch starts: training metrics are watched, the epoch's size checked, epoch lrs logged."""
+        """A training epoch starts: training metrics are watched, its size is due at its first batch, lrs logged."""
         self.monitor_feed.start(trainer, self.timeline, training=True)
         self.follower.epoch_start(trainer)
         self.log.epoch_start(self.timeline)
 
     def train_batch_start(self, trainer: pl.Trainer) -> None:
-        """A batch starts: the follower checks the fit's first batch, and the lrs of its step are logged."""
+        """A batch starts: the follower checks a fit's or an epoch's first batch, and the lrs of its step are logged."""
         if self.follower.first_batch_due:
             self.follower.batch_start(trainer)
         self.log.batch_start(self.timeline)

@@ -82,11 +82,14 @@ def follow_epoch_size(trainer: pl.Trainer, timeline: Timeline) -> None:
     before = timeline.plan.steps
     length = length_from_now(trainer, timeline, per_epoch, epoch=trainer.current_epoch)
     if timeline.replan(length, why, epochs_kept=True) == "rebuilt":
+        rate = timeline.plan.steps_per_batch
+        cause = f"{trainer.num_training_batches:g} batches, `accumulate_grad_batches`={trainer.accumulate_grad_batches}"
+        cause += f", {rate:g} optimizer steps a batch" if rate != 1 else ""
         timeline.warn.once(
             "epoch-size",
             f"{timeline.name}: the epochs of this run changed size, from {planned:g} to {per_epoch:g} optimizer"
-            f" steps at epoch {trainer.current_epoch} (reloaded dataloaders?). What remains of the schedule is"
-            f" re-planned for {timeline.plan.steps:g} optimizer steps in all (it was {before:g}), continuing from"
+            f" steps at epoch {trainer.current_epoch} (now {cause}). What remains of the schedule"
+            f" is re-planned for {timeline.plan.steps:g} optimizer steps in all (it was {before:g}), continuing from"
             f" the current lr {timeline.planned.written[0]:.3g}; lengths given as fixed durations keep their places."
             " Later changes of epoch size are followed without another warning.",
         )
@@ -410,26 +413,32 @@ class RunFollower:
         self._validations_at_start = validations_done(trainer)
 
     def batch_start(self, trainer: pl.Trainer) -> None:
-        """The first batch of a fit (its data is loaded now): an epoch resumed in its middle, a skipped validation."""
+        """A fit's or an epoch's first batch: an epoch resumed in its middle, another epoch size, a skipped validation.
+
+        An epoch's size is read here, after every callback's epoch start: a ``GradientAccumulationScheduler`` after
+        this callback sets the epoch's ``accumulate_grad_batches`` in its own.
+        """
         if not self.first_batch_due:
             return
         self.first_batch_due = False
         if trainer.fit_loop.epoch_loop.batch_progress.current.ready > 1:
             self._measuring = self.measure  # (the epoch's steps before the resume are in its count)
             follow_resumed_epoch(trainer, self.timeline, self.estimate, self.saved_epoch_size)
+        else:
+            follow_epoch_size(trainer, self.timeline)
         before, now = self._validations_at_start, validations_done(trainer)
         if before is not None and now is not None and now > before:  # counted as done, and no validation started
             warn_skipped_validation(self.timeline, trainer.global_step)
+        self._validations_at_start = None  # (the fit's first batch only)
 
     def validation_start(self) -> None:
         """A validation starts: one before the fit's first batch (resumed in its middle) was not skipped."""
         self._validations_at_start = None
 
     def epoch_start(self, trainer: pl.Trainer) -> None:
-        """An epoch of another size re-plans; the first whole epoch of a fit is measured."""
-        timeline = self.timeline
-        self._measuring = self.measure and timeline.position.epoch_steps == 0
-        follow_epoch_size(trainer, timeline)
+        """An epoch starts: its size is checked at its first batch; the first whole epoch of a fit is measured."""
+        self._measuring = self.measure and self.timeline.position.epoch_steps == 0
+        self.first_batch_due = True
 
     def epoch_end(self, trainer: pl.Trainer) -> None:
         """After an epoch's last batch: the measured rate, the epoch event, and SWA's start."""
