@@ -516,15 +516,21 @@ def planned_for(total: int, warmup: int = 4) -> list[list[float]]:
 RESIZED = [  # (checkpoint step, the resumed fit's options, the optimizer steps the run really has)
     ("accumulation", 6, {"accumulate_grad_batches": 2}, 6 + 2 + 3 * 5),  # batches 7-10 of epoch 0 in 2 steps
     ("epoch size", 15, {"limit_train_batches": 6}, 15 + 1 + 2 * 6),  # batch 6 of 6 left in epoch 1
+    ("accumulation at an epoch's end", 10, {"accumulate_grad_batches": 2}, 10 + 3 * 5),
+    ("epoch size at an epoch's end", 20, {"limit_train_batches": 6}, 20 + 2 * 6),
     ("unchanged", 6, {}, 40),
+    ("unchanged at an epoch's end", 20, {}, 40),
 ]
 
 
 @pytest.mark.parametrize(("label", "stop", "options", "total"), RESIZED, ids=[r[0] for r in RESIZED])
-def test_a_replanned_resume_in_an_epochs_middle_plans_for_the_steps_the_run_really_has(
+def test_a_replanned_resume_mid_epoch_or_at_an_epochs_end_plans_for_the_steps_the_run_really_has(
     tmp_path, label, stop, options, total
 ) -> None:
-    """Lightning's estimate counts whole epochs of the new size; the resumed epoch's first batches ran at the old."""
+    """Lightning's estimate counts whole epochs of the new size; the resumed epoch's first batches, and the epochs
+    before it, ran at the old. A checkpoint at an epoch's end resumes at the next one's start: before, that plan
+    went on for Lightning's estimate (40 steps where the run has 25 or 32) and the cosine stopped short of its floor
+    ("did not reach its end")."""
     path = checkpoint_at(tmp_path, lrs.CosineAnnealingLR(warmup=4), TinyModel(), stop, max_epochs=4)
     recorder = LRRecorder()
     schedule = lrs.CosineAnnealingLR(warmup=4, replan_on_resume=True)
@@ -532,14 +538,16 @@ def test_a_replanned_resume_in_an_epochs_middle_plans_for_the_steps_the_run_real
     messages = caught_messages(lambda: run.fit(TinyModel(), make_loader(), ckpt_path=path, **SAFE_LOAD))
     assert len(recorder.lrs) == total - stop
     expected = cosine_from(planned_for(40)[stop], total - stop)  # from the resumed lr to the floor at the real end
-    assert_lrs(recorder.lrs, planned_for(40)[stop:] if label == "unchanged" else expected)
-    assert containing(messages, "past the end") == []
-    replanned = containing(messages, "resumed in the middle of epoch")
-    if label == "unchanged":
+    assert_lrs(recorder.lrs, planned_for(40)[stop:] if label.startswith("unchanged") else expected)
+    assert containing(messages, "past the end") == containing(messages, "did not reach its end") == []
+    replanned = containing(messages, "this fit resumed")
+    if label.startswith("unchanged"):
         assert replanned == []
     else:
         (message,) = replanned
         assert f"re-planned for {total} optimizer steps" in message
+        where = f"at the start of epoch {stop // 10}" if label.endswith("end") else "in the middle of epoch"
+        assert where in message
 
 
 def test_a_kept_plan_stays_when_a_resume_in_an_epochs_middle_changes_the_accumulation(tmp_path) -> None:

@@ -98,13 +98,14 @@ def follow_epoch_size(trainer: pl.Trainer, timeline: Timeline) -> None:
 def follow_resumed_epoch(
     trainer: pl.Trainer, timeline: Timeline, estimate: TrainingLength, saved_size: float | None = None
 ) -> None:
-    """At the first batch of a fit that resumed in an epoch's middle: plan for the steps the run really has left.
+    """At the first batch of a resumed fit (in an epoch's middle or at its start): plan for the steps really left.
 
-    The Trainer's ``estimate`` counts whole epochs of this fit's size, but the resumed epoch ran its first batches
-    in the checkpoint's run, which may have had another ``accumulate_grad_batches`` or epoch size. A plan made for
-    this fit (fresh, caught up, or re-planned on resume) is re-planned for the steps really left; epochs of another
-    size than the plan's are followed as at an epoch start. A checkpoint's plan that was kept stays. The resumed
-    epoch's own size (its steps before and after the resume) is the plan's for it, where a schedule counts
+    The Trainer's ``estimate`` counts whole epochs of this fit's size, but the epochs before (and the resumed epoch's
+    first batches) ran in the checkpoint's run, which may have had another ``accumulate_grad_batches`` or epoch size;
+    a checkpoint written at an epoch's end (``ModelCheckpoint``'s default) resumes at the next epoch's start. A plan
+    made for this fit (fresh, caught up, or re-planned on resume) is re-planned for the steps really left; epochs of
+    another size than the plan's are followed as at an epoch start. A checkpoint's plan that was kept stays. The
+    resumed epoch's own size (its steps before and after the resume) is the plan's for it, where a schedule counts
     fractions of epochs (``CosineAnnealingWarmRestarts`` per step). The steps of an optimizer at its own rate
     (manual optimization, ``steps_per_batch``) are not Lightning's to count: only its epochs' size is followed.
     Where the checkpoint's run had epochs of this fit's size (``saved_size``), the epoch's first steps ran at it:
@@ -127,14 +128,21 @@ def follow_resumed_epoch(
     for_this_fit = plan.length == estimate and plan.steps == estimate.total_steps  # (not a checkpoint's kept plan)
     if not resized and (same_size or not for_this_fit or length.total_steps == plan.steps):
         return
-    before = plan.steps
-    why = f"epoch {epoch} resumed in its middle with {left:g} optimizer steps left, epochs of {per_epoch:g} after it"
+    before, done = plan.steps, position.steps + position.undone
+    if position.epoch_steps:
+        why = (
+            f"epoch {epoch} resumed in its middle with {left:g} optimizer steps left, epochs of {per_epoch:g} after it"
+        )
+        where = f"in the middle of epoch {epoch}, which has {left:g} optimizer steps left, and epochs"
+    else:
+        why = f"epoch {epoch} resumed at its start after {done:g} optimizer steps, epochs of {per_epoch:g} from it"
+        where = f"at the start of epoch {epoch}, after {done:g} optimizer steps, and epochs"
     if timeline.replan(length, why, epochs_kept=True) == "rebuilt":
         timeline.warn.once(
             "resumed-epoch",
-            f"{timeline.name}: this fit resumed in the middle of epoch {epoch}, which has {left:g} optimizer steps"
-            f" left, and epochs of {per_epoch:g} optimizer steps follow it; the plan of {before:g} steps in all did"
-            " not count on that (another `accumulate_grad_batches` or epoch size than the checkpoint's run?). What"
+            f"{timeline.name}: this fit resumed {where} of {per_epoch:g} optimizer steps follow; the plan of"
+            f" {before:g} steps in all did not count on that (another `accumulate_grad_batches` or epoch size than"
+            " the checkpoint's run?). What"
             f" remains of the schedule is re-planned for {plan.steps:g} optimizer steps in all, continuing from the"
             f" current lr {timeline.planned.written[0]:.3g}.",
         )
@@ -395,7 +403,7 @@ class RunFollower:
         self.catch_up = catch_up
         self.measure = measure
         self._measuring = False
-        self.first_batch_due = False
+        self.first_batch_due = self._fit_first = False
         self._validations_at_start: int | None = None
 
     def fit_start(self, trainer: pl.Trainer, *, resumed: bool) -> None:
@@ -409,7 +417,7 @@ class RunFollower:
             self.catch_up = False
             start_at_position(trainer, self.timeline)
         # an epoch resumed in its middle gets no epoch-start hook: its length is checked at its first batch
-        self.first_batch_due = True
+        self.first_batch_due = self._fit_first = True
         self._validations_at_start = validations_done(trainer)
 
     def batch_start(self, trainer: pl.Trainer) -> None:
@@ -421,15 +429,17 @@ class RunFollower:
         if not self.first_batch_due:
             return
         self.first_batch_due = False
-        if trainer.fit_loop.epoch_loop.batch_progress.current.ready > 1:
+        fit_first, self._fit_first = self._fit_first, False
+        mid_epoch = trainer.fit_loop.epoch_loop.batch_progress.current.ready > 1
+        if mid_epoch:
             self._measuring = self.measure  # (the epoch's steps before the resume are in its count)
+        if mid_epoch or (fit_first and trainer.current_epoch > 0):  # (resumed, in an epoch's middle or at its start)
             follow_resumed_epoch(trainer, self.timeline, self.estimate, self.saved_epoch_size)
         else:
             follow_epoch_size(trainer, self.timeline)
         before, now = self._validations_at_start, validations_done(trainer)
-        if before is not None and now is not None and now > before:  # counted as done, and no validation started
+        if fit_first and before is not None and now is not None and now > before:  # (counted as done, none started)
             warn_skipped_validation(self.timeline, trainer.global_step)
-        self._validations_at_start = None  # (the fit's first batch only)
 
     def validation_start(self) -> None:
         """A validation starts: one before the fit's first batch (resumed in its middle) was not skipped."""
