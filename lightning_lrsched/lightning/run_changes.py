@@ -129,22 +129,19 @@ def follow_resumed_epoch(
     if not resized and (same_size or not for_this_fit or length.total_steps == plan.steps):
         return
     before, done = plan.steps, position.steps + position.undone
-    if position.epoch_steps:
-        why = (
-            f"epoch {epoch} resumed in its middle with {left:g} optimizer steps left, epochs of {per_epoch:g} after it"
-        )
-        where = f"in the middle of epoch {epoch}, which has {left:g} optimizer steps left, and epochs"
+    if trainer.fit_loop.epoch_loop.batch_progress.current.ready > 1:
+        why = f"epoch {epoch} resumed in its middle with {left:g} optimizer steps left, then epochs of {per_epoch:g}"
+        where = f"in the middle of epoch {epoch}, which has {left:g} optimizer steps left"
     else:
         why = f"epoch {epoch} resumed at its start after {done:g} optimizer steps, epochs of {per_epoch:g} from it"
-        where = f"at the start of epoch {epoch}, after {done:g} optimizer steps, and epochs"
+        where = f"at the start of epoch {epoch}, after {done:g} optimizer steps"
     if timeline.replan(length, why, epochs_kept=True) == "rebuilt":
         timeline.warn.once(
             "resumed-epoch",
-            f"{timeline.name}: this fit resumed {where} of {per_epoch:g} optimizer steps follow; the plan of"
-            f" {before:g} steps in all did not count on that (another `accumulate_grad_batches` or epoch size than"
-            " the checkpoint's run?). What"
-            f" remains of the schedule is re-planned for {plan.steps:g} optimizer steps in all, continuing from the"
-            f" current lr {timeline.planned.written[0]:.3g}.",
+            f"{timeline.name}: this fit resumed {where}, and epochs of {per_epoch:g} optimizer steps follow; the plan"
+            f" of {before:g} steps in all did not count on that (another `accumulate_grad_batches` or epoch size than"
+            f" the checkpoint's run?). What remains of the schedule is re-planned for {plan.steps:g} optimizer steps"
+            f" in all, continuing from the current lr {timeline.planned.written[0]:.3g}.",
         )
 
 
@@ -437,8 +434,8 @@ class RunFollower:
             follow_resumed_epoch(trainer, self.timeline, self.estimate, self.saved_epoch_size)
         else:
             follow_epoch_size(trainer, self.timeline)
-        before, now = self._validations_at_start, validations_done(trainer)
-        if fit_first and before is not None and now is not None and now > before:  # (counted as done, none started)
+        before = self._validations_at_start if fit_first else None
+        if before is not None and (now := validations_done(trainer)) is not None and now > before:  # (none started)
             warn_skipped_validation(self.timeline, trainer.global_step)
 
     def validation_start(self) -> None:
