@@ -348,18 +348,28 @@ def test_a_changed_warmup_argument_is_still_named(tmp_path, replan) -> None:
 
 @pytest.mark.parametrize("replan", [False, True])
 @pytest.mark.parametrize("schedule", [lrs.CosineAnnealingLR, lrs.PolynomialLR])
-def test_a_resume_from_the_end_of_the_plan_says_the_final_lr_holds_replanned_or_not(tmp_path, schedule, replan):
-    """A finished decay resumed into a longer run has nothing left to stretch: not a silent run at the floor."""
+@pytest.mark.parametrize(("accumulation", "run_steps"), [(1, 40), (2, 30)], ids=["more-epochs", "accumulation-2"])
+def test_a_resume_from_the_end_of_the_plan_says_the_final_lr_holds_replanned_or_not(
+    tmp_path, schedule, replan, accumulation, run_steps
+):
+    """A finished decay resumed into a longer run has nothing left to stretch: not a silent run at the floor.
+
+    With ``accumulate_grad_batches=2`` Lightning's estimate is the plan's 20 steps (4 epochs of 5), and the run's
+    30 are found at its first batch. Before, that re-planned the finished decay "from the current lr 0" (a
+    re-plan that changed nothing) instead of saying that the final lr holds.
+    """
     path = checkpoint_at(tmp_path, schedule(), TinyModel(), 20, max_epochs=2)
     recorder = LRRecorder()
-    run = trainer(tmp_path / "b", max_epochs=4, callbacks=[schedule(replan_on_resume=replan), recorder])
+    callbacks = [schedule(replan_on_resume=replan), recorder]
+    run = trainer(tmp_path / "b", max_epochs=4, accumulate_grad_batches=accumulation, callbacks=callbacks)
     messages = caught_messages(lambda: run.fit(TinyModel(), make_loader(), ckpt_path=path, **SAFE_LOAD))
-    (message,) = containing(messages, "at the end of its plan of 20 optimizer steps into a run of 40")
+    (message,) = containing(messages, f"at the end of its plan of 20 optimizer steps into a run of {run_steps}")
     assert "holds at its final value 0, re-planned (`replan_on_resume=True`) or not" in message
     assert "load_from_checkpoint" in message
     assert containing(messages, "past the end of its plan") == []  # (said once, by the resume)
     assert containing(messages, "pass `replan_on_resume=True`") == []  # (it would change nothing)
-    assert [lrs for lrs in recorder.lrs] == [[0.0, 0.0]] * 20
+    assert containing(messages, "re-planned for") == []
+    assert [lrs for lrs in recorder.lrs] == [[0.0, 0.0]] * (run_steps - 20)
 
 
 def test_the_same_trainer_fitting_on_after_the_end_of_the_plan_says_the_final_lr_holds(tmp_path) -> None:

@@ -458,7 +458,7 @@ class Resume:
             # end is the plan's
             plan.steps, plan.epochs = length.total_steps, epochs_of(length)
         elif timeline.holds_end() and plan.behind(timeline.position, timeline.interval):
-            timeline.warn.once("plan-end", self._ended_text(length))  # (re-planning has nothing left to stretch)
+            timeline.warn.once("plan-end", ended_text(timeline, length))  # (re-planning has nothing left to stretch)
         elif replan:
             timeline.replan(length, "resumed into a run of another length (`replan_on_resume=True`)")
         else:
@@ -482,21 +482,6 @@ class Resume:
             f"`{timeline.name}` resumes with arguments that differ from the checkpoint's: {listed}. The"
             " checkpoint's apply, so the schedule continues exactly as it was planned. To use the new ones, start"
             " a fit without `ckpt_path` (load the weights with `YourModule.load_from_checkpoint(path)`)."
-        )
-
-    def _ended_text(self, run: TrainingLength) -> str:
-        """The warning of a resume into a longer run from the end of the plan: the final lr holds, re-planned or not."""
-        timeline = self.timeline
-        plan, planned = timeline.plan, timeline.planned
-        done = f"{plan.steps:g} optimizer steps" if timeline.interval == "step" else f"{plan.epochs:g} epochs"
-        final = planned.real([planned.stand_in.param_groups[0]["lr"]])[0]  # (what the optimizer gets from here)
-        return (
-            f"`{timeline.name}` resumes (from a checkpoint, or this Trainer's earlier fit) at the end of its plan of"
-            f" {done} into a run of {run.total_steps:g} optimizer steps: nothing of the schedule is left to"
-            f" stretch over the new run, so the learning rate holds at its final value"
-            f" {final:.3g}, re-planned (`replan_on_resume=True`) or not. To schedule the new"
-            " steps afresh, load the weights with `YourModule.load_from_checkpoint(path)` and fit without"
-            " `ckpt_path`."
         )
 
     def _length_text(self, run: TrainingLength, resolved: Any) -> str:
@@ -533,6 +518,21 @@ def catch_up(timeline: Timeline, steps: int, epochs: int) -> None:
                 done_epochs += 1
     for _ in range(done_epochs, epochs):
         timeline.epoch_end()
+
+
+def ended_text(timeline: Timeline, run: TrainingLength) -> str:
+    """The warning of a resume into a longer run from the end of the plan: the final lr holds, re-planned or not."""
+    plan, planned = timeline.plan, timeline.planned
+    done = f"{plan.steps:g} optimizer steps" if timeline.interval == "step" else f"{plan.epochs:g} epochs"
+    final = planned.real([planned.stand_in.param_groups[0]["lr"]])[0]  # (what the optimizer gets from here)
+    return (
+        f"`{timeline.name}` resumes (from a checkpoint, or this Trainer's earlier fit) at the end of its plan of"
+        f" {done} into a run of {run.total_steps:g} optimizer steps: nothing of the schedule is left to"
+        f" stretch over the new run, so the learning rate holds at its final value"
+        f" {final:.3g}, re-planned (`replan_on_resume=True`) or not. To schedule the new"
+        " steps afresh, load the weights with `YourModule.load_from_checkpoint(path)` and fit without"
+        " `ckpt_path`."
+    )
 
 
 def past_plan_text(timeline: Timeline) -> str:

@@ -18,7 +18,7 @@ from torch.optim import Optimizer
 
 from lightning_lrsched import privates
 from lightning_lrsched.core.duration import TrainingLength
-from lightning_lrsched.core.timeline import REPLAN_TOLERANCE, Timeline, catch_up
+from lightning_lrsched.core.timeline import REPLAN_TOLERANCE, Timeline, catch_up, ended_text
 from lightning_lrsched.namespaces import classes, overrides
 
 
@@ -127,6 +127,9 @@ def follow_resumed_epoch(
     resized = per_epoch != plan.length.steps_per_epoch  # (the estimate counted epochs of another size)
     for_this_fit = plan.length == estimate and plan.steps == estimate.total_steps  # (not a checkpoint's kept plan)
     if not resized and (same_size or not for_this_fit or length.total_steps == plan.steps):
+        return
+    if timeline.holds_end() and plan.behind(position, timeline.interval) and length.total_steps > plan.steps:
+        timeline.warn.once("plan-end", ended_text(timeline, length))  # (as at fit start: nothing is left to stretch)
         return
     before, done = plan.steps, position.steps + position.undone
     if trainer.fit_loop.epoch_loop.batch_progress.current.ready > 1:
