@@ -141,10 +141,10 @@ FACTORIES = {
 }
 assert set(FACTORIES) == set(FACTORS)
 
-_STEP_COUNTS = ("num_warmup_steps", "num_training_steps", "timescale", "num_stable_steps", "num_decay_steps")
 _PARAMETER_OF = {"num_warmup_steps": "warmup", "num_training_steps": "total", "timescale": "timescale",
                  "num_stable_steps": "stable", "num_decay_steps": "decay"}  # fmt: skip
-"""Each step count's name in the formula's parameters (:class:`FormulaLR`)."""
+"""Each step count (a length argument) and its name in the formula's parameters (:class:`FormulaLR`)."""
+_STEP_COUNTS = tuple(_PARAMETER_OF)
 _NO_END = ("constant", "constant_with_warmup", "inverse_sqrt")
 _TORCH_KIN = {
     "linear": "PolynomialLR",
