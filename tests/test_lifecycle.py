@@ -150,3 +150,43 @@ def test_a_replanned_resume_that_crashed_resumes_again_as_the_uninterrupted_one(
     trainer(tmp_path / "c", max_epochs=5, callbacks=[schedule, reused]).fit(TinyModel(), make_loader())
     trainer(tmp_path / "d", max_epochs=5, callbacks=[make(replan_on_resume=True), new]).fit(TinyModel(), make_loader())
     assert reused.trace == new.trace
+
+
+def test_a_resume_from_an_epochs_end_at_another_accumulation_that_crashed_resumes_again_as_the_uninterrupted_one(
+    tmp_path,
+) -> None:
+    """Trained at ``accumulate_grad_batches=2`` (5 steps an epoch), checkpointed at the end of epoch 1 (step 10),
+    resumed at accumulation 1 into 4 epochs with ``replan_on_resume=True``: re-planned at the first batch for the 30
+    steps the run has. That fit crashes at step 23; the same object resumes from its last checkpoint (step 20): the
+    lrs are the uninterrupted resume's, and the same object fitted afresh equals a new one."""
+
+    def make(**more: Any) -> lrs.LRSchedulerCallback:
+        return lrs.CosineAnnealingLR(interval="step", **more)
+
+    first = ModelCheckpoint(dirpath=tmp_path / "ckpt", every_n_epochs=1, save_top_k=-1)
+    trainer(tmp_path / "first", max_epochs=3, accumulate_grad_batches=2, callbacks=[make(), first],
+            enable_checkpointing=True).fit(TinyModel(), make_loader())  # fmt: skip
+    resume = {"ckpt_path": str(next((tmp_path / "ckpt").glob("epoch=1-*.ckpt"))), **SAFE_LOAD}
+    straight, again, reused, new = LRRecorder(), LRRecorder(), LRRecorder(), LRRecorder()
+    replanned = "resumed at the start of epoch 2, after 10 optimizer steps"
+    with pytest.warns(UserWarning, match=replanned):
+        trainer(tmp_path / "straight", max_epochs=4, callbacks=[make(replan_on_resume=True), straight]).fit(
+            TinyModel(), make_loader(), **resume
+        )
+    assert len(straight.trace) == 20
+    assert straight.trace[-1][1][0] < 1e-3  # (the cosine re-planned for 30 steps reaches its floor)
+    schedule = make(replan_on_resume=True)
+    checkpoint = ModelCheckpoint(dirpath=tmp_path / "ckpt2", every_n_train_steps=5, save_last=True, save_top_k=0)
+    crashing = trainer(
+        tmp_path / "a", max_epochs=4, callbacks=[schedule, checkpoint, Crash(step=23)], enable_checkpointing=True
+    )
+    with pytest.warns(UserWarning, match=replanned), pytest.raises(RuntimeError, match="simulated crash"):
+        crashing.fit(TinyModel(), make_loader(), **resume)
+    trainer(tmp_path / "b", max_epochs=4, callbacks=[schedule, again]).fit(
+        TinyModel(), make_loader(), ckpt_path=checkpoint.last_model_path, **SAFE_LOAD
+    )
+    assert len(again.trace) == 10
+    assert again.trace == [(step, lrs_) for step, lrs_ in straight.trace if step >= 20]
+    trainer(tmp_path / "c", max_epochs=4, callbacks=[schedule, reused]).fit(TinyModel(), make_loader())
+    trainer(tmp_path / "d", max_epochs=4, callbacks=[make(replan_on_resume=True), new]).fit(TinyModel(), make_loader())
+    assert reused.trace == new.trace
