@@ -174,6 +174,58 @@ def plan_of(reference: Any, total: int) -> list[list[float]]:
     return rows
 
 
+WARM_RESTARTS = {
+    "alone": lambda: lrs.CosineAnnealingWarmRestarts(T_0=1, interval="step", plan=False),
+    # the same curve as a composite's phase from epoch 1 (T_0=1: its epochs' fractions are the run's)
+    "as-a-phase": lambda: lrs.SequentialLR(
+        [lrs.ConstantLR(0.5, total_iters=10, interval="step"), lrs.CosineAnnealingWarmRestarts(T_0=1, interval="step")],
+        milestones=["1ep"],
+        plan=False,
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", list(WARM_RESTARTS))
+@pytest.mark.parametrize(
+    ("nan_at", "rewound", "fractions"),
+    [
+        # back into the epoch before: epoch 1's steps 6-9 come back, and Lightning's epoch 2 has 6 steps left: the
+        # rewound epoch 1 is 6 + 6 steps long, its fractions count over 12 steps, it ends where Lightning's does
+        (23, (24, 16), [1.6] + [1 + (6 + k) / 12 for k in range(1, 6)]),
+        # back to the start of this epoch, 4 steps left in it: its fractions count over those 4 steps
+        (25, (26, 20), [2.0] + [2 + k / 4 for k in range(1, 4)]),
+    ],
+    ids=["into-the-epoch-before", "inside-the-epoch"],
+)
+def test_warm_restarts_per_step_rewound_restart_once_where_lightnings_epoch_starts(
+    tmp_path, kind, nan_at, rewound, fractions
+) -> None:
+    """Per step, ``CosineAnnealingWarmRestarts`` counts fractions of epochs; a rewind moves its clock back to an
+    epoch that Lightning's epoch now ends: the rewound epoch counts its fractions over its real length, the next
+    epoch restarts (once) where Lightning's starts. Before: 0.2 epochs past a restart, then a second restart at
+    Lightning's epoch start (into the epoch before), or the restart skipped (2.4 then 3.1, inside the epoch)."""
+    diagnostics, recorder, *_ = fit(
+        tmp_path, Poisoned(nan_at=(nan_at,)), WARM_RESTARTS[kind](), lrs.Rewind(every=4, factor=0.5)
+    )
+    assert [(e["step"], e["to_step"]) for e in diagnostics.rewinds] == [rewound]
+    step = rewound[0]
+    epochs = [n / BATCHES for n in range(step)] + fractions + [3 + k / BATCHES for k in range(BATCHES)]
+    optimizer = make_optimizer()
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(optimizer, T_0=1)
+    expected = []
+    for n, epoch in enumerate(epochs):
+        scheduler.step(epoch)  # (torch's own fractional-epoch form, by hand)
+        scale = 0.5 if n >= step else 1.0  # (the rewind's factor)
+        expected.append([scale * group["lr"] for group in optimizer.param_groups])
+    if kind == "as-a-phase":
+        expected[:BATCHES] = [[0.05, 0.005]] * BATCHES  # (ConstantLR's half of the first epoch)
+    assert len(recorder.lrs) == len(expected) == 4 * BATCHES
+    assert recorder.lrs == [pytest.approx(row, rel=1e-12) for row in expected]
+    restarts = [n for n in range(step, 4 * BATCHES) if recorder.lrs[n][0] == pytest.approx(0.05, rel=1e-12)]
+    assert restarts[-1] == 3 * BATCHES  # the last restart: where Lightning's epoch 3 starts
+    assert restarts.count(3 * BATCHES) == 1  # (once)
+
+
 def test_without_a_schedule_callback_the_optimizers_lrs_are_lowered(tmp_path) -> None:
     diagnostics, recorder, *_ = fit(tmp_path, Poisoned(nan_at=(9,)), None, lrs.Rewind(every=3, factor=0.1))
     [event] = diagnostics.rewinds

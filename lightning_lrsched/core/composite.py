@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -151,14 +152,16 @@ class _CompositeTimeline(Timeline):
         return [scheduler for child in self.children for scheduler in child.schedulers()]
 
     @override
-    def rewind(self, state: Mapping[str, Any], length: TrainingLength, factor: float) -> None:
+    def rewind(self, state: Mapping[str, Any], length: TrainingLength, factor: float, left: float = math.inf) -> None:
         """Go back to ``state`` as any timeline does; a plateau phase keeps the reductions it made since then.
 
         They answered validations that happened (as a lone plateau schedule keeps them): the restored lrs are
         multiplied by their factors, so the lr goes on below the last cut, never from a level before it.
         """
         answered = self.answered_since(state)
-        super().rewind(state, length, factor)
+        super().rewind(state, length, factor, left)
+        for child in self.children:  # (each phase's epoch ends with the run's too)
+            child.plan.end_epoch_with_run(child.position, left)
         self.keep_answered(answered)
         self.write_lrs()
 

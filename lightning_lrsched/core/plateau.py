@@ -145,7 +145,7 @@ class PlateauTimeline(Timeline):
         return {"history": [list(item) for item in self.history], "reductions": copy.deepcopy(self.reductions)}
 
     @override
-    def rewind(self, state: Mapping[str, Any], length: TrainingLength, factor: float) -> None:
+    def rewind(self, state: Mapping[str, Any], length: TrainingLength, factor: float, left: float = math.inf) -> None:
         """Go back to an earlier state's clock, keeping the plateau's reductions and counts of now.
 
         The reductions answered validations that happened; going back in optimizer steps does not undo them, so
@@ -153,7 +153,7 @@ class PlateauTimeline(Timeline):
         """
         now = {"scheduler": self._scheduler_state(), "plateau": self._record()}
         kept = {key: value for key, value in state.items() if key not in ("lrs", "plan")}  # (the plateau's now)
-        super().rewind({**kept, **now}, length, factor)
+        super().rewind({**kept, **now}, length, factor, left)
 
     def answered_since(self, state: Mapping[str, Any]) -> dict[str, Any]:
         """What this plateau did since ``state`` (an earlier state of it) that a rewind to that state keeps.

@@ -145,8 +145,7 @@ class Timeline:
         """Monitored values have arrived (a validation run, or a training epoch for training metrics).
 
         Returns:
-            The lr reductions this caused (plateau schedules), each as a dict for reporting, with the lrs the
-            optimizer really has.
+            The lr reductions this caused (plateau schedules), for reporting, with the lrs the optimizer really has.
         """
         events = self.take_values(values, step=step, epoch=epoch) if self.position.handed_over is None else []
         self.write_lrs()
@@ -158,8 +157,7 @@ class Timeline:
     def count_epoch(self) -> None:
         """Count one training epoch (the part of ``epoch_end`` that a composite passes on to its phases)."""
         position = self.position
-        # an epoch counts for the schedule when at least one of its steps came after the warmup (and before a
-        # hand-over)
+        # an epoch counts for the schedule when one of its steps came after the warmup (and before a hand-over)
         after_warmup = position.steps > max(self.plan.warmup.steps, position.epoch_start_steps)
         counts = after_warmup and position.handed_over is None
         position.epochs += 1
@@ -218,7 +216,7 @@ class Timeline:
         """
         Resume(self, state).run(replan=replan)
 
-    def rewind(self, state: Mapping[str, Any], length: TrainingLength, factor: float) -> None:
+    def rewind(self, state: Mapping[str, Any], length: TrainingLength, factor: float, left: float = math.inf) -> None:
         """Go back to an earlier state of this fit (plan, clock), with the whole plan scaled by ``factor``.
 
         Args:
@@ -226,6 +224,7 @@ class Timeline:
             length: the run's length when that state was taken.
             factor: the lrs from here are ``factor`` times those the timeline would have set (it multiplies
                 the scale of earlier rewinds).
+            left: the optimizer steps left in the run's epoch: the restored epoch ends with it.
         """
         position = self.position
         scale, undone = self.planned.scale * factor, position.undone + position.steps - int(state["steps"])
@@ -233,6 +232,7 @@ class Timeline:
         self.restore(state)
         self.plan.length, position.undone, self.planned.scale = length, undone, scale
         position.handed_over = handed_over if handed_over is not None else position.handed_over
+        self.plan.end_epoch_with_run(position, left)
         self.write_lrs()
 
     def restore(self, state: Mapping[str, Any]) -> None:

@@ -10,6 +10,7 @@ record of every rewind for the reports and the checkpoint.
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -22,6 +23,7 @@ import lightning_lrsched.diagnostics.findings as findings
 from lightning_lrsched import _checks, privates
 from lightning_lrsched.diagnostics.findings import Finding, Window, fmt
 from lightning_lrsched.lightning.callback import LRSchedulerCallback
+from lightning_lrsched.lightning.run_changes import steps_left_in_epoch
 from lightning_lrsched.namespaces import classes
 
 Keep = Literal["memory", "checkpoint"]
@@ -210,7 +212,7 @@ class Rewinder:
             return None
         for optimizer in trainer.optimizers:
             optimizer.zero_grad(set_to_none=True)  # no gradient of the diverged batch survives (accumulation)
-        swa = _restore(trainer, pl_module, state, self.config.factor)
+        swa = _restore(trainer, pl_module, state, self.config.factor, self.config.skip_batches)
         self.pending = None
         event: dict[str, Any] = {
             "number": len(self.rewinds) + 1,
@@ -298,8 +300,15 @@ def _take(trainer: pl.Trainer, pl_module: pl.LightningModule, window: Window) ->
     )
 
 
-def _restore(trainer: pl.Trainer, pl_module: pl.LightningModule, state: _State, factor: float) -> list[str]:
-    """Load ``state`` and lower the lrs; returns the schedules whose lr someone else sets (SWA)."""
+def _restore(
+    trainer: pl.Trainer, pl_module: pl.LightningModule, state: _State, factor: float, skipped: int
+) -> list[str]:
+    """Load ``state`` and lower the lrs; returns the schedules whose lr someone else sets (SWA).
+
+    The restored epoch of each schedule ends with the run's: after this batch and the ``skipped`` ones, Lightning's
+    epoch has ``left`` optimizer steps (unknown in manual optimization, where the module steps).
+    """
+    left = steps_left_in_epoch(trainer, after=1 + skipped) if pl_module.automatic_optimization else math.inf
     pl_module.load_state_dict(state.model)
     handed_over = []
     scheduled = set()
@@ -313,7 +322,7 @@ def _restore(trainer: pl.Trainer, pl_module: pl.LightningModule, state: _State, 
             continue
         saved_timeline, length = state.schedules[callback.state_key]
         now = timeline.plan.length
-        timeline.rewind(saved_timeline, length if length is not None else now, factor)
+        timeline.rewind(saved_timeline, length if length is not None else now, factor, left)
         if length is not None and length != now:  # the run changed length since that state: what remains follows
             timeline.replan(now, "a rewind went back to before the run changed length", epochs_kept=True)
         scheduled.add(id(timeline.optimizer))

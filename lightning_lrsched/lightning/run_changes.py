@@ -30,17 +30,18 @@ def steps_per_epoch_now(trainer: pl.Trainer, rate: float) -> float:
     return max(round(math.ceil(batches / trainer.accumulate_grad_batches) * rate), 1)
 
 
-def steps_left_in_epoch(trainer: pl.Trainer) -> float:
+def steps_left_in_epoch(trainer: pl.Trainer, after: int = 0) -> float:
     """Optimizer steps Lightning takes from the batch that starts to the end of its epoch (automatic optimization).
 
     Lightning steps after every ``accumulate_grad_batches``-th batch of an epoch and after its last one; the batch
-    that starts is ``batch_progress.current.ready`` (counted from 1, with a resumed epoch's earlier batches).
+    that starts is ``batch_progress.current.ready`` (counted from 1, with a resumed epoch's earlier batches). With
+    ``after``, from that many batches later (at a batch's end, ``after=1``: the steps still to come).
     """
     batches = float(trainer.num_training_batches)
     if not math.isfinite(batches):
         return math.inf
     last, every = int(batches), trainer.accumulate_grad_batches
-    first = trainer.fit_loop.epoch_loop.batch_progress.current.ready
+    first = trainer.fit_loop.epoch_loop.batch_progress.current.ready + after
     if first > last:
         return 0
     return last // every - (first - 1) // every + (1 if last % every else 0)
