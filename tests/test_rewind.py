@@ -182,6 +182,15 @@ WARM_RESTARTS = {
         milestones=["1ep"],
         plan=False,
     ),
+    # a composite inside the phase: the restored epoch's end reaches the grandchild too
+    "nested": lambda: lrs.SequentialLR(
+        [
+            lrs.ConstantLR(0.5, total_iters=10, interval="step"),
+            lrs.ChainedScheduler([lrs.CosineAnnealingWarmRestarts(T_0=1, interval="step")]),
+        ],
+        milestones=["1ep"],
+        plan=False,
+    ),
 }
 
 
@@ -217,7 +226,7 @@ def test_warm_restarts_per_step_rewound_restart_once_where_lightnings_epoch_star
         scheduler.step(epoch)  # (torch's own fractional-epoch form, by hand)
         scale = 0.5 if n >= step else 1.0  # (the rewind's factor)
         expected.append([scale * group["lr"] for group in optimizer.param_groups])
-    if kind == "as-a-phase":
+    if kind != "alone":
         expected[:BATCHES] = [[0.05, 0.005]] * BATCHES  # (ConstantLR's half of the first epoch)
     assert len(recorder.lrs) == len(expected) == 4 * BATCHES
     assert recorder.lrs == [pytest.approx(row, rel=1e-12) for row in expected]

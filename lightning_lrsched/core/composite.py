@@ -160,10 +160,16 @@ class _CompositeTimeline(Timeline):
         """
         answered = self.answered_since(state)
         super().rewind(state, length, factor, left)
-        for child in self.children:  # (each phase's epoch ends with the run's too)
-            child.plan.end_epoch_with_run(child.position, left)
+        self.end_children_epochs(left)
         self.keep_answered(answered)
         self.write_lrs()
+
+    def end_children_epochs(self, left: float) -> None:
+        """After a rewind, each running phase's epoch ends with the run's too, a composite phase's phases as well."""
+        for child in self.children:
+            child.plan.end_epoch_with_run(child.position, left)
+            if isinstance(child, _CompositeTimeline):
+                child.end_children_epochs(left)
 
     def answered_since(self, state: Mapping[str, Any]) -> list[tuple[int, Any]]:
         """What the running children that answer validations did since ``state``, by the child's index."""
