@@ -10,29 +10,43 @@ Per-step time is the training loop's wall time (from `on_train_start` to `on_tra
 divided by the optimizer steps; the one-time work at fit start (the planned-schedule figure, about 0.1 s) is
 reported separately as the whole fit's median ratio.
 
+The wall-time ratio moves by several percent from run to run on this few-millisecond step, more than the
+difference it measures. So each run also clocks (`time.perf_counter`) the work that differs between the two sides,
+where it runs: on the native side `LearningRateMonitor`'s hooks and Lightning's scheduler stepping
+(`update_lr_schedulers`), on the callback side every hook of the package's callbacks, the optimizer step hooks they
+register, and the same (then empty) `update_lr_schedulers`; the hooks of every batch, epoch and validation, not
+those that run once a fit (planning, the figure), which the whole fit's ratio has. Everything else (the model, the
+data, the loops, `self.log`) is the same code on both sides, so the per-step ratio implied by the clocked work,
+1 + (callback's work - native's work) / native step, is the overhead without the machine's drift.
+
     python benchmarks/overhead.py --runs 9 --epochs 3 --log-every 1
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import functools
 import logging
 import statistics
 import tempfile
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import lightning.pytorch as pl
 import torch
 from lightning.pytorch.callbacks import Callback, LearningRateMonitor
 from lightning.pytorch.loggers import TensorBoardLogger
+from lightning.pytorch.loops.training_epoch_loop import _TrainingEpochLoop
 from torch import nn
 from torch.optim import lr_scheduler as ts
 from torch.utils.data import DataLoader, TensorDataset
 
 import lightning_lrsched as lrs
+from lightning_lrsched.core.timeline import Timeline
+from lightning_lrsched.lightning.fit_run import FitRun
 
 LR = 0.05
 WARMUP = 20  # optimizer steps
@@ -96,6 +110,52 @@ class Model(pl.LightningModule):
         }
 
 
+# hooks that run once a fit (planning, the planned-schedule figure, the results): the whole fit's ratio has them
+ONE_TIME = {"on_fit_start", "on_fit_end", "on_train_start", "on_train_end", "on_sanity_check_start",
+            "on_sanity_check_end", "on_exception"}  # fmt: skip
+
+
+class WorkClock:
+    """Sums the seconds spent in the functions it wraps (the work that differs between the two sides)."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self._depth = 0  # (a clocked function that calls another clocked one is counted once)
+
+    def wrap(self, function: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(function)
+        def clocked(*args: Any, **kwargs: Any) -> Any:
+            self._depth += 1
+            start = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                self._depth -= 1
+                if self._depth == 0:
+                    self.seconds += time.perf_counter() - start
+
+        return clocked
+
+    @contextlib.contextmanager
+    def clocking(self, callbacks: list[Callback], native: bool) -> Iterator[None]:
+        """Clock the callbacks' hooks (theirs or the package's), the scheduler stepping and the optimizer hooks."""
+        for callback in callbacks:
+            for name in dir(Callback):
+                if name.startswith("on_") and name not in ONE_TIME:
+                    setattr(callback, name, self.wrap(getattr(callback, name)))
+        patched: list[tuple[type, str]] = [(_TrainingEpochLoop, "update_lr_schedulers")]
+        if not native:  # the optimizer's step hooks that the package registers (bound at fit start: the class's)
+            patched += [(FitRun, "before_optimizer_step"), (Timeline, "optimizer_step")]
+        saved = [(owner, name, owner.__dict__[name]) for owner, name in patched]
+        try:
+            for owner, name, function in saved:
+                setattr(owner, name, self.wrap(function))
+            yield
+        finally:
+            for owner, name, function in saved:
+                setattr(owner, name, function)
+
+
 class LoopTimer(Callback):
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self.start = time.perf_counter()
@@ -111,13 +171,13 @@ def loader(n: int, seed: int) -> DataLoader[Any]:
     return DataLoader(TensorDataset(x, y), batch_size=32, shuffle=False)
 
 
-def fit(kind: str, native: bool, epochs: int, log_every: int, root: str) -> tuple[float, float]:
-    """(seconds per optimizer step in the training loop, seconds of the whole fit)."""
+def fit(kind: str, native: bool, epochs: int, log_every: int, root: str) -> tuple[float, float, float]:
+    """(seconds per optimizer step in the training loop, seconds of the whole fit, clocked seconds per step)."""
     torch.manual_seed(0)
     ours, theirs = KINDS[kind]
-    made = [LearningRateMonitor(logging_interval="step")] if native else ours()
+    made: Callback | list[Callback] = [LearningRateMonitor(logging_interval="step")] if native else ours()
     schedule = made if isinstance(made, list) else [made]
-    timer = LoopTimer()
+    timer, clock = LoopTimer(), WorkClock()
     trainer = pl.Trainer(
         max_epochs=epochs,
         accelerator="cpu",
@@ -131,8 +191,10 @@ def fit(kind: str, native: bool, epochs: int, log_every: int, root: str) -> tupl
         enable_model_summary=False,
     )
     start = time.perf_counter()
-    trainer.fit(Model(theirs if native else None), loader(32 * STEPS_PER_EPOCH, 0), loader(256, 1))
-    return timer.seconds / (epochs * STEPS_PER_EPOCH), time.perf_counter() - start
+    with clock.clocking(schedule, native):
+        trainer.fit(Model(theirs if native else None), loader(32 * STEPS_PER_EPOCH, 0), loader(256, 1))
+    steps = epochs * STEPS_PER_EPOCH
+    return timer.seconds / steps, time.perf_counter() - start, clock.seconds / steps
 
 
 def main() -> None:
@@ -153,17 +215,24 @@ def main() -> None:
         for kind in args.only or KINDS:
             for native in (True, False):  # warm-up: imports, first-call costs
                 fit(kind, native, 1, args.log_every, root)
-            step_ratios, fit_ratios, native_steps = [], [], []
+            step_ratios, fit_ratios, native_steps, clocked_ratios = [], [], [], []
+            work: dict[bool, list[float]] = {True: [], False: []}
             for run in range(args.runs):
                 order = (True, False) if run % 2 == 0 else (False, True)
                 results = {native: fit(kind, native, args.epochs, args.log_every, root) for native in order}
                 native_steps.append(results[True][0])
                 step_ratios.append(results[False][0] / results[True][0])
                 fit_ratios.append(results[False][1] / results[True][1])
+                for native in order:
+                    work[native].append(results[native][2])
+                clocked_ratios.append(1 + (results[False][2] - results[True][2]) / results[True][0])
             print(
                 f"{kind:>27}: native {statistics.median(native_steps) * 1e3:.2f} ms/step;"
                 f" callback/native per step {statistics.median(step_ratios):.3f},"
-                f" whole fit {statistics.median(fit_ratios):.3f}"
+                f" whole fit {statistics.median(fit_ratios):.3f};"
+                f" clocked work {statistics.median(work[False]) * 1e6:.0f} us/step against native"
+                f" {statistics.median(work[True]) * 1e6:.0f}, per-step ratio {statistics.median(clocked_ratios):.3f}"
+                f" ({min(clocked_ratios):.3f}-{max(clocked_ratios):.3f})"
             )
 
 

@@ -284,6 +284,61 @@ def test_rewinds_and_skips_in_manual_optimization_and_with_accumulation(tmp_path
     assert "training_step" not in run.strategy.__dict__
 
 
+class PoisonedGan(Poisoned):
+    """Two optimizers in manual optimization: the critic steps every batch, the generator every second batch (as
+    ``tests.test_run_changes.Gan``); both losses are NaN at the global steps ``nan_at``."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.automatic_optimization = False
+
+    def configure_optimizers(self) -> Any:
+        return [torch.optim.SGD(self.out.parameters(), lr=0.1), torch.optim.Adam(self.hidden.parameters(), lr=0.01)]
+
+    def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
+        critic, generator = self.optimizers()
+        poisoned = self.trainer.global_step in self.nan_at  # (the batch's, read before its steps)
+        for optimizer, due in ((critic, True), (generator, batch_idx % 2 == 0)):
+            loss = TinyModel.training_step(self, batch, batch_idx) * (float("nan") if poisoned else 1.0)
+            optimizer.zero_grad()
+            self.manual_backward(loss)
+            if due:
+                optimizer.step()
+        return loss.detach()
+
+
+@pytest.mark.parametrize(
+    "make",
+    [lambda **k: lrs.CosineAnnealingLR(warmup=2, **k), lambda **k: lrs.OneCycleLR(max_lr=0.1, **k)],
+    ids=["cosine-warmup", "onecycle"],
+)
+def test_a_rewind_of_a_gan_lowers_each_optimizers_plan_from_its_own_restored_position(tmp_path, make) -> None:
+    """15 global steps an epoch (10 of the critic, 5 of the generator, whose rate is measured over epoch 0). The NaN
+    at global step 24 rewinds 26 -> 20: the critic back from 17 of its steps to 13, the generator from 9 to 7. Each
+    optimizer goes on at 0.5x its own uninterrupted lr from its own restored position (the generator's cosine
+    re-planned for its measured rate, its OneCycleLR kept), against the run without the NaN."""
+
+    def run(path: Path, nan_at: tuple[int, ...]) -> tuple[lrs.LRDiagnostics, list[list[float]], list[list[float]]]:
+        critic, generator = LRRecorder(optimizer=0), LRRecorder(optimizer=1)
+        extra = [make(optimizer=1), critic, generator]
+        diagnostics, *_ = fit(
+            path, PoisonedGan(nan_at=nan_at), make(optimizer=0), lrs.Rewind(every=4, factor=0.5), extra=extra
+        )
+        return diagnostics, critic.lrs, generator.lrs
+
+    _, critic, generator = run(tmp_path / "straight", ())
+    diagnostics, rewound_critic, rewound_generator = run(tmp_path / "rewound", (24,))
+    assert [(e["step"], e["to_step"]) for e in diagnostics.rewinds] == [(26, 20)]
+    for straight, rewound, (taken, restored) in (
+        (critic, rewound_critic, (17, 13)),
+        (generator, rewound_generator, (9, 7)),
+    ):
+        assert len(rewound) == len(straight) == {17: 40, 9: 20}[taken]
+        assert rewound[:taken] == straight[:taken]
+        lowered = [[0.5 * lr for lr in row] for row in straight[restored : restored + len(straight) - taken]]
+        assert rewound[taken:] == [pytest.approx(row, rel=1e-12) for row in lowered]
+
+
 def test_a_rewound_plateau_reports_the_lrs_the_optimizer_really_has() -> None:
     optimizer = make_optimizer()
     timeline = lrs.core.ReduceLROnPlateau(patience=0, factor=0.5).timeline(optimizer, lrs.TrainingLength(8, 4))
