@@ -383,6 +383,25 @@ def test_the_same_trainer_fitting_on_after_the_end_of_the_plan_says_the_final_lr
     assert [lrs for lrs in recorder.lrs[10:]] == [[0.0, 0.0]] * 20
 
 
+@pytest.mark.parametrize("replan", [False, True], ids=["kept", "replan"])
+def test_the_same_trainer_fitting_on_at_another_accumulation_after_the_end_says_once_that_the_final_lr_holds(
+    tmp_path, replan
+) -> None:
+    """The plan ended at step 20 (2 epochs of 10); the same Trainer fits on to 4 epochs at accumulation 2: Lightning's
+    estimate (4 epochs of 5) equals the plan, the run has 30 steps, found at the first batch. One message says that
+    the final lr holds; the 10 new steps run at it, as with a checkpoint (the resume test above)."""
+    recorder, model = LRRecorder(), TinyModel()
+    run = trainer(tmp_path, max_epochs=2, callbacks=[lrs.CosineAnnealingLR(replan_on_resume=replan), recorder])
+    run.fit(model, make_loader())
+    run.fit_loop.max_epochs, run.accumulate_grad_batches = 4, 2
+    messages = caught_messages(lambda: run.fit(model, make_loader()))
+    (message,) = containing(messages, "at the end of its plan of 20 optimizer steps into a run of 30")
+    assert "fit a new Trainer without `ckpt_path`" in message
+    assert containing(messages, "re-planned for") == containing(messages, "past the end of its plan") == []
+    assert_lrs(recorder.lrs[:20], by_hand([(lambda o: ts.CosineAnnealingLR(o, 20), 20)]))
+    assert recorder.lrs[20:] == [[0.0, 0.0]] * 10
+
+
 # ------------------------------------------------------------------------------------ transformers' names, our warmup
 
 

@@ -529,9 +529,9 @@ def ended_text(timeline: Timeline, run: TrainingLength) -> str:
         f"`{timeline.name}` resumes (from a checkpoint, or this Trainer's earlier fit) at the end of its plan of"
         f" {done} into a run of {run.total_steps:g} optimizer steps: nothing of the schedule is left to"
         f" stretch over the new run, so the learning rate holds at its final value"
-        f" {final:.3g}, re-planned (`replan_on_resume=True`) or not. To schedule the new"
-        " steps afresh, load the weights with `YourModule.load_from_checkpoint(path)` and fit without"
-        " `ckpt_path`."
+        f" {final:.3g}, re-planned (`replan_on_resume=True`) or not. To schedule the new steps afresh, fit"
+        " a new Trainer without `ckpt_path` (the model keeps its weights; from a checkpoint, load them with"
+        " `YourModule.load_from_checkpoint(path)`)."
     )
 
 
