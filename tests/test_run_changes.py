@@ -216,6 +216,37 @@ def test_a_gradient_accumulation_scheduler_is_followed_in_the_epoch_it_resizes(t
     assert "from 10 to 5 optimizer steps at epoch 1 (now 10 batches, `accumulate_grad_batches`=2)" in message
 
 
+def test_a_gradient_accumulation_scheduler_resumed_in_an_epochs_middle_is_followed_as_lightning_runs_it(
+    tmp_path,
+) -> None:
+    """``GradientAccumulationScheduler({1: 2})``, 4 epochs: 10 steps, then 5 an epoch (25, the cosine re-planned at
+    epoch 1). Stopped at step 14 and resumed from step 12 (4 batches into epoch 1): Lightning calls no epoch-start hook
+    for the resumed epoch, so its 6 batches left run at accumulation 1, 6 steps (28 in all). Those go on along the
+    plan; epoch 2's accumulation re-plans the cosine from the current lr over the 10 steps left (one warning), so the
+    lr comes down to the floor at the run's last step. Torch's cosine by hand over each segment."""
+    from tests.test_lifecycle import Crash
+
+    def callbacks(*more: Callback) -> list[Callback]:
+        return [lrs.CosineAnnealingLR(interval="step"), GradientAccumulationScheduler({1: 2}), *more]
+
+    checkpoint = ModelCheckpoint(dirpath=tmp_path / "ckpt", every_n_train_steps=4, save_last=True, save_top_k=0)
+    crashing = trainer(tmp_path / "a", max_epochs=4, callbacks=callbacks(checkpoint, Crash(step=14)),
+                       enable_checkpointing=True)  # fmt: skip
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        caught_messages(lambda: crashing.fit(TinyModel(), make_loader()))
+    recorder = LRRecorder()
+    resumed = trainer(tmp_path / "b", max_epochs=4, callbacks=callbacks(recorder))
+    path = checkpoint.last_model_path
+    messages = caught_messages(lambda: resumed.fit(TinyModel(), make_loader(), ckpt_path=path, **SAFE_LOAD))
+    assert [step for step, _ in recorder.trace] == list(range(12, 28))
+    cosine = [(lambda o: ts.CosineAnnealingLR(o, 40), 10), (lambda o: ts.CosineAnnealingLR(o, 15), 8)]
+    assert_lrs(recorder.lrs, by_hand([*cosine, (lambda o: ts.CosineAnnealingLR(o, 10), 10)])[12:])
+    (message,) = containing(messages, "the epochs of this run changed size")
+    assert "to 5 optimizer steps at epoch 2" in message
+    assert "re-planned for 28 optimizer steps in all" in message
+    assert containing(messages, "past the end") == containing(messages, "did not reach its end") == []
+
+
 def test_fixed_lengths_stay_as_given_when_the_epochs_change_size(tmp_path) -> None:
     recorder, messages = fit_growing(tmp_path, lrs.CosineAnnealingLR(T_max="25 steps"), [5, 10, 10])
     assert_lrs(recorder.lrs, by_hand([(lambda o: ts.CosineAnnealingLR(o, 25), 25)]))
