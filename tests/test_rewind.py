@@ -412,6 +412,25 @@ def test_skipped_batches_change_nothing_and_do_not_advance_the_schedule(tmp_path
     assert "optimizer_step" not in run.lightning_module.__dict__
 
 
+def test_a_smoke_run_rewinds_and_its_messages_count_one_step_and_one_batch_in_the_singular(tmp_path) -> None:
+    """``fast_dev_run=3``, the first step's loss NaN: back to the state before it (1 step undone), one batch skipped;
+    the schedule planned for the smoke run's 3 steps ran 2 of them."""
+    diagnostics, recorder, _, _, messages = fit(
+        tmp_path,
+        Poisoned(nan_at=(0,)),
+        lrs.CosineAnnealingLR(interval="step"),
+        lrs.Rewind(every=1, skip_batches=1),
+        fast_dev_run=3,
+    )
+    assert [(e["step"], e["to_step"]) for e in diagnostics.rewinds] == [(1, 0)]
+    (rewound,) = [m for m in messages if m.startswith("LRDiagnostics: Rewind")]
+    assert "Back to the state of step 0 (1 optimizer step undone);" in rewound
+    assert rewound.endswith("The next batch is skipped.")
+    (short,) = [m for m in messages if "did not reach its end" in m]
+    assert "it ran 1 of the 3 optimizer steps it was planned for (33%) (1 step was taken back by" in short
+    assert len(recorder.lrs) == 2  # (the skipped batch takes no optimizer step)
+
+
 def test_the_bound_on_rewinds_then_stops_as_stop_does(tmp_path) -> None:
     diagnostics, _, _, run, messages = fit(
         tmp_path, Poisoned(nan_from=12), lrs.StepLR(step_size=1, plan=False), lrs.Rewind(every=3, max_rewinds=2)

@@ -275,11 +275,14 @@ class Rewinder:
 
 
 def _message(event: dict[str, Any], what: str, bound: int) -> str:
-    skipped = f" The next {event['skipped_batches']} batches are skipped." if event["skipped_batches"] else ""
+    batches = event["skipped_batches"]
+    skipped = f" The next {batches} batches are skipped." if batches > 1 else ""
+    skipped = " The next batch is skipped." if batches == 1 else skipped
+    undone = f"{event['steps_undone']} optimizer step{'s' if event['steps_undone'] != 1 else ''} undone"
     return (
         f"Rewind {event['number']} of at most {bound} at step {event['step']}: {what}, at lr"
-        f" {fmt(event['lr_before'])}. Back to the state of step {event['to_step']} ({event['steps_undone']}"
-        f" optimizer steps undone); the rest of the schedule runs at {event['factor']:g}x its plan"
+        f" {fmt(event['lr_before'])}. Back to the state of step {event['to_step']} ({undone});"
+        f" the rest of the schedule runs at {event['factor']:g}x its plan"
         f" ({event['scale']:.3g}x in all), so the lr goes on from {fmt(event['lr_after'])}.{skipped}"
     )
 

@@ -143,7 +143,8 @@ def declare_hparams(trainer: pl.Trainer, pl_module: pl.LightningModule, schedule
 
 def shortfall_text(steps: int, planned: int, undone: int = 0) -> str:
     """The sentence for a fit that stopped well before the end of its schedule."""
-    rewound = f" ({undone} steps were taken back by LRDiagnostics' rewinds)" if undone else ""
+    taken = "step was" if undone == 1 else "steps were"
+    rewound = f" ({undone} {taken} taken back by LRDiagnostics' rewinds)" if undone else ""
     return (
         f"it ran {steps} of the {planned} optimizer steps it was planned for ({steps / planned:.0%}){rewound}, so"
         " the schedule did not reach its end"
