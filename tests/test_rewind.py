@@ -174,6 +174,22 @@ def plan_of(reference: Any, total: int) -> list[list[float]]:
     return rows
 
 
+class ManualPoisoned(Poisoned):
+    """Manual optimization: one optimizer step per batch, the loss returned for LRDiagnostics."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.automatic_optimization = False
+
+    def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
+        optimizer = self.optimizers()
+        loss = super().training_step(batch, batch_idx)
+        optimizer.zero_grad()
+        self.manual_backward(loss)
+        optimizer.step()
+        return loss.detach()
+
+
 WARM_RESTARTS = {
     "alone": lambda: lrs.CosineAnnealingWarmRestarts(T_0=1, interval="step", plan=False),
     # the same curve as a composite's phase from epoch 1 (T_0=1: its epochs' fractions are the run's)
@@ -194,6 +210,7 @@ WARM_RESTARTS = {
 }
 
 
+@pytest.mark.parametrize("model", [Poisoned, ManualPoisoned], ids=["automatic", "manual"])
 @pytest.mark.parametrize("kind", list(WARM_RESTARTS))
 @pytest.mark.parametrize(
     ("nan_at", "rewound", "fractions"),
@@ -207,14 +224,15 @@ WARM_RESTARTS = {
     ids=["into-the-epoch-before", "inside-the-epoch"],
 )
 def test_warm_restarts_per_step_rewound_restart_once_where_lightnings_epoch_starts(
-    tmp_path, kind, nan_at, rewound, fractions
+    tmp_path, model, kind, nan_at, rewound, fractions
 ) -> None:
     """Per step, ``CosineAnnealingWarmRestarts`` counts fractions of epochs; a rewind moves its clock back to an
     epoch that Lightning's epoch now ends: the rewound epoch counts its fractions over its real length, the next
     epoch restarts (once) where Lightning's starts. Before: 0.2 epochs past a restart, then a second restart at
-    Lightning's epoch start (into the epoch before), or the restart skipped (2.4 then 3.1, inside the epoch)."""
+    Lightning's epoch start (into the epoch before), or the restart skipped (2.4 then 3.1, inside the epoch). The
+    same in manual optimization, one optimizer step a batch (the batches left are its steps left)."""
     diagnostics, recorder, *_ = fit(
-        tmp_path, Poisoned(nan_at=(nan_at,)), WARM_RESTARTS[kind](), lrs.Rewind(every=4, factor=0.5)
+        tmp_path, model(nan_at=(nan_at,)), WARM_RESTARTS[kind](), lrs.Rewind(every=4, factor=0.5)
     )
     assert [(e["step"], e["to_step"]) for e in diagnostics.rewinds] == [rewound]
     step = rewound[0]
@@ -242,22 +260,6 @@ def test_without_a_schedule_callback_the_optimizers_lrs_are_lowered(tmp_path) ->
     assert recorder.lrs[9] == [0.1, 0.01]
     assert recorder.lrs[10] == pytest.approx([0.01, 0.001])
     assert recorder.lrs[-1] == pytest.approx([0.01, 0.001])
-
-
-class ManualPoisoned(Poisoned):
-    """Manual optimization: one optimizer step per batch, the loss returned for LRDiagnostics."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.automatic_optimization = False
-
-    def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
-        optimizer = self.optimizers()
-        loss = super().training_step(batch, batch_idx)
-        optimizer.zero_grad()
-        self.manual_backward(loss)
-        optimizer.step()
-        return loss.detach()
 
 
 @pytest.mark.parametrize(
