@@ -257,6 +257,7 @@ def test_without_a_schedule_callback_the_optimizers_lrs_are_lowered(tmp_path) ->
     diagnostics, recorder, *_ = fit(tmp_path, Poisoned(nan_at=(9,)), None, lrs.Rewind(every=3, factor=0.1))
     [event] = diagnostics.rewinds
     assert (event["step"], event["to_step"]) == (10, 6)
+    assert "the lrs are lowered to 0.1x (0.1x in all), so the lr goes on from 0.01." in event["message"]
     assert recorder.lrs[9] == [0.1, 0.01]
     assert recorder.lrs[10] == pytest.approx([0.01, 0.001])
     assert recorder.lrs[-1] == pytest.approx([0.01, 0.001])

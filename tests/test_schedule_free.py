@@ -424,3 +424,52 @@ def test_a_reused_callback_on_a_second_fit_and_a_smoke_run(tmp_path) -> None:
     smoke = trainer(tmp_path, fast_dev_run=True, callbacks=[callback])
     smoke.fit(SFModel(), make_loader(), VAL)
     assert smoke.optimizers[0].param_groups[0]["train_mode"] is False  # the averaged weights after the smoke run
+
+
+class PoisonedSF(SFModel):
+    """SFModel whose training loss is NaN at the global steps ``nan_at``."""
+
+    def __init__(self, nan_at: tuple[int, ...], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.nan_at = set(nan_at)
+
+    def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
+        loss = super().training_step(batch, batch_idx)
+        return loss * float("nan") if self.trainer.global_step in self.nan_at else loss
+
+
+class TrainStates(Callback):
+    """The training weights and the optimizer's state at each batch end (after LRDiagnostics' rewind)."""
+
+    def __init__(self) -> None:
+        self.model: dict[int, dict[str, torch.Tensor]] = {}
+        self.optimizer: dict[int, dict[str, Any]] = {}
+
+    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, *args: Any) -> None:
+        self.model[trainer.global_step] = copy.deepcopy(pl_module.state_dict())
+        self.optimizer[trainer.global_step] = copy.deepcopy(trainer.optimizers[0].state_dict())
+
+
+def test_a_rewind_restores_the_schedule_free_state_in_train_mode_and_lowers_its_lr(tmp_path) -> None:
+    """A NaN at step 13 (validations every half epoch, each in eval mode): back to step 8's training weights and
+    optimizer state (its iterate sums and weights included) in train mode, the lr halved; the validations after it
+    still see the averaged weights."""
+    from tests.test_rewind import equal_states
+
+    probe, states = Probe(), TrainStates()
+    diagnostics = lrs.LRDiagnostics(on_divergence=lrs.Rewind(every=4, factor=0.5), verbose=False, summary_file=None)
+    run = trainer(tmp_path, max_epochs=3, val_check_interval=0.5,
+                  callbacks=[probe, lrs.ScheduleFreeCallback(), diagnostics, states])  # fmt: skip
+    with pytest.warns(UserWarning, match=r"step 8 \(6 optimizer steps undone\); the lrs are lowered to 0.5x \(0.5x"):
+        run.fit(PoisonedSF(nan_at=(13,)), make_loader(), VAL)  # (no schedule of the package: the lr itself)
+    assert [(event["step"], event["to_step"]) for event in diagnostics.rewinds] == [(14, 8)]
+    assert equal_states(states.model[14], states.model[8])
+    saved, now = states.optimizer[8], states.optimizer[14]
+    assert equal_states(saved["state"], now["state"])
+    for before, after in zip(saved["param_groups"], now["param_groups"], strict=True):
+        assert after["train_mode"] is before["train_mode"] is True
+        assert after["lr"] == pytest.approx(0.5 * before["lr"])
+        assert {k: v for k, v in after.items() if k != "lr"} == {k: v for k, v in before.items() if k != "lr"}
+    assert run.optimizers[0].param_groups[0]["lr"] == pytest.approx(0.01)  # (and stays lowered)
+    assert len(probe.logged) == 6
+    assert probe.logged == pytest.approx(probe.expected, rel=1e-5)

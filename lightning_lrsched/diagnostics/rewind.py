@@ -227,7 +227,7 @@ class Rewinder:
             "scale": self.scale * self.config.factor,
             "skipped_batches": self.config.skip_batches,
         }
-        event["message"] = _message(event, what, self.config.max_rewinds) + (
+        event["message"] = _message(event, what, self.config.max_rewinds, scheduled=bool(state.schedules)) + (
             f" {', '.join(swa)} now set by StochasticWeightAveraging: not lowered." if swa else ""
         )
         self.rewinds.append(event)
@@ -274,16 +274,17 @@ class Rewinder:
         self.skip_left = int(state.get("skip_left", 0))
 
 
-def _message(event: dict[str, Any], what: str, bound: int) -> str:
+def _message(event: dict[str, Any], what: str, bound: int, *, scheduled: bool) -> str:
     batches = event["skipped_batches"]
     skipped = f" The next {batches} batches are skipped." if batches > 1 else ""
     skipped = " The next batch is skipped." if batches == 1 else skipped
     undone = f"{event['steps_undone']} optimizer step{'s' if event['steps_undone'] != 1 else ''} undone"
+    factor = f"{event['factor']:g}x"
+    lowered = f"the rest of the schedule runs at {factor} its plan" if scheduled else f"the lrs are lowered to {factor}"
     return (
         f"Rewind {event['number']} of at most {bound} at step {event['step']}: {what}, at lr"
         f" {fmt(event['lr_before'])}. Back to the state of step {event['to_step']} ({undone});"
-        f" the rest of the schedule runs at {event['factor']:g}x its plan"
-        f" ({event['scale']:.3g}x in all), so the lr goes on from {fmt(event['lr_after'])}.{skipped}"
+        f" {lowered} ({event['scale']:.3g}x in all), so the lr goes on from {fmt(event['lr_after'])}.{skipped}"
     )
 
 

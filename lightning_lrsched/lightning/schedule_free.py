@@ -270,7 +270,7 @@ def _check_schedules(trainer: pl.Trainer, optimizers: Sequence[Any]) -> list[Any
         if after and max(after) - min(after) > 1e-12 * max(after):
             rank_zero_warn(
                 f"`{name}` changes the learning rate of the schedule-free {type(optimizer).__name__} after its"
-                f" warmup (from {max(after):.3g}x to {min(after):.3g}x its lr). Schedule-free optimization replaces"
+                f" warmup (between {min(after):.3g}x and {max(after):.3g}x its lr). Schedule-free optimization replaces"
                 " a decay by its average of the iterates; a decay on top changes what the average weights. Use a"
                 " warmup alone (`ConstantLR(factor=1.0, warmup=...)`, or the optimizer's `warmup_steps`), or a"
                 " plain optimizer for a decaying schedule."
