@@ -210,33 +210,36 @@ WARM_RESTARTS = {
 }
 
 
+@pytest.mark.parametrize("skip", [0, 2], ids=["", "2-batches-skipped"])
 @pytest.mark.parametrize("model", [Poisoned, ManualPoisoned], ids=["automatic", "manual"])
 @pytest.mark.parametrize("kind", list(WARM_RESTARTS))
 @pytest.mark.parametrize(
     ("nan_at", "rewound", "fractions"),
     [
-        # back into the epoch before: epoch 1's steps 6-9 come back, and Lightning's epoch 2 has 6 steps left: the
-        # rewound epoch 1 is 6 + 6 steps long, its fractions count over 12 steps, it ends where Lightning's does
-        (23, (24, 16), [1.6] + [1 + (6 + k) / 12 for k in range(1, 6)]),
+        # back into the epoch before: epoch 1's steps 6-9 come back, and Lightning's epoch 2 has 6 steps left (less
+        # the skipped batches): the rewound epoch 1 is 6 + 6 steps long, its fractions count over those 12 steps,
+        # it ends where Lightning's does
+        (23, (24, 16), lambda skip: [1.6] + [1 + (6 + k) / (12 - skip) for k in range(1, 6 - skip)]),
         # back to the start of this epoch, 4 steps left in it: its fractions count over those 4 steps
-        (25, (26, 20), [2.0] + [2 + k / 4 for k in range(1, 4)]),
+        (25, (26, 20), lambda skip: [2.0] + [2 + k / (4 - skip) for k in range(1, 4 - skip)]),
     ],
     ids=["into-the-epoch-before", "inside-the-epoch"],
 )
 def test_warm_restarts_per_step_rewound_restart_once_where_lightnings_epoch_starts(
-    tmp_path, model, kind, nan_at, rewound, fractions
+    tmp_path, model, kind, nan_at, rewound, fractions, skip
 ) -> None:
     """Per step, ``CosineAnnealingWarmRestarts`` counts fractions of epochs; a rewind moves its clock back to an
     epoch that Lightning's epoch now ends: the rewound epoch counts its fractions over its real length, the next
     epoch restarts (once) where Lightning's starts. Before: 0.2 epochs past a restart, then a second restart at
     Lightning's epoch start (into the epoch before), or the restart skipped (2.4 then 3.1, inside the epoch). The
-    same in manual optimization, one optimizer step a batch (the batches left are its steps left)."""
+    same in manual optimization, one optimizer step a batch (the batches left are its steps left), and with
+    batches skipped after the rewind (they take no step: the epoch is shorter by them)."""
     diagnostics, recorder, *_ = fit(
-        tmp_path, model(nan_at=(nan_at,)), WARM_RESTARTS[kind](), lrs.Rewind(every=4, factor=0.5)
+        tmp_path, model(nan_at=(nan_at,)), WARM_RESTARTS[kind](), lrs.Rewind(every=4, factor=0.5, skip_batches=skip)
     )
     assert [(e["step"], e["to_step"]) for e in diagnostics.rewinds] == [rewound]
     step = rewound[0]
-    epochs = [n / BATCHES for n in range(step)] + fractions + [3 + k / BATCHES for k in range(BATCHES)]
+    epochs = [n / BATCHES for n in range(step)] + fractions(skip) + [3 + k / BATCHES for k in range(BATCHES)]
     optimizer = make_optimizer()
     scheduler = torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(optimizer, T_0=1)
     expected = []
@@ -246,11 +249,12 @@ def test_warm_restarts_per_step_rewound_restart_once_where_lightnings_epoch_star
         expected.append([scale * group["lr"] for group in optimizer.param_groups])
     if kind != "alone":
         expected[:BATCHES] = [[0.05, 0.005]] * BATCHES  # (ConstantLR's half of the first epoch)
-    assert len(recorder.lrs) == len(expected) == 4 * BATCHES
+    assert len(recorder.lrs) == len(expected) == 4 * BATCHES - skip
     assert recorder.lrs == [pytest.approx(row, rel=1e-12) for row in expected]
-    restarts = [n for n in range(step, 4 * BATCHES) if recorder.lrs[n][0] == pytest.approx(0.05, rel=1e-12)]
-    assert restarts[-1] == 3 * BATCHES  # the last restart: where Lightning's epoch 3 starts
-    assert restarts.count(3 * BATCHES) == 1  # (once)
+    epoch_3 = len(expected) - BATCHES  # (the row where Lightning's epoch 3 starts)
+    restarts = [n for n in range(step, len(expected)) if recorder.lrs[n][0] == pytest.approx(0.05, rel=1e-12)]
+    assert restarts[-1] == epoch_3  # the last restart: where Lightning's epoch 3 starts
+    assert restarts.count(epoch_3) == 1  # (once)
 
 
 def test_without_a_schedule_callback_the_optimizers_lrs_are_lowered(tmp_path) -> None:
