@@ -310,11 +310,10 @@ def _restore(
     """Load ``state`` and lower the lrs; returns the schedules whose lr someone else sets (SWA).
 
     The restored epoch of each schedule ends with the run's: after this batch and the ``skipped`` ones, Lightning's
-    epoch has ``left`` optimizer steps. In manual optimization (a batch at a time) that is the batches left for an
+    epoch has ``left`` optimizer steps. In manual optimization (a batch at a time) that is the batches left, for an
     optimizer that steps once a batch; unknown for one at another rate (a GAN's generator).
     """
     left = steps_left_in_epoch(trainer, after=1 + skipped)
-    automatic = pl_module.automatic_optimization
     pl_module.load_state_dict(state.model)
     handed_over = []
     scheduled = set()
@@ -328,7 +327,7 @@ def _restore(
             continue
         saved_timeline, length = state.schedules[callback.state_key]
         now = timeline.plan.length
-        ends = left if automatic or timeline.plan.steps_per_batch == 1.0 else math.inf
+        ends = left if timeline.plan.steps_per_batch == 1.0 else math.inf
         timeline.rewind(saved_timeline, length if length is not None else now, factor, ends)
         if length is not None and length != now:  # the run changed length since that state: what remains follows
             timeline.replan(now, "a rewind went back to before the run changed length", epochs_kept=True)

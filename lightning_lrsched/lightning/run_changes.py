@@ -33,7 +33,8 @@ def steps_per_epoch_now(trainer: pl.Trainer, rate: float) -> float:
 def steps_left_in_epoch(trainer: pl.Trainer, after: int = 0) -> float:
     """Optimizer steps Lightning takes from the batch that starts to the end of its epoch (automatic optimization).
 
-    Lightning steps after every ``accumulate_grad_batches``-th batch of an epoch and after its last one; the batch
+    In manual optimization (no accumulation) these are the batches left. Lightning steps after every
+    ``accumulate_grad_batches``-th batch of an epoch and after its last one; the batch
     that starts is ``batch_progress.current.ready`` (counted from 1, with a resumed epoch's earlier batches). With
     ``after``, from that many batches later (at a batch's end, ``after=1``: the steps still to come).
     """
