@@ -132,6 +132,25 @@ def test_the_rewind_benchmark_runs_in_a_quick_setting(monkeypatch, capsys) -> No
     assert re.search(r"peak 1\.0, warn +val_loss 0\.7\d\d +val_acc 0\.500", out)  # stuck at chance
 
 
+def test_the_overhead_benchmark_clocks_both_sides_and_puts_the_hooks_back(monkeypatch, capsys) -> None:
+    """One alternating pair of fits: the clocked work of each side is not empty (the wrapped hooks ran), and the
+    functions it wrapped for the run are the package's own again afterwards."""
+    from lightning_lrsched.core.timeline import Timeline
+    from lightning_lrsched.lightning.fit_run import FitRun
+
+    hooks = (Timeline.__dict__["optimizer_step"], FitRun.__dict__["before_optimizer_step"])
+    benchmark = load("overhead", EXAMPLES.parent / "benchmarks")
+    monkeypatch.setattr(sys, "argv", ["overhead.py", "--runs", "1", "--epochs", "1", "--only", "warmup + cosine"])
+    benchmark.main()
+    out = capsys.readouterr().out
+    found = re.search(r"clocked work (\d+) us/step against native (\d+), per-step ratio (\d\.\d{3})", out)
+    assert found, out
+    ours, native, _ = map(float, found.groups())
+    assert ours > 10  # (the lr logging of each side alone takes more)
+    assert native > 10
+    assert (Timeline.__dict__["optimizer_step"], FitRun.__dict__["before_optimizer_step"]) == hooks
+
+
 def test_the_lr_finder_benchmark_runs_in_a_tiny_setting(tmp_path, capsys) -> None:
     benchmark = load("lr_finder", EXAMPLES.parent / "benchmarks")
     results = tmp_path / "finder.json"
