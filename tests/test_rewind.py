@@ -210,7 +210,7 @@ WARM_RESTARTS = {
 }
 
 
-@pytest.mark.parametrize("skip", [0, 2], ids=["", "2-batches-skipped"])
+@pytest.mark.parametrize("skip", [0, 2], ids=["none-skipped", "2-skipped"])
 @pytest.mark.parametrize("model", [Poisoned, ManualPoisoned], ids=["automatic", "manual"])
 @pytest.mark.parametrize("kind", list(WARM_RESTARTS))
 @pytest.mark.parametrize(
@@ -420,8 +420,8 @@ def test_skipped_batches_change_nothing_and_do_not_advance_the_schedule(tmp_path
 
 
 def test_a_smoke_run_rewinds_and_its_messages_count_one_step_and_one_batch_in_the_singular(tmp_path) -> None:
-    """``fast_dev_run=3``, the first step's loss NaN: back to the state before it (1 step undone), one batch skipped;
-    the schedule planned for the smoke run's 3 steps ran 2 of them."""
+    """``fast_dev_run=3``, the first step's loss NaN: back to the state before it (1 step undone), one batch skipped.
+    Of the smoke run's 3 batches, 2 took a step and the rewind took 1 back: the schedule counts 1 of its 3 steps."""
     diagnostics, recorder, _, _, messages = fit(
         tmp_path,
         Poisoned(nan_at=(0,)),

@@ -276,8 +276,10 @@ class Rewinder:
 
 def _message(event: dict[str, Any], what: str, bound: int, *, scheduled: bool) -> str:
     batches = event["skipped_batches"]
-    skipped = f" The next {batches} batches are skipped." if batches > 1 else ""
-    skipped = " The next batch is skipped." if batches == 1 else skipped
+    if batches == 1:
+        skipped = " The next batch is skipped."
+    else:
+        skipped = f" The next {batches} batches are skipped." if batches else ""
     undone = f"{event['steps_undone']} optimizer step{'s' if event['steps_undone'] != 1 else ''} undone"
     factor = f"{event['factor']:g}x"
     lowered = f"the rest of the schedule runs at {factor} its plan" if scheduled else f"the lrs are lowered to {factor}"
