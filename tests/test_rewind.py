@@ -217,9 +217,10 @@ WARM_RESTARTS = {
     ("nan_at", "rewound", "fractions"),
     [
         # back into the epoch before: epoch 1's steps 6-9 come back, and Lightning's epoch 2 has 6 steps left (less
-        # the skipped batches): the rewound epoch 1 is 6 + 6 steps long, its fractions count over those 12 steps,
-        # it ends where Lightning's does
-        (23, (24, 16), lambda skip: [1.6] + [1 + (6 + k) / (12 - skip) for k in range(1, 6 - skip)]),
+        # the skipped batches): the rewound epoch 1 is 6 + 6 steps long, its fractions count over those 12 steps
+        # from the restored step on (1.5, not the restored state's 1.6: no rise for a step), it ends where
+        # Lightning's does
+        (23, (24, 16), lambda skip: [1 + (6 + k) / (12 - skip) for k in range(6 - skip)]),
         # back to the start of this epoch, 4 steps left in it: its fractions count over those 4 steps
         (25, (26, 20), lambda skip: [2.0] + [2 + k / (4 - skip) for k in range(1, 4 - skip)]),
     ],

@@ -160,16 +160,15 @@ class _CompositeTimeline(Timeline):
         """
         answered = self.answered_since(state)
         super().rewind(state, length, factor, left)
-        self.end_children_epochs(left)
         self.keep_answered(answered)
         self.write_lrs()
 
-    def end_children_epochs(self, left: float) -> None:
-        """After a rewind, each running phase's epoch ends with the run's too, a composite phase's phases as well."""
+    @override
+    def end_epoch_with_run(self, left: float) -> None:
+        """Each running phase's epoch ends with the run's too (a composite phase's phases as well)."""
+        super().end_epoch_with_run(left)
         for child in self.children:
-            child.plan.end_epoch_with_run(child.position, left)
-            if isinstance(child, _CompositeTimeline):
-                child.end_children_epochs(left)
+            child.end_epoch_with_run(left)
 
     def answered_since(self, state: Mapping[str, Any]) -> list[tuple[int, Any]]:
         """What the running children that answer validations did since ``state``, by the child's index."""
@@ -201,10 +200,6 @@ class _SequentialTimeline(_CompositeTimeline):
     @override
     def start_scheduler(self) -> LRScheduler:
         return self._enter_phase(0, None)
-
-    @override
-    def holds_end(self) -> bool:
-        return self.schedule.parts[-1].ends
 
     @override
     def _child_length(self, index: int) -> TrainingLength:
@@ -303,10 +298,6 @@ class _ChainedTimeline(_CompositeTimeline):
     def start_scheduler(self) -> LRScheduler:
         return self._start_all(None)
 
-    @override
-    def holds_end(self) -> bool:
-        return all(child.ends for child in self.schedule.parts)
-
     def _start_all(self, states: Sequence[Mapping[str, Any]] | None) -> LRScheduler:
         self.children = [
             self._start(child, self._child_length(i), states[i] if states else None)
@@ -382,6 +373,7 @@ class SequentialLR(_Composite):
         super().__init__(
             schedulers, milestones=list(milestones), lengths=("milestones",) if milestones else (), **kwargs
         )
+        self.ends = self.parts[-1].ends  # (the last phase's end is the composite's)
 
     @override
     def resolve_lengths(self, length: TrainingLength, warmup_steps: int, warn: Warn) -> dict[str, Any]:
@@ -412,3 +404,4 @@ class ChainedScheduler(_Composite):
 
     def __init__(self, schedulers: Sequence[Schedule], **kwargs: Any) -> None:
         super().__init__(schedulers, lengths=(), **kwargs)
+        self.ends = all(child.ends for child in self.parts)  # (it ends when each factor has)

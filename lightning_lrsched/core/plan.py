@@ -80,16 +80,18 @@ class Plan:
         fraction = position.epoch_steps / per_epoch if math.isfinite(per_epoch) else 0.0
         return max(position.epochs + fraction - self.warmup_epochs, 0.0)
 
-    def end_epoch_with_run(self, position: Position, left: float) -> None:
+    def end_epoch_with_run(self, position: Position, left: float) -> bool:
         """The current epoch ends where the run's does, ``left`` optimizer steps after ``position``.
 
         After a rewind (into an earlier epoch, or to earlier steps of this one) it has another length than planned:
         its fractions count over its real length, so that ``CosineAnnealingWarmRestarts`` per step restarts where
-        the run's epoch ends, once.
+        the run's epoch ends, once. Returns whether its size changed.
         """
         size = position.epoch_steps + left
         if 0 < size < math.inf and size != self.epoch_sizes.get(position.epochs, self.length.steps_per_epoch):
             self.epoch_sizes[position.epochs] = size
+            return True
+        return False
 
     def epochs_passed(self, position: Position) -> bool:
         """Whether the optimizer step just taken (at ``position``) lies past the planned epochs."""

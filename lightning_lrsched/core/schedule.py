@@ -61,6 +61,8 @@ class Schedule:
     """Schedules that step per optimizer step unless ``interval`` says otherwise (cyclic, 1cycle, ...)."""
     ends: bool = False
     """Whether the schedule has a planned end (a decay to a floor, a last milestone), held past the planned run."""
+    steps_to_position: bool = False
+    """Whether :meth:`step_scheduler` sets the lr of the timeline's position (so again after a rewind), not one on."""
     _timeline_class: ClassVar[type[Timeline]] = Timeline
     _vocabulary: ClassVar[str] = ""
     """The short name of the vocabulary whose schedules a class takes by name (``"hf"``, ``"timm"``)."""
@@ -179,10 +181,8 @@ class Schedule:
     def scaled_to_run(self) -> bool:
         """Whether the plan depends on the run's length: an omitted whole-run length, or a percentage."""
         given = [self.warmup_length, *self._durations.values()]
-        if any(duration is None for duration in self._durations.values()):
-            return True
         flat = [d for item in given if item is not None for d in (item if isinstance(item, list) else [item])]
-        return any(duration.unit == "percent" for duration in flat)
+        return None in self._durations.values() or any(duration.unit == "percent" for duration in flat)
 
     def plain_arguments(self) -> dict[str, Any]:
         """The plain arguments (numbers, strings, flags; not lengths), to tell a changed one on resume.

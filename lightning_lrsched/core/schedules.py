@@ -314,6 +314,7 @@ class CosineAnnealingWarmRestarts(Schedule):
             lengths=("T_0",),
             **kwargs,
         )
+        self.steps_to_position = self.interval == "step"  # (torch's fractional epochs: see `step_scheduler`)
 
     @override
     def _length_unit(self) -> Interval:

@@ -51,6 +51,7 @@ class ScheduleHooks(Protocol):
     warmup_start_factor: float
     cycles_momentum: bool
     ends: bool
+    steps_to_position: bool
 
     def resolve_lengths(self, length: TrainingLength, warmup_steps: int, warn: Warn) -> dict[str, Any]: ...
     def build_scheduler(self, optimizer: Optimizer, resolved: dict[str, Any]) -> LRScheduler: ...
@@ -133,7 +134,7 @@ class Timeline:
         self.write_lrs()
         plan, position = self.plan, self.position
         past_plan = position.steps > plan.steps if self.interval == "step" else plan.epochs_passed(position)
-        if past_plan and self.holds_end():
+        if past_plan and self.schedule.ends:
             self.warn.once("plan-end", past_plan_text(self))
 
     def epoch_end(self) -> None:
@@ -222,8 +223,7 @@ class Timeline:
         Args:
             state: a :meth:`state_dict` of this timeline, taken earlier in this fit.
             length: the run's length when that state was taken.
-            factor: the lrs from here are ``factor`` times those the timeline would have set (it multiplies
-                the scale of earlier rewinds).
+            factor: the lrs from here are ``factor`` times the timeline's (it multiplies earlier rewinds' scale).
             left: the optimizer steps left in the run's epoch: the restored epoch ends with it.
         """
         position = self.position
@@ -232,7 +232,7 @@ class Timeline:
         self.restore(state)
         self.plan.length, position.undone, self.planned.scale = length, undone, scale
         position.handed_over = handed_over if handed_over is not None else position.handed_over
-        self.plan.end_epoch_with_run(position, left)
+        self.end_epoch_with_run(left)
         self.write_lrs()
 
     def restore(self, state: Mapping[str, Any]) -> None:
@@ -289,25 +289,26 @@ class Timeline:
         """A scheduler for the plan, at its start (a composite starts its first phases' timelines)."""
         return self.schedule.build_scheduler(self.planned.stand_in, self.plan.resolved)
 
-    def holds_end(self) -> bool:
-        """Whether the schedule holds its final value past its plan (it has an end: a decay, a last milestone)."""
-        return self.schedule.ends
-
     def schedulers(self) -> list[LRScheduler]:
         """The torch schedulers this timeline drives (a composite's children included)."""
         return [self.scheduler]
+
+    def end_epoch_with_run(self, left: float) -> None:
+        """After a rewind the epoch ends with the run's, ``left`` steps on: a schedule of its fractions follows."""
+        if self.plan.end_epoch_with_run(self.position, left) and self.schedule.steps_to_position:
+            self.schedule.step_scheduler(self.scheduler, self)  # (the lr of the position in the resized epoch)
 
     def count_step(self) -> None:
         """Count one optimizer step: past the warmup, a per-step schedule advances, or holds past its plan's end."""
         self.position.steps += 1
         steps = self.position.steps
         started = self.interval == "step" and steps > self.plan.warmup.steps
-        if started and (steps <= self.plan.steps or not self.holds_end()):
+        if started and (steps <= self.plan.steps or not self.schedule.ends):
             self.schedule.step_scheduler(self.scheduler, self)
 
     def _advance(self) -> None:
         """Advance an epoch schedule by one epoch (held past the plan, as ``count_step`` holds a step schedule)."""
-        if self.position.epochs <= self.plan.epochs or not self.holds_end():
+        if self.position.epochs <= self.plan.epochs or not self.schedule.ends:
             self.schedule.step_scheduler(self.scheduler, self)
 
     def _scheduler_state(self) -> dict[str, Any]:
@@ -457,7 +458,7 @@ class Resume:
             # fixed lengths, or a plan made for this very run (arguments that changed are said above): the run's
             # end is the plan's
             plan.steps, plan.epochs = length.total_steps, epochs_of(length)
-        elif timeline.holds_end() and plan.behind(timeline.position, timeline.interval):
+        elif timeline.schedule.ends and plan.behind(timeline.position, timeline.interval):
             timeline.warn.once("plan-end", ended_text(timeline, length))  # (re-planning has nothing left to stretch)
         elif replan:
             timeline.replan(length, "resumed into a run of another length (`replan_on_resume=True`)")
@@ -489,7 +490,7 @@ class Resume:
         timeline = self.timeline
         end = (
             f" past optimizer step {timeline.plan.steps:g} the learning rate holds at its final value."
-            if timeline.holds_end()
+            if timeline.schedule.ends
             else " it goes on with the checkpoint's lengths."
         )
         return (
@@ -554,7 +555,7 @@ def past_plan_text(timeline: Timeline) -> str:
 
 def cannot_replan_text(timeline: Timeline, why: str) -> str:
     """The warning of a schedule that keeps its plan because it cannot re-plan what remains."""
-    end = " and holds its final value past it" if timeline.holds_end() else ""
+    end = " and holds its final value past it" if timeline.schedule.ends else ""
     return (
         f"`{timeline.name}` cannot re-plan what remains of its schedule without a jump in the learning rate"
         f" ({why}); it keeps its plan of {timeline.plan.steps:g} optimizer steps{end}. Give its lengths as"

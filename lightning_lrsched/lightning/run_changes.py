@@ -130,7 +130,7 @@ def follow_resumed_epoch(
     for_this_fit = plan.length == estimate and plan.steps == estimate.total_steps  # (not a checkpoint's kept plan)
     if not resized and (same_size or not for_this_fit or length.total_steps == plan.steps):
         return
-    if timeline.holds_end() and plan.behind(position, timeline.interval) and length.total_steps > plan.steps:
+    if timeline.schedule.ends and plan.behind(position, timeline.interval) and length.total_steps > plan.steps:
         timeline.warn.once("plan-end", ended_text(timeline, length))  # (as at fit start: nothing is left to stretch)
         return
     before, done = plan.steps, position.steps + position.undone
