@@ -258,6 +258,87 @@ def test_warm_restarts_per_step_rewound_restart_once_where_lightnings_epoch_star
     assert restarts.count(epoch_3) == 1  # (once)
 
 
+def by_epoch_fraction(fractions: list[float], scale_from: int, warmup: int = 0) -> list[list[float]]:
+    """torch's CosineAnnealingWarmRestarts(T_0=1) at each row's fractional epoch (after a linear warmup of ``warmup``
+    rows, from 0), the rows from ``scale_from`` on at the rewind's 0.5x."""
+    optimizer = make_optimizer()
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(optimizer, T_0=1)
+    rows = []
+    for n, epoch in enumerate(fractions):
+        scheduler.step(max(epoch, 0.0))
+        lrs_now = [group["lr"] for group in optimizer.param_groups]
+        if epoch < 0:  # (a warmup row: -1 + its share of the warmup, from the cycle's first lr)
+            lrs_now = [lr * (1 + epoch) for lr in lrs_now]
+        rows.append([lr * (0.5 if n >= scale_from else 1.0) for lr in lrs_now])
+    return rows
+
+
+def by_epoch(lrs_of_epochs: list[float], scale_from: int) -> list[list[float]]:
+    """torch's StepLR(step_size=1, gamma=0.5) stepped by hand once an epoch: each epoch's lrs for its 10 rows."""
+    optimizer = make_optimizer()
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=1, gamma=0.5)
+    rows = []
+    for _ in lrs_of_epochs:
+        rows += [[group["lr"] for group in optimizer.param_groups] for _ in range(BATCHES)]
+        scheduler.step()
+    return [[lr * (0.5 if n >= scale_from else 1.0) for lr in row] for n, row in enumerate(rows)]
+
+
+@pytest.mark.parametrize("order", ["schedule-first", "diagnostics-first"])
+@pytest.mark.parametrize(
+    ("make", "expected"),
+    [
+        (lambda: lrs.StepLR(step_size=1, gamma=0.5), lambda: by_epoch([0, 1, 2], scale_from=10)),
+        (
+            lambda: lrs.CosineAnnealingWarmRestarts(T_0=1, interval="step"),
+            lambda: by_epoch_fraction([n / BATCHES for n in range(3 * BATCHES)], scale_from=10),
+        ),
+        (
+            lambda: lrs.ChainedScheduler([lrs.CosineAnnealingWarmRestarts(T_0=1, interval="step")]),
+            lambda: by_epoch_fraction([n / BATCHES for n in range(3 * BATCHES)], scale_from=10),
+        ),
+    ],
+    ids=["steplr-per-epoch", "warm-restarts-per-step", "in-a-composite"],
+)
+def test_a_rewind_at_an_epochs_last_batch_ends_the_restored_epoch_in_either_callback_order(
+    tmp_path, order, make, expected
+) -> None:
+    """The NaN at the last batch of epoch 0 rewinds 10 -> 4, into that epoch: Lightning's next epoch starts at
+    once, so the restored epoch ends there, whether the schedule's callback ran its end of the epoch before the
+    rewind or runs it after. Before: listed first (as users write it), the schedule stayed an epoch behind for
+    the rest of the run (StepLR 2x too high; warm restarts every 4 steps, the restored epoch's size)."""
+    schedule = make()
+    in_front, behind = (schedule, []) if order == "schedule-first" else (None, [schedule])
+    diagnostics, recorder, *_ = fit(
+        tmp_path, Poisoned(nan_at=(9,)), in_front, lrs.Rewind(every=4, factor=0.5), epochs=3, extra=behind
+    )
+    assert [(e["step"], e["to_step"]) for e in diagnostics.rewinds] == [(10, 4)]
+    assert len(recorder.lrs) == 3 * BATCHES
+    assert recorder.lrs == [pytest.approx(row, rel=1e-12) for row in expected()]
+
+
+@pytest.mark.parametrize(("nan_at", "rewound"), [(9, (10, 4)), (6, (7, 0))], ids=["to-step-4", "to-step-0"])
+def test_warm_restarts_per_step_rewound_into_the_warmup_start_the_cycle_where_the_warmup_ends(
+    tmp_path, nan_at, rewound
+) -> None:
+    """A warmup of 8 steps (0.8 epochs), then cycles of one epoch from the warmup's end. Rewound into the warmup,
+    the epoch ends early (with Lightning's): the warmup ends 1.4 or 1.5 epochs in, and the cycle still starts
+    there, so every step after the rewind has 0.5x the lr of the same step of the uninterrupted run. Before: the
+    cycle started 0.6 or 0.7 epochs in (the planned 0.8 taken off), or the warmup rose to the wrong peak."""
+    diagnostics, recorder, *_ = fit(
+        tmp_path,
+        Poisoned(nan_at=(nan_at,)),
+        lrs.CosineAnnealingWarmRestarts(T_0=1, interval="step", warmup=8),
+        lrs.Rewind(every=4, factor=0.5),
+        epochs=2,
+    )
+    assert [(e["step"], e["to_step"]) for e in diagnostics.rewinds] == [rewound]
+    at, to = rewound
+    steps = list(range(at)) + list(range(to, to + 2 * BATCHES - at))  # (the step each row's lr is for)
+    fractions = [s / 8 - 1 if s <= 8 else (s - 8) / BATCHES for s in steps]  # (warmup rows: -1 + its share)
+    assert recorder.lrs == [pytest.approx(row, rel=1e-12, abs=1e-15) for row in by_epoch_fraction(fractions, at)]
+
+
 def test_without_a_schedule_callback_the_optimizers_lrs_are_lowered(tmp_path) -> None:
     diagnostics, recorder, *_ = fit(tmp_path, Poisoned(nan_at=(9,)), None, lrs.Rewind(every=3, factor=0.1))
     [event] = diagnostics.rewinds

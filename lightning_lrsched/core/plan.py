@@ -45,7 +45,8 @@ class Plan:
     fit_steps: float
     """The Trainer's estimate of the run this fit plans for (a resume compares it with its own)."""
     warmup_epochs: float
-    """The warmup's length in epochs (a fraction), where an epoch schedule's own count starts."""
+    """The warmup's length in epochs (a fraction), where an epoch schedule's own count starts: planned from the
+    run's epoch size, then the fraction of the epochs as they ran where it ended (after a rewind or a resize)."""
     origin: int = 0
     """The optimizer step where the current scheduler started: 0, or the last re-plan's."""
     replans: list[dict[str, Any]] = dataclasses.field(default_factory=list)
@@ -75,10 +76,23 @@ class Plan:
         return max(position.steps - max(self.warmup.steps, self.origin), 0)
 
     def epoch_position(self, position: Position) -> float:
-        """Epochs since the warmup ended at ``position``, the current epoch's fraction from its real steps."""
+        """Epochs since the warmup ended at ``position`` (0 before), this epoch's fraction from its real steps."""
+        if position.steps <= self.warmup.steps:
+            return 0.0
+        return max(self._epochs_at(position) - self.warmup_epochs, 0.0)
+
+    def end_warmup(self, position: Position) -> None:
+        """The warmup ends at ``position``: the schedule's epochs count from there, as the epochs really ran.
+
+        That is the planned fraction, unless the epochs ran at other sizes (a rewind into the warmup ended an epoch
+        early): ``CosineAnnealingWarmRestarts`` per step then starts its cycle at the warmup's end all the same.
+        """
+        self.warmup_epochs = self._epochs_at(position)
+
+    def _epochs_at(self, position: Position) -> float:
+        """The epochs done at ``position``, the current one's fraction counted over its real size."""
         per_epoch = self.epoch_sizes.get(position.epochs, self.length.steps_per_epoch)
-        fraction = position.epoch_steps / per_epoch if math.isfinite(per_epoch) else 0.0
-        return max(position.epochs + fraction - self.warmup_epochs, 0.0)
+        return position.epochs + (position.epoch_steps / per_epoch if math.isfinite(per_epoch) else 0.0)
 
     def end_epoch_with_run(self, position: Position, left: float) -> bool:
         """The current epoch ends where the run's does, ``left`` optimizer steps after ``position``.

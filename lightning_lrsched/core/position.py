@@ -64,6 +64,10 @@ class Position:
                 path["change_steps"].append(self.steps)
         path["last"] = lr
 
+    def hand_over(self, to: str) -> None:
+        """From here ``to`` sets the lr (SWA): recorded with the step and epoch where it took over."""
+        self.handed_over = {"to": to, "step": self.steps, "epoch": self.epochs}
+
     def state(self) -> dict[str, Any]:
         """The position's part of a timeline's checkpoint state."""
         return {

@@ -279,8 +279,7 @@ class Timeline:
 
     def hand_over(self, to: str) -> None:
         """Stop setting the lr from now on: ``to`` sets it, from the configured lrs (the clock and path go on)."""
-        position = self.position
-        position.handed_over = {"to": to, "step": position.steps, "epoch": position.epochs}
+        self.position.hand_over(to)
         self.planned.hand_back()
 
     # ------------------------------------------------------------------ for subclasses (plateau, composites)
@@ -299,11 +298,12 @@ class Timeline:
             self.schedule.step_scheduler(self.scheduler, self)  # (the lr of the position in the resized epoch)
 
     def count_step(self) -> None:
-        """Count one optimizer step: past the warmup, a per-step schedule advances, or holds past its plan's end."""
+        """Count one optimizer step: the warmup ends, or a per-step schedule advances (or holds past its end)."""
         self.position.steps += 1
-        steps = self.position.steps
-        started = self.interval == "step" and steps > self.plan.warmup.steps
-        if started and (steps <= self.plan.steps or not self.schedule.ends):
+        steps, plan = self.position.steps, self.plan
+        if steps == plan.warmup.steps:
+            plan.end_warmup(self.position)
+        elif self.interval == "step" and steps > plan.warmup.steps and (steps <= plan.steps or not self.schedule.ends):
             self.schedule.step_scheduler(self.scheduler, self)
 
     def _advance(self) -> None:

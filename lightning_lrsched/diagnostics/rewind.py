@@ -312,7 +312,8 @@ def _restore(
     """Load ``state`` and lower the lrs; returns the schedules whose lr someone else sets (SWA).
 
     The restored epoch of each schedule ends with the run's: after this batch and the ``skipped`` ones, Lightning's
-    epoch has ``left`` optimizer steps. In manual optimization (a batch at a time) that is the batches left, for an
+    epoch has ``left`` optimizer steps; at its last batch, a schedule called before this callback has had its epoch
+    end, so the restored epoch ends here. In manual optimization (a batch at a time) that is the batches left, for an
     optimizer that steps once a batch; unknown for one at another rate (a GAN's generator).
     """
     left = steps_left_in_epoch(trainer, after=1 + skipped)
@@ -333,6 +334,8 @@ def _restore(
         timeline.rewind(saved_timeline, length if length is not None else now, factor, ends)
         if length is not None and length != now:  # the run changed length since that state: what remains follows
             timeline.replan(now, "a rewind went back to before the run changed length", epochs_kept=True)
+        if callback.epoch_ended:  # (its end of Lightning's epoch ran before this rewind: the restored epoch ends now)
+            timeline.epoch_end()
         scheduled.add(id(timeline.optimizer))
         if timeline.position.handed_over is not None:
             handed_over.append(f"The lrs of `{timeline.name}` are")

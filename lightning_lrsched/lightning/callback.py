@@ -138,6 +138,15 @@ class LRSchedulerCallback(ScheduleArguments, Callback):
         """The timeline of the fit under way (None between fits, or when nothing is scheduled)."""
         return self._fit.timeline if self._fit is not None else None
 
+    @property
+    def epoch_ended(self) -> bool:
+        """Whether Lightning's current epoch has ended for the fit under way (its last batch's end has run here).
+
+        A callback after this one in ``Trainer(callbacks=...)`` that moves the schedule back into an epoch (a
+        rewind of :class:`LRDiagnostics`) ends that epoch itself then: no other epoch end comes for it.
+        """
+        return self._fit is not None and self._fit.follower.epoch_ended
+
     optimizer_ref = property(lambda self: self.target.ref, doc="The ``optimizer`` argument: an index or a class name.")
     name = property(lambda self: self.target.name, doc="The ``name`` argument: the logged tag prefix, or None.")
     interval = property(

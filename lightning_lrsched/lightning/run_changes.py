@@ -406,6 +406,8 @@ class RunFollower:
         self.measure = measure
         self._measuring = False
         self.first_batch_due = self._fit_first = False
+        self.epoch_ended = False
+        """Whether Lightning's current epoch has ended for the schedule (its last batch's end has run)."""
         self._validations_at_start: int | None = None
 
     def fit_start(self, trainer: pl.Trainer, *, resumed: bool) -> None:
@@ -450,7 +452,7 @@ class RunFollower:
     def epoch_start(self, trainer: pl.Trainer) -> None:
         """An epoch starts: its size is checked at its first batch; the first whole epoch of a fit is measured."""
         self._measuring = self.measure and self.timeline.position.epoch_steps == 0
-        self.first_batch_due = True
+        self.first_batch_due, self.epoch_ended = True, False
 
     def epoch_end(self, trainer: pl.Trainer) -> None:
         """After an epoch's last batch: the measured rate, the epoch event, and SWA's start."""
@@ -460,4 +462,5 @@ class RunFollower:
             rate = follow_step_rate(trainer, timeline, timeline.position.epoch_steps)
             timeline.plan.steps_per_batch = rate if rate is not None else timeline.plan.steps_per_batch
         timeline.epoch_end()
+        self.epoch_ended = True
         hand_over_to_swa(trainer, timeline, next_epoch=trainer.current_epoch + 1)
