@@ -339,6 +339,31 @@ def test_warm_restarts_per_step_rewound_into_the_warmup_start_the_cycle_where_th
     assert recorder.lrs == [pytest.approx(row, rel=1e-12, abs=1e-15) for row in by_epoch_fraction(fractions, at)]
 
 
+@pytest.mark.parametrize("order", ["schedule-first", "diagnostics-first"])
+@pytest.mark.parametrize(("nan_at", "rewound"), [(6, (7, 0)), (9, (10, 4))], ids=["mid-epoch", "last-batch"])
+def test_a_rewind_in_the_measured_first_epoch_leaves_manual_optimization_at_its_rate(
+    tmp_path, nan_at, rewound, order
+) -> None:
+    """In manual optimization the first whole epoch measures the optimizer's steps per batch. A rewind in it moves
+    the schedule's position back, not the rate: the epoch counts the steps the optimizer took (10 of 10 batches),
+    and the lrs equal automatic optimization's, exactly. Before: the restored position's 3 or 4 steps measured a
+    rate of 0.3-0.4, and the cosine was re-planned to end 2.5x too early."""
+    runs = []
+    for model in (Poisoned, ManualPoisoned):
+        schedule = lrs.CosineAnnealingLR(interval="step", warmup=5)
+        in_front, behind = (schedule, []) if order == "schedule-first" else (None, [schedule])
+        diagnostics, recorder, *_ = fit(
+            tmp_path / model.__name__, model(nan_at=(nan_at,)), in_front, lrs.Rewind(every=4, factor=0.5),
+            epochs=3, extra=behind,
+        )  # fmt: skip
+        assert [(e["step"], e["to_step"]) for e in diagnostics.rewinds] == [rewound]
+        assert schedule.schedule.last_timeline.plan.steps_per_batch == 1.0  # (the rate measured: 1)
+        runs.append(recorder.lrs)
+    automatic, manual = runs
+    assert len(manual) == 3 * BATCHES
+    assert manual == automatic
+
+
 def test_without_a_schedule_callback_the_optimizers_lrs_are_lowered(tmp_path) -> None:
     diagnostics, recorder, *_ = fit(tmp_path, Poisoned(nan_at=(9,)), None, lrs.Rewind(every=3, factor=0.1))
     [event] = diagnostics.rewinds

@@ -49,6 +49,11 @@ class Position:
         """Optimizer steps taken in the current epoch."""
         return self.steps - self.epoch_start_steps
 
+    @property
+    def taken(self) -> int:
+        """Optimizer steps taken in all, those that rewinds took back included (it only grows during a fit)."""
+        return self.steps + self.undone
+
     def record(self, lr: float) -> None:
         """Add ``lr``, the learning rate optimizer step ``steps`` used, to the path."""
         path = self.path

@@ -405,6 +405,7 @@ class RunFollower:
         self.catch_up = catch_up
         self.measure = measure
         self._measuring = False
+        self._taken_before_epoch = 0  # (the optimizer's steps before the measured epoch: `Position.taken`)
         self.first_batch_due = self._fit_first = False
         self.epoch_ended = False
         """Whether Lightning's current epoch has ended for the schedule (its last batch's end has run)."""
@@ -437,6 +438,7 @@ class RunFollower:
         mid_epoch = trainer.fit_loop.epoch_loop.batch_progress.current.ready > 1
         if mid_epoch:
             self._measuring = self.measure  # (the epoch's steps before the resume are in its count)
+            self._taken_before_epoch = self.timeline.position.taken - self.timeline.position.epoch_steps
         if mid_epoch or (fit_first and trainer.current_epoch > 0):  # (resumed, in an epoch's middle or at its start)
             follow_resumed_epoch(trainer, self.timeline, self.estimate, self.saved_epoch_size)
         else:
@@ -452,14 +454,19 @@ class RunFollower:
     def epoch_start(self, trainer: pl.Trainer) -> None:
         """An epoch starts: its size is checked at its first batch; the first whole epoch of a fit is measured."""
         self._measuring = self.measure and self.timeline.position.epoch_steps == 0
+        self._taken_before_epoch = self.timeline.position.taken
         self.first_batch_due, self.epoch_ended = True, False
 
     def epoch_end(self, trainer: pl.Trainer) -> None:
-        """After an epoch's last batch: the measured rate, the epoch event, and SWA's start."""
+        """After an epoch's last batch: the measured rate, the epoch event, and SWA's start.
+
+        The measured epoch's steps are those the optimizer took in it, a rewind's undone steps included (a rewind in
+        it moves the schedule's position back, not the optimizer's rate).
+        """
         timeline = self.timeline
         if self._measuring:
             self.measure = self._measuring = False
-            rate = follow_step_rate(trainer, timeline, timeline.position.epoch_steps)
+            rate = follow_step_rate(trainer, timeline, timeline.position.taken - self._taken_before_epoch)
             timeline.plan.steps_per_batch = rate if rate is not None else timeline.plan.steps_per_batch
         timeline.epoch_end()
         self.epoch_ended = True
