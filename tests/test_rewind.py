@@ -339,6 +339,31 @@ def test_warm_restarts_per_step_rewound_into_the_warmup_start_the_cycle_where_th
     assert recorder.lrs == [pytest.approx(row, rel=1e-12, abs=1e-15) for row in by_epoch_fraction(fractions, at)]
 
 
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: lrs.ReduceLROnPlateau(monitor="train_loss", patience=0),
+        lambda: lrs.SequentialLR([lrs.ConstantLR(0.5, total_iters=3), lrs.ExponentialLR(0.7)], milestones=["1ep"]),
+        lambda: lrs.OneCycleLR(max_lr=0.5),
+    ],
+    ids=["plateau", "sequential", "onecycle"],
+)
+def test_the_callback_order_does_not_change_a_rewound_run(tmp_path, make) -> None:
+    """The schedule callback before or after ``LRDiagnostics`` in ``callbacks``: the same lrs at every step, for
+    a rewind at an epoch's last batch (10 -> 4) and one in an epoch's middle (24 -> 16)."""
+    runs = []
+    for order in ("schedule-first", "diagnostics-first"):
+        schedule = make()
+        in_front, behind = (schedule, []) if order == "schedule-first" else (None, [schedule])
+        diagnostics, recorder, *_ = fit(
+            tmp_path / order, Poisoned(nan_at=(9, 23)), in_front, lrs.Rewind(every=4, factor=0.5), extra=behind
+        )
+        runs.append(([(e["step"], e["to_step"]) for e in diagnostics.rewinds], recorder.lrs))
+    assert runs[0][0] == runs[1][0] == [(10, 4), (24, 16)]
+    assert len(runs[0][1]) == 4 * BATCHES
+    assert runs[0][1] == runs[1][1]
+
+
 @pytest.mark.parametrize("order", ["schedule-first", "diagnostics-first"])
 @pytest.mark.parametrize(("nan_at", "rewound"), [(6, (7, 0)), (9, (10, 4))], ids=["mid-epoch", "last-batch"])
 def test_a_rewind_in_the_measured_first_epoch_leaves_manual_optimization_at_its_rate(
