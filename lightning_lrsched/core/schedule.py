@@ -62,7 +62,7 @@ class Schedule:
     ends: bool = False
     """Whether the schedule has a planned end (a decay to a floor, a last milestone), held past the planned run."""
     steps_to_position: bool = False
-    """Whether :meth:`step_scheduler` sets the lr of the timeline's position (so again after a rewind), not one on."""
+    """Whether :meth:`step_scheduler` sets the lr of the timeline's position, rather than one interval on."""
     _timeline_class: ClassVar[type[Timeline]] = Timeline
     _vocabulary: ClassVar[str] = ""
     """The short name of the vocabulary whose schedules a class takes by name (``"hf"``, ``"timm"``)."""
