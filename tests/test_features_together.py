@@ -593,6 +593,7 @@ def test_a_kept_plan_stays_when_a_resume_in_an_epochs_middle_changes_the_accumul
 def test_warm_restarts_per_step_restart_at_the_real_end_of_an_epoch_resumed_into_another_accumulation(tmp_path) -> None:
     """Epoch 0 is 6 steps of the checkpoint's size and 2 of the new one: the cycle ends with its 8th step.
 
+    Its fractions count over those 8 steps from the resumed step on (6/8, then 7/8: no kink of one step at 6/10).
     Before, its fraction went on counting steps of the new epochs' size (5): 7/5 of an epoch, a restart mid-epoch.
     """
 
@@ -603,7 +604,7 @@ def test_warm_restarts_per_step_restart_at_the_real_end_of_an_epoch_resumed_into
     recorder = LRRecorder()
     run = trainer(tmp_path / "b", max_epochs=3, accumulate_grad_batches=2, callbacks=[schedule(), recorder])
     run.fit(TinyModel(), make_loader(), ckpt_path=path, **SAFE_LOAD)
-    epochs = [0.6, 7 / 8] + [1 + k / 5 for k in range(5)] + [2 + k / 5 for k in range(5)]  # 6/10, then 7/8 of epoch 0
+    epochs = [6 / 8, 7 / 8] + [1 + k / 5 for k in range(5)] + [2 + k / 5 for k in range(5)]  # (epoch 0: 8 steps)
     optimizer = make_optimizer()
     scheduler = ts.CosineAnnealingWarmRestarts(optimizer, T_0=1)
     expected = []

@@ -103,15 +103,15 @@ def follow_resumed_epoch(
     """At the first batch of a resumed fit (in an epoch's middle or at its start): plan for the steps really left.
 
     The Trainer's ``estimate`` counts whole epochs of this fit's size, but the epochs before (and the resumed epoch's
-    first batches) ran in the checkpoint's run, which may have had another ``accumulate_grad_batches`` or epoch size;
-    a checkpoint written at an epoch's end (``ModelCheckpoint``'s default) resumes at the next epoch's start. A plan
-    made for this fit (fresh, caught up, or re-planned on resume) is re-planned for the steps really left; epochs of
-    another size than the plan's are followed as at an epoch start. A checkpoint's plan that was kept stays. The
-    resumed epoch's own size (its steps before and after the resume) is the plan's for it, where a schedule counts
-    fractions of epochs (``CosineAnnealingWarmRestarts`` per step). The steps of an optimizer at its own rate
-    (manual optimization, ``steps_per_batch``) are not Lightning's to count: only its epochs' size is followed.
-    Where the checkpoint's run had epochs of this fit's size (``saved_size``), the epoch's first steps ran at it:
-    the run is as the Trainer estimates, whatever rewinds and skipped batches did to the schedule's own count.
+    first batches) ran in the checkpoint's run, which may have had another ``accumulate_grad_batches`` or epoch size; a
+    checkpoint written at an epoch's end (``ModelCheckpoint``'s default) resumes at the next epoch's start. A plan made
+    for this fit (fresh, caught up, or re-planned on resume) is re-planned for the steps really left; epochs of another
+    size than the plan's are followed as at an epoch start. A checkpoint's plan that was kept stays. The resumed epoch's
+    own size (its steps before and after the resume) is the plan's for it, where a schedule counts fractions of epochs
+    (``CosineAnnealingWarmRestarts`` per step: from the resumed step on, as after a rewind). The steps of an optimizer
+    at its own rate (manual optimization, ``steps_per_batch``) are not Lightning's to count: only its epochs' size is
+    followed. Where the checkpoint's run had epochs of this fit's size (``saved_size``), the epoch's first steps ran at
+    it: the run is as the Trainer estimates, whatever rewinds and skipped batches did to the schedule's own count.
     """
     plan, position = timeline.plan, timeline.position
     if not trainer.lightning_module.automatic_optimization or plan.steps_per_batch != 1.0:
@@ -124,7 +124,7 @@ def follow_resumed_epoch(
     same_size = saved_size == per_epoch  # (then the epoch's first steps ran at this size: the run is as estimated)
     epoch, size = trainer.current_epoch, position.epoch_steps + left
     if size != per_epoch and not same_size:  # its first steps ran at the checkpoint's size
-        plan.epoch_sizes[position.epochs] = size
+        timeline.end_epoch_with_run(left)  # (a schedule of its fractions follows from the resumed step)
     length = length_from_now(trainer, timeline, per_epoch, epoch=epoch + 1, start=position.steps + left)
     resized = per_epoch != plan.length.steps_per_epoch  # (the estimate counted epochs of another size)
     for_this_fit = plan.length == estimate and plan.steps == estimate.total_steps  # (not a checkpoint's kept plan)
