@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
+import huggingface_hub.constants
 import pytest
 
 import lightning_lrsched as lrs
@@ -39,8 +40,16 @@ def test_quickstart_trains_and_logs_the_schedule(tmp_path) -> None:
     assert {"lr-AdamW-momentum", "train_loss", "val_loss", "val_acc"} <= set(logged)
 
 
-def test_bert_sentiment_end_to_end_on_the_offline_model_and_data(tmp_path, monkeypatch, capsys) -> None:
+def go_offline(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No hub requests: ``HF_HUB_OFFLINE``, and huggingface_hub's own flag, which it read from the environment when
+    this process first imported it (an earlier test's transformers import). The variable alone left a hub model's
+    load trying the network for 47 s before it failed."""
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+
+
+def test_bert_sentiment_end_to_end_on_the_offline_model_and_data(tmp_path, monkeypatch, capsys) -> None:
+    go_offline(monkeypatch)
     bert = load("bert_sentiment")
     tiny = ["--train-size", "24", "--val-size", "9", "--test-size", "9", "--epochs", "1", "--batch-size", "8"]
     options = ["--max-length", "16", "--warmup", "0", "--on-divergence", "rewind", "--logdir", str(tmp_path)]
@@ -62,7 +71,7 @@ def test_bert_sentiment_end_to_end_on_the_offline_model_and_data(tmp_path, monke
 
 @pytest.mark.filterwarnings("ignore:LRDiagnostics")  # (a tiny run's noisy pick may trip its divergence watch)
 def test_bert_sentiment_finds_its_peak_lr_with_a_range_test(tmp_path, monkeypatch, capsys) -> None:
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    go_offline(monkeypatch)
     bert = load("bert_sentiment")
     short = (1e-6, 1e-2, 20, "edge", 4.0)  # (a 20-step test: the defaults' 100 steps need a longer fit)
     monkeypatch.setattr(lrs.LRRangeTest.__init__, "__defaults__", short)
@@ -79,7 +88,7 @@ def test_bert_sentiment_finds_its_peak_lr_with_a_range_test(tmp_path, monkeypatc
 
 
 def test_bert_sentiment_hub_model_offline_gives_a_clear_message(tmp_path, monkeypatch) -> None:
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    go_offline(monkeypatch)
     bert = load("bert_sentiment")
     with pytest.raises(SystemExit, match=r"(?s)could not load model 'bert-base-uncased'.*Omit --model"):
         bert.main(["--model", "bert-base-uncased", "--train-size", "8", "--val-size", "4", "--test-size", "4",
@@ -107,7 +116,7 @@ def test_bert_sentiment_hub_dataset_without_the_package_says_what_to_install(tmp
 
 
 def test_the_schedule_benchmark_runs_in_a_tiny_setting(tmp_path, monkeypatch, capsys) -> None:
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    go_offline(monkeypatch)
     monkeypatch.chdir(tmp_path)
     monkeypatch.syspath_prepend(str(EXAMPLES.parent / "benchmarks"))
     benchmark = load("bert_schedules", EXAMPLES.parent / "benchmarks")
