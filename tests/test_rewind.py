@@ -258,27 +258,27 @@ def test_warm_restarts_per_step_rewound_restart_once_where_lightnings_epoch_star
     assert restarts.count(epoch_3) == 1  # (once)
 
 
-def by_epoch_fraction(fractions: list[float], scale_from: int, warmup: int = 0) -> list[list[float]]:
-    """torch's CosineAnnealingWarmRestarts(T_0=1) at each row's fractional epoch (after a linear warmup of ``warmup``
-    rows, from 0), the rows from ``scale_from`` on at the rewind's 0.5x."""
+def by_epoch_fraction(fractions: list[float], scale_from: int) -> list[list[float]]:
+    """torch's CosineAnnealingWarmRestarts(T_0=1) at each row's fractional epoch, the rows from ``scale_from`` on at
+    the rewind's 0.5x. A negative fraction is a warmup row: -1 + its share of the warmup, from the cycle's first lr."""
     optimizer = make_optimizer()
     scheduler = torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(optimizer, T_0=1)
     rows = []
     for n, epoch in enumerate(fractions):
         scheduler.step(max(epoch, 0.0))
         lrs_now = [group["lr"] for group in optimizer.param_groups]
-        if epoch < 0:  # (a warmup row: -1 + its share of the warmup, from the cycle's first lr)
+        if epoch < 0:  # (a warmup row)
             lrs_now = [lr * (1 + epoch) for lr in lrs_now]
         rows.append([lr * (0.5 if n >= scale_from else 1.0) for lr in lrs_now])
     return rows
 
 
-def by_epoch(lrs_of_epochs: list[float], scale_from: int) -> list[list[float]]:
+def by_epoch(epochs: int, scale_from: int) -> list[list[float]]:
     """torch's StepLR(step_size=1, gamma=0.5) stepped by hand once an epoch: each epoch's lrs for its 10 rows."""
     optimizer = make_optimizer()
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=1, gamma=0.5)
     rows = []
-    for _ in lrs_of_epochs:
+    for _ in range(epochs):
         rows += [[group["lr"] for group in optimizer.param_groups] for _ in range(BATCHES)]
         scheduler.step()
     return [[lr * (0.5 if n >= scale_from else 1.0) for lr in row] for n, row in enumerate(rows)]
@@ -288,7 +288,7 @@ def by_epoch(lrs_of_epochs: list[float], scale_from: int) -> list[list[float]]:
 @pytest.mark.parametrize(
     ("make", "expected"),
     [
-        (lambda: lrs.StepLR(step_size=1, gamma=0.5), lambda: by_epoch([0, 1, 2], scale_from=10)),
+        (lambda: lrs.StepLR(step_size=1, gamma=0.5), lambda: by_epoch(3, scale_from=10)),
         (
             lambda: lrs.CosineAnnealingWarmRestarts(T_0=1, interval="step"),
             lambda: by_epoch_fraction([n / BATCHES for n in range(3 * BATCHES)], scale_from=10),
