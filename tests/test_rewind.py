@@ -284,6 +284,11 @@ def by_epoch(epochs: int, scale_from: int) -> list[list[float]]:
     return [[lr * (0.5 if n >= scale_from else 1.0) for lr in row] for n, row in enumerate(rows)]
 
 
+def placed(schedule: lrs.LRSchedulerCallback, order: str) -> tuple[lrs.LRSchedulerCallback | None, list[Callback]]:
+    """``fit``'s schedule and extra callbacks: the schedule before ``LRDiagnostics`` or after it (``order``)."""
+    return (schedule, []) if order == "schedule-first" else (None, [schedule])
+
+
 @pytest.mark.parametrize("order", ["schedule-first", "diagnostics-first"])
 @pytest.mark.parametrize(
     ("make", "expected"),
@@ -308,7 +313,7 @@ def test_a_rewind_at_an_epochs_last_batch_ends_the_restored_epoch_in_either_call
     rewind or runs it after. Before: listed first (as users write it), the schedule stayed an epoch behind for
     the rest of the run (StepLR 2x too high; warm restarts every 4 steps, the restored epoch's size)."""
     schedule = make()
-    in_front, behind = (schedule, []) if order == "schedule-first" else (None, [schedule])
+    in_front, behind = placed(schedule, order)
     diagnostics, recorder, *_ = fit(
         tmp_path, Poisoned(nan_at=(9,)), in_front, lrs.Rewind(every=4, factor=0.5), epochs=3, extra=behind
     )
@@ -354,7 +359,7 @@ def test_the_callback_order_does_not_change_a_rewound_run(tmp_path, make) -> Non
     runs = []
     for order in ("schedule-first", "diagnostics-first"):
         schedule = make()
-        in_front, behind = (schedule, []) if order == "schedule-first" else (None, [schedule])
+        in_front, behind = placed(schedule, order)
         diagnostics, recorder, *_ = fit(
             tmp_path / order, Poisoned(nan_at=(9, 23)), in_front, lrs.Rewind(every=4, factor=0.5), extra=behind
         )
@@ -376,7 +381,7 @@ def test_a_rewind_in_the_measured_first_epoch_leaves_manual_optimization_at_its_
     runs = []
     for model in (Poisoned, ManualPoisoned):
         schedule = lrs.CosineAnnealingLR(interval="step", warmup=5)
-        in_front, behind = (schedule, []) if order == "schedule-first" else (None, [schedule])
+        in_front, behind = placed(schedule, order)
         diagnostics, recorder, *_ = fit(
             tmp_path / model.__name__, model(nan_at=(nan_at,)), in_front, lrs.Rewind(every=4, factor=0.5),
             epochs=3, extra=behind,

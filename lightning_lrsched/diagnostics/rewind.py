@@ -312,9 +312,9 @@ def _restore(
     """Load ``state`` and lower the lrs; returns the schedules whose lr someone else sets (SWA).
 
     The restored epoch of each schedule ends with the run's: after this batch and the ``skipped`` ones, Lightning's
-    epoch has ``left`` optimizer steps; at its last batch, a schedule called before this callback has had its epoch
-    end, so the restored epoch ends here. In manual optimization (a batch at a time) that is the batches left, for an
-    optimizer that steps once a batch; unknown for one at another rate (a GAN's generator).
+    epoch has ``left`` optimizer steps. In manual optimization (a batch at a time) that is the batches left, for an
+    optimizer that steps once a batch; unknown for one at another rate (a GAN's generator). At the epoch's last
+    batch, a schedule called before this callback has already had its epoch end: the restored epoch ends here.
     """
     left = steps_left_in_epoch(trainer, after=1 + skipped)
     pl_module.load_state_dict(state.model)
