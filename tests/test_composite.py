@@ -48,6 +48,30 @@ def test_sequential_with_an_epoch_phase(tmp_path) -> None:
     assert recorder.lrs == expected
 
 
+def test_warm_restarts_per_step_as_a_phase_from_an_epochs_middle_restart_at_the_next_epochs_first_step(
+    tmp_path,
+) -> None:
+    """Warm restarts per step count fractions of Lightning's epochs. As a phase from step 15 (the middle of epoch
+    1) its first cycle is cut short by the epoch's end: it restarts at epoch 2's first step, against torch's
+    scheduler stepped by hand. Before: that step ran at the cut cycle's next lr (0.05, a fraction of 0.5), and the
+    restart came a step late."""
+    schedule = lrs.SequentialLR(
+        [lrs.ConstantLR(0.5, total_iters=15, interval="step"), lrs.CosineAnnealingWarmRestarts(T_0=1, interval="step")],
+        milestones=[15],
+        plan=False,
+    )
+    recorder = LRRecorder()
+    trainer(tmp_path, max_epochs=4, callbacks=[schedule, recorder]).fit(TinyModel(), make_loader(30, 3))
+    optimizer = make_optimizer()
+    scheduler = ts.CosineAnnealingWarmRestarts(optimizer, T_0=1)
+    expected = [[0.05, 0.005]] * 15  # (ConstantLR's half)
+    for epoch in [k / 10 for k in range(5)] + [1 + k / 10 for k in range(10)] + [2 + k / 10 for k in range(10)]:
+        scheduler.step(epoch)  # (torch's fractional epochs, by hand: the phase's epoch 1 is Lightning's epoch 2)
+        expected.append([group["lr"] for group in optimizer.param_groups])
+    assert recorder.lrs == [pytest.approx(row, rel=1e-12) for row in expected]
+    assert recorder.lrs[20] == pytest.approx([0.1, 0.01])  # (the restart: epoch 2's first step)
+
+
 def test_chained_equals_torch_chained(tmp_path) -> None:
     schedule = lrs.ChainedScheduler(
         [lrs.ConstantLR(0.1, total_iters=3, interval="step"), lrs.ExponentialLR(0.9, interval="step")]

@@ -258,6 +258,50 @@ def test_warm_restarts_per_step_rewound_restart_once_where_lightnings_epoch_star
     assert restarts.count(epoch_3) == 1  # (once)
 
 
+@pytest.mark.parametrize("model", [Poisoned, ManualPoisoned], ids=["automatic", "manual"])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: lrs.CosineAnnealingWarmRestarts(T_0=1, interval="step"),
+        lambda: lrs.ChainedScheduler([lrs.CosineAnnealingWarmRestarts(T_0=1, interval="step")]),
+    ],
+    ids=["alone", "in-a-composite"],
+)
+@pytest.mark.parametrize(
+    ("nan_at", "skip", "rewound", "sizes"),
+    [
+        # the NaN at batch 9 of epoch 0: batch 10 and the first 2 of epoch 1 are skipped: epoch 1 takes 8 steps
+        (8, 3, (9, 4), [8, 10, 10]),
+        # at epoch 0's last batch: the first 3 of epoch 1 are skipped
+        (9, 3, (10, 4), [7, 10, 10]),
+        # all of epoch 1 and the first 2 of epoch 2 are skipped
+        (8, 13, (9, 4), [0, 8, 10]),
+    ],
+    ids=["into-the-next-epoch", "from-the-last-batch", "past-a-whole-epoch"],
+)
+def test_warm_restarts_per_step_count_an_epoch_over_the_steps_left_by_the_skipped_batches(
+    tmp_path, model, make, nan_at, skip, rewound, sizes
+) -> None:
+    """The batches a rewind skips reach past the epoch's end: the next epoch takes fewer optimizer steps, and warm
+    restarts per step count its fractions over those (a whole cycle, restarting where Lightning's next epoch
+    starts). Before: counted over 10 steps, the cycle stopped at 0.7-0.8 of its length, and the next epoch's first
+    step ran at that stale lr (0.0048 instead of the restart's 0.05) before jumping up."""
+    diagnostics, recorder, *_ = fit(
+        tmp_path,
+        model(nan_at=(nan_at,)),
+        make(),
+        lrs.Rewind(every=4, factor=0.5, skip_batches=skip),
+    )
+    assert [(e["step"], e["to_step"]) for e in diagnostics.rewinds] == [rewound]
+    at = rewound[0]
+    fractions = [n / BATCHES for n in range(at)]  # (epoch 0 up to the rewind: the restored epoch takes no step)
+    fractions += [epoch + k / size for epoch, size in enumerate(sizes, start=1) for k in range(size)]
+    expected = by_epoch_fraction(fractions, scale_from=at)
+    assert recorder.lrs == [pytest.approx(row, rel=1e-12) for row in expected]
+    starts = [at + sum(sizes[:k]) for k in range(len(sizes)) if sizes[k]]
+    assert [n for n in range(at, len(expected)) if recorder.lrs[n][0] == pytest.approx(0.05)] == starts
+
+
 def by_epoch_fraction(fractions: list[float], scale_from: int) -> list[list[float]]:
     """torch's CosineAnnealingWarmRestarts(T_0=1) at each row's fractional epoch, the rows from ``scale_from`` on at
     the rewind's 0.5x. A negative fraction is a warmup row: -1 + its share of the warmup, from the cycle's first lr."""
@@ -488,7 +532,7 @@ def test_a_rewound_plateau_reports_the_lrs_the_optimizer_really_has() -> None:
     timeline = lrs.core.ReduceLROnPlateau(patience=0, factor=0.5).timeline(optimizer, lrs.TrainingLength(8, 4))
     saved = timeline.state_dict()
     timeline.optimizer_step()
-    timeline.rewind(saved, timeline.plan.length, 0.1)
+    timeline.rewind(saved, timeline.plan.length, 0.1, [])
     assert (timeline.position.steps, [g["lr"] for g in optimizer.param_groups]) == (0, pytest.approx([0.01, 0.001]))
     assert timeline.validation({"val_loss": 1.0}, step=1, epoch=0) == []
     [event] = timeline.validation({"val_loss": 2.0}, step=2, epoch=0)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -152,7 +151,7 @@ class _CompositeTimeline(Timeline):
         return [scheduler for child in self.children for scheduler in child.schedulers()]
 
     @override
-    def rewind(self, state: Mapping[str, Any], length: TrainingLength, factor: float, left: float = math.inf) -> None:
+    def rewind(self, state: Mapping[str, Any], length: TrainingLength, factor: float, left: Sequence[float]) -> None:
         """Go back to ``state`` as any timeline does; a plateau phase keeps the reductions it made since then.
 
         They answered validations that happened (as a lone plateau schedule keeps them): the restored lrs are
@@ -164,7 +163,7 @@ class _CompositeTimeline(Timeline):
         self.write_lrs()
 
     @override
-    def end_epoch_with_run(self, left: float) -> None:
+    def end_epoch_with_run(self, left: Sequence[float]) -> None:
         """Each running phase's epoch ends with the run's too (a composite phase's phases as well)."""
         super().end_epoch_with_run(left)
         for child in self.children:

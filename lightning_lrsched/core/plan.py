@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from lightning_lrsched.core.duration import Interval, TrainingLength
@@ -94,14 +94,19 @@ class Plan:
         per_epoch = self.epoch_sizes.get(position.epochs, self.length.steps_per_epoch)
         return position.epochs + (position.epoch_steps / per_epoch if math.isfinite(per_epoch) else 0.0)
 
-    def end_epoch_with_run(self, position: Position, left: float) -> bool:
-        """The current epoch ends where the run's does, ``left`` optimizer steps after ``position``.
+    def end_epoch_with_run(self, position: Position, left: Sequence[float]) -> bool:
+        """The current epoch ends where the run's does, ``left[0]`` optimizer steps after ``position``.
 
         After a rewind (into an earlier epoch, or to earlier steps of this one) it has another length than planned:
         its fractions count over its real length, so that ``CosineAnnealingWarmRestarts`` per step restarts where
-        the run's epoch ends, once. Returns whether its size changed.
+        the run's epoch ends, once. The next epochs have the sizes in ``left[1:]`` (shorter by the batches a rewind
+        skips in them), those after them their planned size. Returns whether the current epoch's size changed.
         """
-        size = position.epoch_steps + left
+        self.epoch_sizes = {epoch: size for epoch, size in self.epoch_sizes.items() if epoch <= position.epochs}
+        for epoch, steps in enumerate(left[1:], start=position.epochs + 1):
+            if 0 < steps < self.length.steps_per_epoch:
+                self.epoch_sizes[epoch] = steps
+        size = position.epoch_steps + (left[0] if left else math.inf)
         if 0 < size < math.inf and size != self.epoch_sizes.get(position.epochs, self.length.steps_per_epoch):
             self.epoch_sizes[position.epochs] = size
             return True

@@ -6,7 +6,7 @@ import copy
 import difflib
 import itertools
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 from torch.optim import Optimizer
@@ -145,7 +145,7 @@ class PlateauTimeline(Timeline):
         return {"history": [list(item) for item in self.history], "reductions": copy.deepcopy(self.reductions)}
 
     @override
-    def rewind(self, state: Mapping[str, Any], length: TrainingLength, factor: float, left: float = math.inf) -> None:
+    def rewind(self, state: Mapping[str, Any], length: TrainingLength, factor: float, left: Sequence[float]) -> None:
         """Go back to an earlier state's clock, keeping the plateau's reductions and counts of now.
 
         The reductions answered validations that happened; going back in optimizer steps does not undo them, so

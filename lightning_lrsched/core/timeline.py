@@ -21,7 +21,7 @@ import copy
 import dataclasses
 import math
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Protocol
 
 from torch.optim import Optimizer
@@ -158,13 +158,13 @@ class Timeline:
     def count_epoch(self) -> None:
         """Count one training epoch (the part of ``epoch_end`` that a composite passes on to its phases)."""
         position = self.position
-        # an epoch counts for the schedule when one of its steps came after the warmup (and before a hand-over)
-        after_warmup = position.steps > max(self.plan.warmup.steps, position.epoch_start_steps)
-        counts = after_warmup and position.handed_over is None
+        # an epoch schedule counts an epoch with a step after the warmup; warm restarts per step take each epoch start
+        running = position.steps > self.plan.warmup.steps and position.handed_over is None
+        took_one = position.steps > position.epoch_start_steps
         position.epochs += 1
-        if self.interval == "epoch" and counts:
-            self._advance()
         position.epoch_start_steps = position.steps
+        if running and (took_one if self.interval == "epoch" else self.schedule.steps_to_position):
+            self._advance()
 
     def take_values(self, values: Mapping[str, float], *, step: int, epoch: int) -> list[dict[str, Any]]:
         """Monitored values for a plateau schedule (the part of ``validation`` a composite passes on); none here."""
@@ -217,14 +217,14 @@ class Timeline:
         """
         Resume(self, state).run(replan=replan)
 
-    def rewind(self, state: Mapping[str, Any], length: TrainingLength, factor: float, left: float = math.inf) -> None:
+    def rewind(self, state: Mapping[str, Any], length: TrainingLength, factor: float, left: Sequence[float]) -> None:
         """Go back to an earlier state of this fit (plan, clock), with the whole plan scaled by ``factor``.
 
         Args:
             state: a :meth:`state_dict` of this timeline, taken earlier in this fit.
             length: the run's length when that state was taken.
             factor: the lrs from here are ``factor`` times the timeline's (it multiplies earlier rewinds' scale).
-            left: the optimizer steps left in the run's epoch: the restored epoch ends with it.
+            left: the steps left in the run's epoch, where the restored one ends, then in the next ones a skip cuts.
         """
         position = self.position
         scale, undone = self.planned.scale * factor, position.undone + position.steps - int(state["steps"])
@@ -292,8 +292,8 @@ class Timeline:
         """The torch schedulers this timeline drives (a composite's children included)."""
         return [self.scheduler]
 
-    def end_epoch_with_run(self, left: float) -> None:
-        """After a rewind the epoch ends with the run's, ``left`` steps on: a schedule of its fractions follows."""
+    def end_epoch_with_run(self, left: Sequence[float]) -> None:
+        """After a rewind the epoch ends with the run's, ``left[0]`` steps on: a schedule of its fractions follows."""
         if self.plan.end_epoch_with_run(self.position, left) and self.schedule.steps_to_position:
             self.schedule.step_scheduler(self.scheduler, self)  # (the lr of the position in the resized epoch)
 
@@ -307,7 +307,7 @@ class Timeline:
             self.schedule.step_scheduler(self.scheduler, self)
 
     def _advance(self) -> None:
-        """Advance an epoch schedule by one epoch (held past the plan, as ``count_step`` holds a step schedule)."""
+        """Step an epoch's end: one epoch on, or to its fraction (held past the plan, as ``count_step`` holds)."""
         if self.position.epochs <= self.plan.epochs or not self.schedule.ends:
             self.schedule.step_scheduler(self.scheduler, self)
 

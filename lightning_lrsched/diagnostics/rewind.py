@@ -10,7 +10,6 @@ record of every rewind for the reports and the checkpoint.
 from __future__ import annotations
 
 import copy
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -23,7 +22,7 @@ import lightning_lrsched.diagnostics.findings as findings
 from lightning_lrsched import _checks, privates
 from lightning_lrsched.diagnostics.findings import Finding, Window, fmt
 from lightning_lrsched.lightning.callback import LRSchedulerCallback
-from lightning_lrsched.lightning.run_changes import steps_left_in_epoch
+from lightning_lrsched.lightning.run_changes import epochs_left
 from lightning_lrsched.namespaces import classes
 
 Keep = Literal["memory", "checkpoint"]
@@ -313,10 +312,11 @@ def _restore(
 
     The restored epoch of each schedule ends with the run's: after this batch and the ``skipped`` ones, Lightning's
     epoch has ``left`` optimizer steps. In manual optimization (a batch at a time) that is the batches left, for an
-    optimizer that steps once a batch; unknown for one at another rate (a GAN's generator). At the epoch's last
-    batch, a schedule called before this callback has already had its epoch end: the restored epoch ends here.
+    optimizer that steps once a batch; unknown for one at another rate (a GAN's generator). Skipped batches past
+    the epoch's end shorten the next epochs. At the epoch's last batch, a schedule called before this
+    callback has already had its epoch end: the restored epoch ends here.
     """
-    left = steps_left_in_epoch(trainer, after=1 + skipped)
+    left = epochs_left(trainer, after=1 + skipped)
     pl_module.load_state_dict(state.model)
     handed_over = []
     scheduled = set()
@@ -330,7 +330,7 @@ def _restore(
             continue
         saved_timeline, length = state.schedules[callback.state_key]
         now = timeline.plan.length
-        ends = left if timeline.plan.steps_per_batch == 1.0 else math.inf
+        ends = left if timeline.plan.steps_per_batch == 1.0 else []
         timeline.rewind(saved_timeline, length if length is not None else now, factor, ends)
         if length is not None and length != now:  # the run changed length since that state: what remains follows
             timeline.replan(now, "a rewind went back to before the run changed length", epochs_kept=True)

@@ -41,8 +41,26 @@ def steps_left_in_epoch(trainer: pl.Trainer, after: int = 0) -> float:
     batches = float(trainer.num_training_batches)
     if not math.isfinite(batches):
         return math.inf
-    last, every = int(batches), trainer.accumulate_grad_batches
-    first = trainer.fit_loop.epoch_loop.batch_progress.current.ready + after
+    return _steps_from(trainer, trainer.fit_loop.epoch_loop.batch_progress.current.ready + after)
+
+
+def epochs_left(trainer: pl.Trainer, after: int) -> list[float]:
+    """Optimizer steps Lightning takes in its epochs from the batch ``after`` batches after the one that starts.
+
+    The steps left in this epoch (:func:`steps_left_in_epoch`), then, when that batch lies in a later epoch (the
+    batches before it skipped by a rewind), the steps of each epoch up to it: 0 for one skipped whole.
+    """
+    sizes, last = [steps_left_in_epoch(trainer, after)], float(trainer.num_training_batches)
+    skipped = trainer.fit_loop.epoch_loop.batch_progress.current.ready + after - 1 - last  # (in the epochs after)
+    while math.isfinite(last) and skipped > 0:
+        sizes.append(_steps_from(trainer, int(skipped) + 1))
+        skipped -= last
+    return sizes
+
+
+def _steps_from(trainer: pl.Trainer, first: int) -> float:
+    """Optimizer steps Lightning takes in an epoch from its batch ``first`` (counted from 1) to its end."""
+    last, every = int(trainer.num_training_batches), trainer.accumulate_grad_batches
     if first > last:
         return 0
     return last // every - (first - 1) // every + (1 if last % every else 0)
@@ -124,7 +142,7 @@ def follow_resumed_epoch(
     same_size = saved_size == per_epoch  # (then the epoch's first steps ran at this size: the run is as estimated)
     epoch, size = trainer.current_epoch, position.epoch_steps + left
     if size != per_epoch and not same_size:  # its first steps ran at the checkpoint's size
-        timeline.end_epoch_with_run(left)  # (a schedule of its fractions follows from the resumed step)
+        timeline.end_epoch_with_run([left])  # (a schedule of its fractions follows from the resumed step)
     length = length_from_now(trainer, timeline, per_epoch, epoch=epoch + 1, start=position.steps + left)
     resized = per_epoch != plan.length.steps_per_epoch  # (the estimate counted epochs of another size)
     for_this_fit = plan.length == estimate and plan.steps == estimate.total_steps  # (not a checkpoint's kept plan)
