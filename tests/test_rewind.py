@@ -705,10 +705,20 @@ def test_a_too_high_onecycle_peak_recovers_close_to_the_lower_peaks_run(tmp_path
 # ---------------------------------------------------------------------- resume, checkpoints, DDP-free agreement
 
 
+@pytest.mark.parametrize(
+    "make",
+    [lambda: lrs.OneCycleLR(max_lr=0.1, plan=False), WARM_RESTARTS["alone"]],
+    ids=["onecycle", "warm-restarts-per-step"],
+)
 @pytest.mark.parametrize(("nan_at", "skip"), [(13, 0), (17, 4)], ids=["after-the-rewind", "while-skipping"])
-def test_resume_from_a_checkpoint_written_after_a_rewind_equals_the_uninterrupted_run(tmp_path, nan_at, skip) -> None:
+def test_resume_from_a_checkpoint_written_after_a_rewind_equals_the_uninterrupted_run(
+    tmp_path, nan_at, skip, make
+) -> None:
+    """Also where the skipped batches reach into the next epoch: warm restarts per step count it over its steps
+    after a resume too (the checkpoint keeps the epoch's size)."""
+
     def run(folder: str, **options: Any) -> tuple[lrs.LRDiagnostics, LRRecorder, pl.Trainer]:
-        schedule = lrs.OneCycleLR(max_lr=0.1, plan=False)
+        schedule = make()
         diagnostics, recorder, _, run, _ = fit(
             tmp_path / folder, Poisoned(nan_at=(nan_at,)), schedule, lrs.Rewind(every=5, skip_batches=skip), **options
         )
