@@ -302,6 +302,22 @@ def test_warm_restarts_per_step_count_an_epoch_over_the_steps_left_by_the_skippe
     assert [n for n in range(at, len(expected)) if recorder.lrs[n][0] == pytest.approx(0.05)] == starts
 
 
+def test_a_rewind_before_an_epoch_milestone_switches_at_the_planned_step_counted_from_the_restored_position(
+    tmp_path,
+) -> None:
+    """``milestones=["1ep"]`` resolves to step 10 of the schedule's count. Rewound 9 -> 4 in epoch 0, the constant
+    phase runs its 6 steps left (to Lightning's epoch 1, batch 5), the warm restarts start at batch 6, and their
+    first cycle, cut short by the epoch's end, restarts at epoch 2's first step (as a phase started there without
+    a rewind does), each lr 0.5x torch's stepped by hand."""
+    diagnostics, recorder, *_ = fit(
+        tmp_path, Poisoned(nan_at=(8,)), WARM_RESTARTS["as-a-phase"](), lrs.Rewind(every=4, factor=0.5)
+    )
+    assert [(e["step"], e["to_step"]) for e in diagnostics.rewinds] == [(9, 4)]
+    fractions = [k / BATCHES for k in range(5)] + [e + k / BATCHES for e in (1, 2) for k in range(BATCHES)]
+    expected = [[0.05, 0.005]] * 9 + [[0.025, 0.0025]] * 6 + by_epoch_fraction(fractions, scale_from=0)
+    assert recorder.lrs == [pytest.approx(row, rel=1e-12) for row in expected]
+
+
 def by_epoch_fraction(fractions: list[float], scale_from: int) -> list[list[float]]:
     """torch's CosineAnnealingWarmRestarts(T_0=1) at each row's fractional epoch, the rows from ``scale_from`` on at
     the rewind's 0.5x. A negative fraction is a warmup row: -1 + its share of the warmup, from the cycle's first lr."""
