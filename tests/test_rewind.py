@@ -23,6 +23,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from torch.utils.data import DataLoader
 
 import lightning_lrsched as lrs
+from lightning_lrsched.core.position import Position
 from tests.helpers import LRRecorder, TinyModel, make_loader, make_optimizer, seed_quietly, trainer
 from tests.test_diagnostics import MLP, dataset
 from tests.test_logging import scalars
@@ -541,6 +542,23 @@ def test_a_rewind_of_a_gan_lowers_each_optimizers_plan_from_its_own_restored_pos
         assert rewound[:taken] == straight[:taken]
         lowered = [[0.5 * lr for lr in row] for row in straight[restored : restored + len(straight) - taken]]
         assert rewound[taken:] == [pytest.approx(row, rel=1e-12) for row in lowered]
+
+
+def test_each_rewind_sets_the_sizes_of_the_epochs_to_come_anew() -> None:
+    """The plan's epoch sizes after a rewind: the restored epoch's, then those a skip shortens; a later rewind that
+    skips less leaves the epochs after the restored one at their planned size (none kept from the first)."""
+    plan = (
+        lrs.core.CosineAnnealingWarmRestarts(T_0=1, interval="step")
+        .timeline(make_optimizer(), lrs.TrainingLength(40, 10))
+        .plan
+    )
+    position = Position(steps=4)
+    assert plan.end_epoch_with_run(position, [0, 0, 8])  # (epoch 0 ends at once, epoch 1 skipped whole, 2 cut)
+    assert plan.epoch_sizes == {0: 4, 2: 8}
+    assert not plan.end_epoch_with_run(position, [0])  # (the same epoch 0; nothing cut after it)
+    assert plan.epoch_sizes == {0: 4}
+    assert not plan.end_epoch_with_run(position, [])  # (unknown: the sizes stay)
+    assert plan.epoch_sizes == {0: 4}
 
 
 def test_a_rewound_plateau_reports_the_lrs_the_optimizer_really_has() -> None:

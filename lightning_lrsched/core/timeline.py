@@ -224,7 +224,7 @@ class Timeline:
             state: a :meth:`state_dict` of this timeline, taken earlier in this fit.
             length: the run's length when that state was taken.
             factor: the lrs from here are ``factor`` times the timeline's (it multiplies earlier rewinds' scale).
-            left: the steps left in the run's epoch, where the restored one ends, then in the next ones a skip cuts.
+            left: the steps left in the run's epoch (the restored one ends there), then in each next one a skip cuts.
         """
         position = self.position
         scale, undone = self.planned.scale * factor, position.undone + position.steps - int(state["steps"])

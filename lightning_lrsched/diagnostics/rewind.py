@@ -311,7 +311,7 @@ def _restore(
     """Load ``state`` and lower the lrs; returns the schedules whose lr someone else sets (SWA).
 
     The restored epoch of each schedule ends with the run's: after this batch and the ``skipped`` ones, Lightning's
-    epoch has ``left`` optimizer steps. In manual optimization (a batch at a time) that is the batches left, for an
+    epoch has ``left[0]`` optimizer steps. In manual optimization (a batch at a time) that is the batches left, for an
     optimizer that steps once a batch; unknown for one at another rate (a GAN's generator). Skipped batches past
     the epoch's end shorten the next epochs. At the epoch's last batch, a schedule called before this
     callback has already had its epoch end: the restored epoch ends here.
