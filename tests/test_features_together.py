@@ -590,11 +590,20 @@ def test_a_kept_plan_stays_when_a_resume_in_an_epochs_middle_changes_the_accumul
     assert len(containing(messages, "it ran 23 of the 40 optimizer steps")) == 1
 
 
-def test_warm_restarts_per_step_restart_at_the_real_end_of_an_epoch_resumed_into_another_accumulation(tmp_path) -> None:
+@pytest.mark.parametrize(
+    ("options", "per_epoch"),
+    [({"accumulate_grad_batches": 2}, 5), ({"limit_train_batches": 8}, 8)],
+    ids=["another-accumulation", "fewer-batches"],
+)
+def test_warm_restarts_per_step_restart_at_the_real_end_of_an_epoch_resumed_into_another_size(
+    tmp_path, options, per_epoch
+) -> None:
     """Epoch 0 is 6 steps of the checkpoint's size and 2 of the new one: the cycle ends with its 8th step.
 
     Its fractions count over those 8 steps from the resumed step on (6/8, then 7/8: no kink of one step at 6/10).
-    Before, its fraction went on counting steps of the new epochs' size (5): 7/5 of an epoch, a restart mid-epoch.
+    Before, with another accumulation its fraction went on counting steps of the new epochs' size (5): 7/5 of an
+    epoch, a restart mid-epoch; with 8 batches an epoch (its new size is the new epochs' size), the resumed step
+    ran at the checkpoint's 6/10.
     """
 
     def schedule() -> lrs.LRSchedulerCallback:
@@ -602,9 +611,10 @@ def test_warm_restarts_per_step_restart_at_the_real_end_of_an_epoch_resumed_into
 
     path = checkpoint_at(tmp_path, schedule(), TinyModel(), 6, max_epochs=3)
     recorder = LRRecorder()
-    run = trainer(tmp_path / "b", max_epochs=3, accumulate_grad_batches=2, callbacks=[schedule(), recorder])
+    run = trainer(tmp_path / "b", max_epochs=3, callbacks=[schedule(), recorder], **options)
     run.fit(TinyModel(), make_loader(), ckpt_path=path, **SAFE_LOAD)
-    epochs = [6 / 8, 7 / 8] + [1 + k / 5 for k in range(5)] + [2 + k / 5 for k in range(5)]  # (epoch 0: 8 steps)
+    later = [epoch + k / per_epoch for epoch in (1, 2) for k in range(per_epoch)]
+    epochs = [6 / 8, 7 / 8, *later]  # (epoch 0: 8 steps)
     optimizer = make_optimizer()
     scheduler = ts.CosineAnnealingWarmRestarts(optimizer, T_0=1)
     expected = []

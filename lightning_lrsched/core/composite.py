@@ -165,9 +165,9 @@ class _CompositeTimeline(Timeline):
     @override
     def end_epoch_with_run(self, left: Sequence[float]) -> None:
         """Each running phase's epoch ends with the run's too (a composite phase's phases as well)."""
-        super().end_epoch_with_run(left)
         for child in self.children:
             child.end_epoch_with_run(left)
+        super().end_epoch_with_run(left)
 
     def answered_since(self, state: Mapping[str, Any]) -> list[tuple[int, Any]]:
         """What the running children that answer validations did since ``state``, by the child's index."""

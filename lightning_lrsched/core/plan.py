@@ -94,13 +94,13 @@ class Plan:
         per_epoch = self.epoch_sizes.get(position.epochs, self.length.steps_per_epoch)
         return position.epochs + (position.epoch_steps / per_epoch if math.isfinite(per_epoch) else 0.0)
 
-    def end_epoch_with_run(self, position: Position, left: Sequence[float]) -> bool:
+    def end_epoch_with_run(self, position: Position, left: Sequence[float]) -> None:
         """The current epoch ends where the run's does, ``left[0]`` optimizer steps after ``position``.
 
         After a rewind (into an earlier epoch, or to earlier steps of this one) it has another length than planned:
         its fractions count over its real length, so that ``CosineAnnealingWarmRestarts`` per step restarts where
         the run's epoch ends, once. The next epochs have the sizes in ``left[1:]`` (shorter by the batches a rewind
-        skips in them), those after them their planned size. Returns whether the current epoch's size changed.
+        skips in them), those after them their planned size.
         """
         self.epoch_sizes = {epoch: size for epoch, size in self.epoch_sizes.items() if epoch <= position.epochs}
         for epoch, steps in enumerate(left[1:], start=position.epochs + 1):
@@ -109,8 +109,6 @@ class Plan:
         size = position.epoch_steps + (left[0] if left else math.inf)
         if 0 < size < math.inf and size != self.epoch_sizes.get(position.epochs, self.length.steps_per_epoch):
             self.epoch_sizes[position.epochs] = size
-            return True
-        return False
 
     def epochs_passed(self, position: Position) -> bool:
         """Whether the optimizer step just taken (at ``position``) lies past the planned epochs."""

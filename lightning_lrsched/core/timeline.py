@@ -233,7 +233,6 @@ class Timeline:
         self.plan.length, position.undone, self.planned.scale = length, undone, scale
         position.handed_over = handed_over if handed_over is not None else position.handed_over
         self.end_epoch_with_run(left)
-        self.write_lrs()
 
     def restore(self, state: Mapping[str, Any]) -> None:
         """Set every field from a state written by :meth:`state_dict` (no check, no re-plan: see :class:`Resume`)."""
@@ -294,8 +293,10 @@ class Timeline:
 
     def end_epoch_with_run(self, left: Sequence[float]) -> None:
         """After a rewind the epoch ends with the run's, ``left[0]`` steps on: a schedule of its fractions follows."""
-        if self.plan.end_epoch_with_run(self.position, left) and self.schedule.steps_to_position:
-            self.schedule.step_scheduler(self.scheduler, self)  # (the lr of the position in the resized epoch)
+        self.plan.end_epoch_with_run(self.position, left)
+        if self.schedule.steps_to_position:  # (the lr of the position in its epoch as it now runs)
+            self.schedule.step_scheduler(self.scheduler, self)
+        self.write_lrs()
 
     def count_step(self) -> None:
         """Count one optimizer step: the warmup ends, or a per-step schedule advances (or holds past its end)."""

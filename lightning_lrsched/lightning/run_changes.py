@@ -140,8 +140,8 @@ def follow_resumed_epoch(
     if position.handed_over is not None or not all(map(math.isfinite, (per_epoch, left, plan.steps))):
         return
     same_size = saved_size == per_epoch  # (then the epoch's first steps ran at this size: the run is as estimated)
-    epoch, size = trainer.current_epoch, position.epoch_steps + left
-    if size != per_epoch and not same_size:  # its first steps ran at the checkpoint's size
+    epoch = trainer.current_epoch
+    if not same_size:  # its first steps ran at the checkpoint's size, the rest at this fit's: it ends with this fit's
         timeline.end_epoch_with_run([left])  # (a schedule of its fractions follows from the resumed step)
     length = length_from_now(trainer, timeline, per_epoch, epoch=epoch + 1, start=position.steps + left)
     resized = per_epoch != plan.length.steps_per_epoch  # (the estimate counted epochs of another size)
