@@ -69,6 +69,13 @@ class Position:
                 path["change_steps"].append(self.steps)
         path["last"] = lr
 
+    def end_epoch(self) -> bool:
+        """The current epoch ends, the next one starts here; returns whether the one that ended took a step."""
+        took_one = self.epoch_steps > 0
+        self.epochs += 1
+        self.epoch_start_steps = self.steps
+        return took_one
+
     def hand_over(self, to: str) -> None:
         """From here ``to`` sets the lr (SWA): recorded with the step and epoch where it took over."""
         self.handed_over = {"to": to, "step": self.steps, "epoch": self.epochs}

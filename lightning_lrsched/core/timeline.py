@@ -160,9 +160,7 @@ class Timeline:
         position = self.position
         # an epoch schedule counts an epoch with a step after the warmup; warm restarts per step take each epoch start
         running = position.steps > self.plan.warmup.steps and position.handed_over is None
-        took_one = position.steps > position.epoch_start_steps
-        position.epochs += 1
-        position.epoch_start_steps = position.steps
+        took_one = position.end_epoch()
         if running and (took_one if self.interval == "epoch" else self.schedule.steps_to_position):
             self._advance()
 
