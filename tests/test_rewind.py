@@ -561,6 +561,31 @@ def test_each_rewind_sets_the_sizes_of_the_epochs_to_come_anew() -> None:
     assert plan.epoch_sizes == {0: 4}
 
 
+@pytest.mark.parametrize("order", ["schedule-first", "diagnostics-first"])
+def test_a_gans_generator_rewound_into_the_epoch_before_ends_it_at_its_rate_and_restarts_once(tmp_path, order) -> None:
+    """Warm restarts per step on the generator (one step every second batch, rate 0.5 measured over epoch 0). The
+    NaN at global step 17 (the second batch of epoch 1) rewinds 18 -> 8: the generator back to step 3 of its
+    epoch 0, which now ends with Lightning's epoch 1, 8 batches (4 of its steps) on: its fractions count over those
+    7 steps (3/7 ... 6/7), and it restarts once, at epoch 2's first step; each lr 0.5x torch's stepped by hand.
+    Before: 0.3, then 0.8 (counted over 5), a restart inside epoch 1 and another at epoch 2's start."""
+    schedule = lrs.CosineAnnealingWarmRestarts(T_0=1, interval="step", optimizer=1)
+    in_front, behind = placed(schedule, order)
+    generator = LRRecorder(optimizer=1)
+    diagnostics, *_ = fit(
+        tmp_path, PoisonedGan(nan_at=(17,)), in_front, lrs.Rewind(every=4, factor=0.5), extra=[*behind, generator]
+    )
+    assert [(e["step"], e["to_step"]) for e in diagnostics.rewinds] == [(18, 8)]
+    fractions = [k / 10 for k in range(5)] + [1.0]  # (epoch 0 counted over the Trainer's 10 until measured)
+    fractions += [k / 7 for k in range(3, 7)] + [e + k / 5 for e in (1, 2) for k in range(5)]
+    optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.01)
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(optimizer, T_0=1)
+    expected = []
+    for n, epoch in enumerate(fractions):
+        scheduler.step(epoch)  # (torch's fractional epochs, by hand)
+        expected.append([optimizer.param_groups[0]["lr"] * (0.5 if n >= 6 else 1.0)])
+    assert generator.lrs == [pytest.approx(row, rel=1e-12) for row in expected]
+
+
 def test_a_rewound_plateau_reports_the_lrs_the_optimizer_really_has() -> None:
     optimizer = make_optimizer()
     timeline = lrs.core.ReduceLROnPlateau(patience=0, factor=0.5).timeline(optimizer, lrs.TrainingLength(8, 4))

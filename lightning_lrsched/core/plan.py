@@ -90,9 +90,14 @@ class Plan:
         self.warmup_epochs = self._epochs_at(position)
 
     def _epochs_at(self, position: Position) -> float:
-        """The epochs done at ``position``, the current one's fraction counted over its real size."""
+        """The epochs done at ``position``, the current one's fraction counted over its real size.
+
+        The fraction stays below 1 (an epoch that runs longer than its size holds its end): the next epoch starts
+        where the run's does, never inside the current one.
+        """
         per_epoch = self.epoch_sizes.get(position.epochs, self.length.steps_per_epoch)
-        return position.epochs + (position.epoch_steps / per_epoch if math.isfinite(per_epoch) else 0.0)
+        fraction = min(position.epoch_steps / per_epoch, BELOW_ONE) if math.isfinite(per_epoch) else 0.0
+        return position.epochs + fraction
 
     def end_epoch_with_run(self, position: Position, left: Sequence[float]) -> None:
         """The current epoch ends where the run's does, ``left[0]`` optimizer steps after ``position``.
@@ -148,6 +153,10 @@ class Plan:
         self.warmup_epochs = float(state.get("warmup_epochs", self.warmup_epochs))
         self.steps_per_batch = float(state.get("steps_per_batch", 1.0))
         self.epoch_sizes = {int(epoch): float(size) for epoch, size in (state.get("epoch_sizes") or {}).items()}
+
+
+BELOW_ONE = math.nextafter(1.0, 0.0)
+"""The largest fraction of an epoch: the epoch is not over until it ends."""
 
 
 def epochs_of(length: TrainingLength) -> float:

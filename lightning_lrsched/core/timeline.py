@@ -227,8 +227,9 @@ class Timeline:
         position = self.position
         scale, undone = self.planned.scale * factor, position.undone + position.steps - int(state["steps"])
         handed_over = position.handed_over  # (someone else, SWA, sets the lr now: that stays so)
+        rate = self.plan.steps_per_batch  # (the optimizer's, measured maybe after that state: it stays)
         self.restore(state)
-        self.plan.length, position.undone, self.planned.scale = length, undone, scale
+        self.plan.length, self.plan.steps_per_batch, position.undone, self.planned.scale = length, rate, undone, scale
         position.handed_over = handed_over if handed_over is not None else position.handed_over
         self.end_epoch_with_run(left)
 

@@ -312,7 +312,8 @@ def _restore(
 
     The restored epoch of each schedule ends with the run's: after this batch and the ``skipped`` ones, Lightning's
     epoch has ``left[0]`` optimizer steps. In manual optimization (a batch at a time) that is the batches left, for an
-    optimizer that steps once a batch; unknown for one at another rate (a GAN's generator). Skipped batches past
+    optimizer that steps once a batch; one at another rate (a GAN's generator) takes them at that rate, as its plan
+    counts its steps (an estimate: a fraction it overshoots holds at the epoch's end). Skipped batches past
     the epoch's end shorten the next epochs. At the epoch's last batch, a schedule called before this
     callback has already had its epoch end: the restored epoch ends here.
     """
@@ -330,8 +331,8 @@ def _restore(
             continue
         saved_timeline, length = state.schedules[callback.state_key]
         now = timeline.plan.length
-        ends = left if timeline.plan.steps_per_batch == 1.0 else []
-        timeline.rewind(saved_timeline, length if length is not None else now, factor, ends)
+        rate = timeline.plan.steps_per_batch  # (its steps left at its rate, as its plan counts them)
+        timeline.rewind(saved_timeline, length if length is not None else now, factor, [n * rate for n in left])
         if length is not None and length != now:  # the run changed length since that state: what remains follows
             timeline.replan(now, "a rewind went back to before the run changed length", epochs_kept=True)
         if callback.epoch_ended:  # (its end of Lightning's epoch ran before this rewind: the restored epoch ends now)
