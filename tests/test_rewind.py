@@ -586,6 +586,29 @@ def test_a_gans_generator_rewound_into_the_epoch_before_ends_it_at_its_rate_and_
     assert generator.lrs == [pytest.approx(row, rel=1e-12) for row in expected]
 
 
+def test_a_gans_generator_rewound_to_before_its_rate_was_measured_keeps_the_rate(tmp_path) -> None:
+    """The NaN at global step 17 (epoch 1) rewinds 18 -> 8, to a state from before the end of epoch 0 measured the
+    generator's rate (0.5). The rate is the optimizer's, not the position's: it stays, and the generator's cosine
+    still ends with the run (20 steps: 17 taken after the rewind, 3 undone). Before: the restored rate of 1 made
+    epoch 2 look twice as long as planned, and the cosine was re-planned for 10 steps an epoch (it ended at 0.0029
+    instead of 0.00065)."""
+    generator = lrs.CosineAnnealingLR(warmup=2, optimizer=1)
+    diagnostics, *_ = fit(
+        tmp_path,
+        PoisonedGan(nan_at=(17,)),
+        lrs.CosineAnnealingLR(warmup=2, optimizer=0),
+        lrs.Rewind(every=4, factor=0.5),
+        extra=[generator],
+    )
+    assert [(e["step"], e["to_step"]) for e in diagnostics.rewinds] == [(18, 8)]
+    timeline = generator.schedule.last_timeline
+    assert timeline.plan.steps_per_batch == 0.5
+    assert (timeline.plan.steps, timeline.position.steps, timeline.position.undone) == (20, 17, 3)
+    assert [replan["why"] for replan in timeline.plan.replans] == [
+        "a rewind went back to before the run changed length"
+    ]
+
+
 def test_a_rewound_plateau_reports_the_lrs_the_optimizer_really_has() -> None:
     optimizer = make_optimizer()
     timeline = lrs.core.ReduceLROnPlateau(patience=0, factor=0.5).timeline(optimizer, lrs.TrainingLength(8, 4))
