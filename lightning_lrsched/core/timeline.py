@@ -291,7 +291,7 @@ class Timeline:
         return [self.scheduler]
 
     def end_epoch_with_run(self, left: Sequence[float]) -> None:
-        """After a rewind the epoch ends with the run's, ``left[0]`` steps on: a schedule of its fractions follows."""
+        """The epoch ends with the run's, ``left[0]`` steps on (a rewind, a resume): a schedule of fractions follows."""
         self.plan.end_epoch_with_run(self.position, left)
         if self.schedule.steps_to_position:  # (the lr of the position in its epoch as it now runs)
             self.schedule.step_scheduler(self.scheduler, self)
