@@ -285,8 +285,8 @@ def test_warm_restarts_per_step_count_an_epoch_over_the_steps_left_by_the_skippe
 ) -> None:
     """The batches a rewind skips reach past the epoch's end: the next epoch takes fewer optimizer steps, and warm
     restarts per step count its fractions over those (a whole cycle, restarting where Lightning's next epoch
-    starts). Before: counted over 10 steps, the cycle stopped at 0.7-0.8 of its length, and the next epoch's first
-    step ran at that stale lr (0.0048 instead of the restart's 0.05) before jumping up."""
+    starts). Before: counted over 10 steps, the cycle stopped at 0.6-0.7 of its length, and the next epoch's first
+    step ran at the cycle's next lr (0.0048 instead of the restart's 0.05 in the first case) before jumping up."""
     diagnostics, recorder, *_ = fit(
         tmp_path,
         model(nan_at=(nan_at,)),
