@@ -150,3 +150,33 @@ def test_a_callbacks_timeline_is_its_schedules() -> None:
         lrs_of.append(seen)
     assert lrs_of[0] == lrs_of[1]
     assert max(lrs_of[0]) == pytest.approx(0.5)
+
+
+def test_warm_restarts_per_step_in_a_loop_that_never_ends_an_epoch_hold_and_say_so() -> None:
+    """Per step, warm restarts restart where an epoch starts. A loop that never calls ``timeline.epoch_end()``
+    runs its first epoch past the 10 steps it counts: the lr holds at the cycle's end (torch's value at 0.99...
+    of the cycle, not a restart), and one warning says what to call. With the epoch ends, torch's restarts."""
+    optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
+    timeline = lrs.core.CosineAnnealingWarmRestarts(T_0=1, interval="step").timeline(
+        optimizer, lrs.TrainingLength(total_steps=30, steps_per_epoch=10)
+    )
+    seen = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for _ in range(13):
+            seen.append(optimizer.param_groups[0]["lr"])
+            optimizer.step()
+            timeline.optimizer_step()
+    reference = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
+    scheduler = ts.CosineAnnealingWarmRestarts(reference, T_0=1)
+    expected = []
+    for step in range(13):
+        scheduler.step(min(step / 10, 0.9999999999999999))  # type: ignore[arg-type]  # (fractional epochs)
+        expected.append(reference.param_groups[0]["lr"])
+    assert seen == pytest.approx(expected, rel=1e-12, abs=1e-15)
+    assert seen[10:] == pytest.approx([0.0] * 3, abs=1e-15)  # (held, no restart inside the epoch)
+    [message] = [str(w.message) for w in caught]
+    assert "epoch 0 has taken 11 optimizer steps, past the 10 it counts" in message
+    assert "call `timeline.epoch_end()` after each epoch's last step" in message
+    timeline.epoch_end()  # (the epoch ends: the next step restarts)
+    assert optimizer.param_groups[0]["lr"] == pytest.approx(1.0)

@@ -95,9 +95,13 @@ class Plan:
         The fraction stays below 1 (an epoch that runs longer than its size holds its end): the next epoch starts
         where the run's does, never inside the current one.
         """
-        per_epoch = self.epoch_sizes.get(position.epochs, self.length.steps_per_epoch)
+        per_epoch = self.epoch_size(position)
         fraction = min(position.epoch_steps / per_epoch, BELOW_ONE) if math.isfinite(per_epoch) else 0.0
         return position.epochs + fraction
+
+    def epoch_size(self, position: Position) -> float:
+        """The optimizer steps the current epoch at ``position`` counts (its own size, or the run's epochs')."""
+        return self.epoch_sizes.get(position.epochs, self.length.steps_per_epoch)
 
     def end_epoch_with_run(self, position: Position, left: Sequence[float]) -> None:
         """The current epoch ends where the run's does, ``left[0]`` optimizer steps after ``position``.

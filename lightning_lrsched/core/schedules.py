@@ -325,9 +325,18 @@ class CosineAnnealingWarmRestarts(Schedule):
         if self.interval == "epoch":
             scheduler.step()
         else:
-            timeline.plan.length.per_epoch(name="interval", value="step")  # an error for data without a length
+            plan, position = timeline.plan, timeline.position
+            plan.length.per_epoch(name="interval", value="step")  # an error for data without a length
             # completed epochs plus the fraction of this one, from its own number of steps (epochs may change size)
-            scheduler.step(timeline.plan.epoch_position(timeline.position))  # type: ignore[arg-type]  # this scheduler takes fractional epochs
+            scheduler.step(plan.epoch_position(position))  # type: ignore[arg-type]  # this scheduler takes fractional epochs
+            if position.epoch_steps >= (size := plan.epoch_size(position)) + 1:
+                timeline.warn.once(
+                    "epoch-overrun",
+                    f"{timeline.name}: epoch {position.epochs} has taken {position.epoch_steps} optimizer steps, past"
+                    f" the {size:g} it counts, with no epoch end. Per step, its cycles restart only where an epoch"
+                    " starts: the lr holds at the cycle's end until the next one does. Without a Trainer, call"
+                    " `timeline.epoch_end()` after each epoch's last step.",
+                )
 
 
 class CyclicLR(Schedule):
