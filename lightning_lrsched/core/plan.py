@@ -116,7 +116,7 @@ class Plan:
             if 0 < steps < self.length.steps_per_epoch:
                 self.epoch_sizes[epoch] = steps
         size = position.epoch_steps + (left[0] if left else math.inf)
-        if 0 < size < math.inf and size != self.epoch_sizes.get(position.epochs, self.length.steps_per_epoch):
+        if 0 < size < math.inf and size != self.epoch_size(position):
             self.epoch_sizes[position.epochs] = size
 
     def epochs_passed(self, position: Position) -> bool:
