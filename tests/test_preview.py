@@ -8,18 +8,21 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 import torch
+from lightning.pytorch.callbacks import GradientAccumulationScheduler
 from lightning.pytorch.loggers import TensorBoardLogger
 from matplotlib.figure import Figure
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 import lightning_lrsched as lrs
 from lightning_lrsched.__main__ import main
-from lightning_lrsched.report.preview import plot_schedule, preview
+from lightning_lrsched.report import reporting
+from lightning_lrsched.report.preview import plot_schedule, preview, preview_run
 from tests.helpers import GROUP_LRS, LRRecorder, TinyModel, make_loader, trainer
 from tests.test_plateau import VALUES, ScriptedModel
 
@@ -43,6 +46,38 @@ def test_preview_equals_a_trainer_run(tmp_path, label, make) -> None:
     recorder = LRRecorder()
     trainer(tmp_path, max_epochs=4, callbacks=[make(), recorder]).fit(TinyModel(), make_loader())
     assert preview(make(), epochs=4, steps_per_epoch=10, lr=list(GROUP_LRS)) == recorder.lrs
+
+
+RUNS = {
+    "max-steps": ({"max_epochs": 3, "max_steps": 25}, [], [10.0, 20.0]),
+    "accumulation": ({"max_epochs": 4}, [GradientAccumulationScheduler({1: 2})], [10.0, 15.0, 20.0]),
+}
+
+
+@pytest.mark.parametrize("run", RUNS, ids=list(RUNS))
+@pytest.mark.parametrize(("label", "make"), CASES[:3], ids=[c[0] for c in CASES[:3]])
+def test_the_planned_schedule_figure_is_the_fits_own_run(tmp_path, monkeypatch, run, label, make) -> None:
+    """The figure of the planned schedule (TensorBoard, at fit start) draws the fit's own lrs, where its run is not
+    whole epochs of one size: ``max_steps=25`` ends epoch 2 after 5 of its 10 steps; with
+    ``GradientAccumulationScheduler({1: 2})`` the epochs have 10 steps, then 5. Its epochs' starts are marked where
+    the run's are. ``preview_run`` of the plan's length gives the same lrs. Before, the figure drew whole epochs of
+    the first epoch's size: a cosine over 30 steps where the fit's went over 25."""
+    drawn: list[tuple[list[list[float]], list[float]]] = []
+
+    def capture(trace: list[list[float]], *, epoch_starts: Sequence[float], title: str) -> Figure:
+        drawn.append((trace, list(epoch_starts)))
+        return Figure()
+
+    monkeypatch.setattr(reporting, "draw_schedule", capture)
+    options, more, starts = RUNS[run]
+    schedule, recorder = make(), LRRecorder()
+    logger = TensorBoardLogger(tmp_path, name="run")
+    trainer(tmp_path, logger=logger, callbacks=[*more, schedule, recorder], **options).fit(TinyModel(), make_loader())
+    assert len(recorder.lrs) == 25
+    ((trace, marked),) = drawn
+    assert trace == recorder.lrs
+    assert marked == starts
+    assert preview_run(make(), schedule.schedule.last_timeline.plan.length, lr=list(GROUP_LRS)) == recorder.lrs
 
 
 def test_preview_of_plateau_with_a_metric_sequence(tmp_path) -> None:

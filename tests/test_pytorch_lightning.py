@@ -7,6 +7,7 @@ the same TensorBoard tags, the same findings; ``ClassifierModule`` comes from ``
 from __future__ import annotations
 
 import importlib
+import math
 from typing import Any
 
 import pytest
@@ -28,7 +29,9 @@ SCHEDULES = {
 }
 
 
-def fit(namespace: str, root: Any, schedule: lrs.LRSchedulerCallback) -> tuple[list[float], dict[str, Any], Any]:
+def fit(
+    namespace: str, root: Any, schedule: lrs.LRSchedulerCallback, accumulation: dict[int, int] | None = None
+) -> tuple[list[float], dict[str, Any], Any]:
     pl = importlib.import_module(namespace)
 
     class Module(pl.LightningModule):  # type: ignore[name-defined,misc]
@@ -60,6 +63,8 @@ def fit(namespace: str, root: Any, schedule: lrs.LRSchedulerCallback) -> tuple[l
     checkpoint = pl.callbacks.ModelCheckpoint(dirpath=root / "ckpt", monitor="val_loss")
     logger = pl.loggers.TensorBoardLogger(str(root), name="run")
     callbacks = [schedule, Record(), diagnostics, checkpoint]
+    if accumulation is not None:
+        callbacks.append(pl.callbacks.GradientAccumulationScheduler(accumulation))
     trainer = pl.Trainer(max_epochs=3, logger=logger, log_every_n_steps=1, callbacks=callbacks,
                          enable_progress_bar=False, enable_model_summary=False, accelerator="cpu")  # fmt: skip
     trainer.fit(Module(), make_loader(), make_loader(6))
@@ -81,6 +86,18 @@ def test_a_pytorch_lightning_run_equals_the_lightning_run(tmp_path, name) -> Non
     assert best_a.pop("checkpoint").endswith(".ckpt")
     assert best_b == best_a
     assert diagnostics_b.summary["lr_path"] == diagnostics_a.summary["lr_path"]
+
+
+def test_an_accumulation_schedule_of_pytorch_lightning_is_planned_for(tmp_path) -> None:
+    """``pytorch_lightning``'s ``GradientAccumulationScheduler({1: 2})`` is planned for as ``lightning.pytorch``'s:
+    10 optimizer steps, then 5 and 5, one cosine over the 20 without a re-plan, the same lrs under both names."""
+    runs = {ns: fit(ns, tmp_path / ns, lrs.CosineAnnealingLR(interval="step"), {1: 2}) for ns in NAMESPACES}
+    (lrs_a, _, _), (lrs_b, _, _) = runs.values()
+    assert lrs_b == lrs_a
+    assert len(lrs_a) == 30  # (the lr at every batch's start: 30 batches, 20 optimizer steps)
+    expected = [0.1 * (1 + math.cos(math.pi * step / 20)) / 2 for step in range(20)]
+    stepped = [*range(10), *(10 + (batch - 10) // 2 for batch in range(10, 30))]  # (the step each batch is in)
+    assert lrs_a == pytest.approx([expected[step] for step in stepped], rel=1e-12)
 
 
 def classifier_fit(namespace: str, root: Any, find_lr: bool) -> tuple[dict[str, Any], dict[str, float], Any]:

@@ -17,7 +17,12 @@ from typing import Any
 import lightning.pytorch as pl
 import pytest
 import torch
-from lightning.pytorch.callbacks import Callback, ModelCheckpoint, StochasticWeightAveraging
+from lightning.pytorch.callbacks import (
+    Callback,
+    GradientAccumulationScheduler,
+    ModelCheckpoint,
+    StochasticWeightAveraging,
+)
 from lightning.pytorch.loggers import TensorBoardLogger
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from torch.utils.data import DataLoader
@@ -301,6 +306,31 @@ def test_warm_restarts_per_step_count_an_epoch_over_the_steps_left_by_the_skippe
     assert recorder.lrs == [pytest.approx(row, rel=1e-12) for row in expected]
     starts = [at + sum(sizes[:k]) for k in range(len(sizes)) if sizes[k]]
     assert [n for n in range(at, len(expected)) if recorder.lrs[n][0] == pytest.approx(0.05)] == starts
+
+
+@pytest.mark.parametrize(
+    ("skip", "sizes"),
+    [(3, [4, 5, 5]), (13, [0, 4, 5])],  # (epoch 1 from its batch 3; epoch 1 whole and epoch 2 from its batch 3)
+    ids=["into-the-next-epoch", "past-a-whole-epoch"],
+)
+def test_skipped_batches_into_epochs_of_another_accumulation_count_at_that_accumulation(tmp_path, skip, sizes) -> None:
+    """``GradientAccumulationScheduler({1: 2})``: epoch 0 has 10 optimizer steps, the later ones 5. A NaN at batch 9
+    rewinds 9 -> 4 and the skip reaches into epoch 1 (its first 2 batches): its 8 batches left take 4 steps at
+    accumulation 2, and warm restarts per step count its fractions over those 4 (a whole cycle, restarting where
+    Lightning's epoch 2 starts). Before, the skipped epoch was counted at epoch 0's accumulation (8 steps): its cycle
+    stopped at 0.6 of its length."""
+    callbacks = [GradientAccumulationScheduler({1: 2})]
+    diagnostics, recorder, *_ = fit(
+        tmp_path,
+        Poisoned(nan_at=(8,)),
+        lrs.CosineAnnealingWarmRestarts(T_0=1, interval="step"),
+        lrs.Rewind(every=4, factor=0.5, skip_batches=skip),
+        extra=callbacks,
+    )
+    assert [(e["step"], e["to_step"]) for e in diagnostics.rewinds] == [(9, 4)]
+    fractions = [n / BATCHES for n in range(9)]  # (epoch 0 up to the rewind: the restored epoch takes no step)
+    fractions += [epoch + k / size for epoch, size in enumerate(sizes, start=1) for k in range(size)]
+    assert recorder.lrs == [pytest.approx(row, rel=1e-12) for row in by_epoch_fraction(fractions, scale_from=9)]
 
 
 def test_a_rewind_before_an_epoch_milestone_switches_at_the_planned_step_counted_from_the_restored_position(

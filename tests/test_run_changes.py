@@ -197,33 +197,104 @@ def test_polynomial_decay_reaches_zero_only_at_the_real_end(tmp_path) -> None:
     assert all(lr[0] > 0 for lr in recorder.lrs)
 
 
+def cosine(steps: int) -> Callable[[Any], ts.LRScheduler]:
+    return lambda o: ts.CosineAnnealingLR(o, steps)
+
+
+@pytest.mark.parametrize(
+    ("scheduling", "sizes"), [({1: 2}, [10, 5, 5]), ({0: 2, 2: 5}, [5, 5, 2])], ids=["from-epoch-1", "from-epoch-0"]
+)
 @pytest.mark.parametrize("first", [True, False], ids=["accumulation-first", "schedule-first"])
-def test_a_gradient_accumulation_scheduler_is_followed_in_the_epoch_it_resizes(tmp_path, first) -> None:
-    """``GradientAccumulationScheduler({1: 2})`` halves the epochs from epoch 1 (10 optimizer steps, then 5): the
-    cosine goes on from epoch 1's first lr over the 10 steps left, whichever callback comes first. The accumulation
-    is set in that callback's own epoch start; read at the epoch's first batch, it is seen in the epoch it starts.
-    Before, after the schedule callback, it was seen one epoch late: epoch 1 followed the 30-step plan."""
+def test_a_gradient_accumulation_scheduler_is_planned_from_the_fits_start(
+    tmp_path, scheduling: dict[int, int], sizes: list[int], first: bool
+) -> None:
+    """``GradientAccumulationScheduler({1: 2})``: epochs of 10 optimizer steps, then 5. The Trainer's estimate counts
+    every epoch at the first accumulation (30 steps); the plan counts each epoch at its own (20), so the cosine is
+    torch's over the run's real steps, with no re-plan and no warning, whichever callback comes first. An
+    accumulation from epoch 0 on (which the estimate does not see either) is planned for too.
+    Before, the cosine was planned for 30 steps and re-planned at epoch 1, with a warning."""
     schedule, recorder = lrs.CosineAnnealingLR(interval="step"), LRRecorder()
-    accumulation = GradientAccumulationScheduler({1: 2})
+    accumulation = GradientAccumulationScheduler(scheduling)
     callbacks = [accumulation, schedule, recorder] if first else [schedule, accumulation, recorder]
     run = trainer(tmp_path, max_epochs=3, callbacks=callbacks)
     messages = caught_messages(lambda: run.fit(TinyModel(), make_loader()))
-    assert_lrs(
-        recorder.lrs,
-        by_hand([(lambda o: ts.CosineAnnealingLR(o, 30), 10), (lambda o: ts.CosineAnnealingLR(o, 10), 10)]),
-    )
-    (message,) = containing(messages, "the epochs of this run changed size")
-    assert "from 10 to 5 optimizer steps at epoch 1 (now 10 batches, `accumulate_grad_batches`=2)" in message
+    assert_lrs(recorder.lrs, by_hand([(cosine(sum(sizes)), sum(sizes))]))
+    assert run.global_step == sum(sizes)
+    assert schedule.schedule.last_timeline.plan.replans == []
+    assert containing(messages, "changed size") == containing(messages, "did not reach its end") == []
+
+
+@pytest.mark.parametrize(("warmup", "steps"), [("1ep", 10), ("2ep", 15), ("1.5ep", 13), ("20%", 4), ("12 steps", 12)])
+def test_lengths_in_epochs_count_each_epoch_at_its_accumulation(tmp_path, warmup: str, steps: int) -> None:
+    """A warmup of ``"2ep"`` with ``GradientAccumulationScheduler({1: 2})`` (epochs of 10 steps, then 5) ends where
+    Lightning's epoch 2 starts, at step 15; ``"1.5ep"`` half way through epoch 1 (12.5, rounded); a percentage counts
+    the run's real 20 steps. The cosine after it is torch's over the steps left."""
+    schedule, recorder = lrs.CosineAnnealingLR(interval="step", warmup=warmup), LRRecorder()
+    run = trainer(tmp_path, max_epochs=3, callbacks=[GradientAccumulationScheduler({1: 2}), schedule, recorder])
+    messages = caught_messages(lambda: run.fit(TinyModel(), make_loader()))
+    assert schedule.schedule.last_timeline.plan.warmup.steps == steps
+    optimizer = make_optimizer()
+    warmup_lrs = [[lr * i / steps for lr in (0.1, 0.01)] for i in range(steps)]  # (linear from 0)
+    assert_lrs(recorder.lrs[:steps], warmup_lrs)
+    assert_lrs(recorder.lrs[steps:], by_hand([(cosine(20 - steps), 20 - steps)], optimizer))
+    assert containing(messages, "changed size") == []
+
+
+def test_warm_restarts_per_step_restart_at_each_epoch_of_an_accumulation_schedule(tmp_path) -> None:
+    """Per step, each epoch's fraction counts over its own size by the accumulation (10, then 5 and 5)."""
+    recorder = LRRecorder()
+    callbacks = [GradientAccumulationScheduler({1: 2}), lrs.CosineAnnealingWarmRestarts(T_0=1, interval="step")]
+    run = trainer(tmp_path, max_epochs=3, callbacks=[*callbacks, recorder])
+    messages = caught_messages(lambda: run.fit(TinyModel(), make_loader()))
+    assert_lrs(recorder.lrs, warm_restart_reference([10, 5, 5]))
+    assert containing(messages, "changed size") == []
+
+
+def test_an_accumulation_schedule_bounded_by_max_steps_ends_there(tmp_path) -> None:
+    """``max_steps=13`` ends the run in epoch 1 (10 steps, then 3 of 5): the cosine ends at step 13."""
+    schedule, recorder = lrs.CosineAnnealingLR(interval="step"), LRRecorder()
+    callbacks = [GradientAccumulationScheduler({1: 2}), schedule, recorder]
+    run = trainer(tmp_path, max_epochs=3, max_steps=13, callbacks=callbacks)
+    messages = caught_messages(lambda: run.fit(TinyModel(), make_loader()))
+    assert_lrs(recorder.lrs, by_hand([(cosine(13), 13)]))
+    assert containing(messages, "changed size") == containing(messages, "did not reach its end") == []
+
+
+def accumulation_run(tmp_path: Path, *more: Callback, **options: Any) -> tuple[lrs.LRSchedulerCallback, list[str]]:
+    """A fit of 4 epochs with ``GradientAccumulationScheduler({1: 2})`` (10, 5, 5, 5 steps) and a per-step cosine
+    with a warmup of 3 (``fit``: the arguments of ``fit``); returns the schedule and the package's warnings."""
+    schedule, fit = lrs.CosineAnnealingLR(interval="step", warmup=3), options.pop("fit", {})
+    run = trainer(tmp_path, max_epochs=4, callbacks=[schedule, GradientAccumulationScheduler({1: 2}), *more], **options)
+    return schedule, caught_messages(lambda: run.fit(TinyModel(), make_loader(), **fit))
+
+
+def test_an_accumulation_schedule_resumed_at_an_epochs_end_equals_the_uninterrupted_run(tmp_path) -> None:
+    """Checkpoints at each epoch's end (``ModelCheckpoint``'s default), resumed at epochs 1, 2 and 3: each resumed
+    run's lrs are the uninterrupted run's from there, with no re-plan (the checkpoint keeps the epochs' sizes)."""
+    whole = LRRecorder()
+    checkpoints = ModelCheckpoint(dirpath=tmp_path / "ckpt", save_top_k=-1, every_n_epochs=1)
+    accumulation_run(tmp_path / "whole", whole, checkpoints, enable_checkpointing=True)
+    paths = sorted((tmp_path / "ckpt").glob("epoch=*.ckpt"))
+    assert len(paths) == 4
+    for epoch, path in enumerate(paths[:3]):
+        recorder = LRRecorder()
+        schedule, messages = accumulation_run(tmp_path / f"r{epoch}", recorder, fit={"ckpt_path": path, **SAFE_LOAD})
+        done = 10 + 5 * epoch
+        assert [step for step, _ in recorder.trace] == list(range(done, 25))
+        assert_lrs(recorder.lrs, whole.lrs[done:])
+        assert schedule.schedule.last_timeline.plan.replans == []
+        assert containing(messages, "re-planned") == containing(messages, "changed size") == []
 
 
 def test_a_gradient_accumulation_scheduler_resumed_in_an_epochs_middle_is_followed_as_lightning_runs_it(
     tmp_path,
 ) -> None:
-    """``GradientAccumulationScheduler({1: 2})``, 4 epochs: 10 steps, then 5 an epoch (25, the cosine re-planned at
-    epoch 1). Stopped at step 14 and resumed from step 12 (4 batches into epoch 1): Lightning calls no epoch-start hook
-    for the resumed epoch, so its 6 batches left run at accumulation 1, 6 steps (28 in all). Those go on along the
-    plan; epoch 2's accumulation re-plans the cosine from the current lr over the 10 steps left (one warning), so the
-    lr comes down to the floor at the run's last step. Torch's cosine by hand over each segment."""
+    """``GradientAccumulationScheduler({1: 2})``, 4 epochs: 10 steps, then 5 an epoch (25, planned from the start).
+    Stopped at step 14 and resumed from step 12 (4 batches into epoch 1): Lightning calls no epoch-start hook for the
+    resumed epoch, so its 6 batches left run at accumulation 1, 6 steps (28 in all). At the resumed first batch the
+    cosine is re-planned from the current lr over the 16 steps left (one warning); epoch 2's accumulation is the
+    plan's, so nothing more changes, and the lr comes down to the floor at the run's last step. Torch's cosine by
+    hand over each segment."""
     from tests.test_lifecycle import Crash
 
     def callbacks(*more: Callback) -> list[Callback]:
@@ -239,10 +310,9 @@ def test_a_gradient_accumulation_scheduler_resumed_in_an_epochs_middle_is_follow
     path = checkpoint.last_model_path
     messages = caught_messages(lambda: resumed.fit(TinyModel(), make_loader(), ckpt_path=path, **SAFE_LOAD))
     assert [step for step, _ in recorder.trace] == list(range(12, 28))
-    cosine = [(lambda o: ts.CosineAnnealingLR(o, 40), 10), (lambda o: ts.CosineAnnealingLR(o, 15), 8)]
-    assert_lrs(recorder.lrs, by_hand([*cosine, (lambda o: ts.CosineAnnealingLR(o, 10), 10)])[12:])
-    (message,) = containing(messages, "the epochs of this run changed size")
-    assert "to 5 optimizer steps at epoch 2" in message
+    assert_lrs(recorder.lrs, by_hand([(cosine(25), 12), (cosine(16), 16)])[12:])
+    (message,) = containing(messages, "re-planned")
+    assert "resumed in the middle of epoch 1, which has 6 optimizer steps left" in message
     assert "re-planned for 28 optimizer steps in all" in message
     assert containing(messages, "past the end") == containing(messages, "did not reach its end") == []
 

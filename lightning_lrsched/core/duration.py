@@ -117,8 +117,9 @@ class Duration:
         elif self.unit == interval:
             units = self.value
         else:
-            per_epoch = length.per_epoch(name=name, value=self.text)
-            units = self.value * per_epoch if self.unit == "epoch" else self.value / per_epoch
+            length.per_epoch(name=name, value=self.text)  # (an error for data without a length)
+            # counted from the run's start, over each epoch's own size
+            units = length.steps_in(self.value) if self.unit == "epoch" else length.epochs_in(self.value)
         resolved = math.floor(units + 0.5)
         if resolved == 0 and self.value > 0 and not allow_zero:
             raise ValueError(
@@ -145,6 +146,9 @@ class TrainingLength:
 
     unbounded: str = "this Trainer runs without end (`max_epochs=-1` and `max_steps=-1`)"
     """Why ``total_steps`` is ``inf``, for error messages."""
+    resized: tuple[tuple[int, float], ...] = ()
+    """Where the epochs change size: ``(epoch, optimizer steps per epoch from it)`` pairs in epoch order (a
+    ``GradientAccumulationScheduler``'s accumulation); the epochs before the first take ``steps_per_epoch``."""
 
     @classmethod
     def from_trainer(cls, trainer: pl.Trainer) -> TrainingLength:
@@ -186,7 +190,8 @@ class TrainingLength:
             )
         if interval == "step":
             return int(self.total_steps)
-        return math.ceil(self.total_steps / self.per_epoch(name=name, value=value or "the whole training"))
+        self.per_epoch(name=name, value=value or "the whole training")  # (an error for data without a length)
+        return math.ceil(self.epochs_in(self.total_steps))
 
     def remaining(self, interval: Interval, warmup_steps: int, *, name: str = "") -> int:
         """What is left of the run after a warmup of ``warmup_steps`` optimizer steps, in ``interval`` units.
@@ -198,7 +203,8 @@ class TrainingLength:
             return total
         if interval == "step":
             return total - warmup_steps
-        return total - math.floor(warmup_steps / self.per_epoch(name="warmup", value=f"{warmup_steps} steps"))
+        self.per_epoch(name="warmup", value=f"{warmup_steps} steps")  # (an error for data without a length)
+        return total - math.floor(self.epochs_in(warmup_steps))
 
     def per_epoch(self, *, name: str = "", value: str = "") -> float:
         """Optimizer steps per epoch.
@@ -213,3 +219,46 @@ class TrainingLength:
                 " schedule's own unit, e.g. '500 steps' with `interval='step'`."
             )
         return self.steps_per_epoch
+
+    def epoch_size(self, epoch: int) -> float:
+        """Optimizer steps of epoch ``epoch`` (counted from 0)."""
+        size = self.steps_per_epoch
+        for first, steps in self.resized:
+            if epoch < first:
+                break
+            size = steps
+        return size
+
+    def steps_in(self, epochs: float, *, start: int = 0) -> float:
+        """Optimizer steps of ``epochs`` epochs from epoch ``start``'s start (a fraction counts that share of the last).
+
+        Example::
+
+            >>> TrainingLength(25, 10, resized=((1, 5.0),)).steps_in(2.5)  # (10 steps, then epochs of 5)
+            17.5
+        """
+        steps, done, size = 0.0, start, self.epoch_size(start)
+        for first, next_size in self.resized:
+            if first <= done:
+                continue
+            if start + epochs <= first:
+                break
+            steps, done, size = steps + (first - done) * size, first, next_size
+        return steps + (start + epochs - done) * size
+
+    def epochs_in(self, steps: float, *, start: int = 0) -> float:
+        """The epochs (a fraction of the last one too) that ``steps`` optimizer steps take from epoch ``start``'s start.
+
+        Example::
+
+            >>> TrainingLength(25, 10, resized=((1, 5.0),)).epochs_in(25)  # (10 steps, then epochs of 5)
+            4.0
+        """
+        done, size = start, self.epoch_size(start)
+        for first, next_size in self.resized:
+            if first <= done:
+                continue
+            if steps <= (span := (first - done) * size):
+                break
+            steps, done, size = steps - span, first, next_size
+        return done - start + steps / size

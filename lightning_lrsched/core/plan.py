@@ -59,7 +59,7 @@ class Plan:
     @classmethod
     def for_run(cls, length: TrainingLength, warmup: Warmup, resolved: dict[str, Any]) -> Plan:
         """The plan of a fresh fit of ``length``."""
-        warmup_epochs = warmup.steps / length.steps_per_epoch if warmup.steps else 0.0
+        warmup_epochs = length.epochs_in(warmup.steps) if warmup.steps else 0.0
         steps = length.total_steps
         return cls(length, warmup, resolved, steps, epochs_of(length), steps, warmup_epochs)
 
@@ -67,9 +67,10 @@ class Plan:
         """The run is now ``length`` long; the epochs done up to ``position`` keep their sizes."""
         self.length, self.steps, self.epochs = length, length.total_steps, epochs_of(length)
         if math.isfinite(self.epochs):
-            per_epoch, done = length.steps_per_epoch, position.epoch_steps
-            left = max(length.total_steps - position.steps - (per_epoch - done if done else 0), 0)
-            self.epochs = position.epochs + (1 if done else 0) + math.ceil(left / per_epoch)
+            done, size = position.epoch_steps, length.epoch_size(position.epochs)
+            left = max(length.total_steps - position.steps - (size - done if done else 0), 0)
+            after = position.epochs + (1 if done else 0)  # (the first epoch after the current one, if it took a step)
+            self.epochs = after + math.ceil(length.epochs_in(left, start=after))
 
     def schedule_steps(self, position: Position) -> int:
         """Optimizer steps the current scheduler has taken at ``position`` (since the warmup, or the last re-plan)."""
@@ -101,7 +102,7 @@ class Plan:
 
     def epoch_size(self, position: Position) -> float:
         """The optimizer steps the current epoch at ``position`` counts (its own size, or the run's epochs')."""
-        return self.epoch_sizes.get(position.epochs, self.length.steps_per_epoch)
+        return self.epoch_sizes.get(position.epochs, self.length.epoch_size(position.epochs))
 
     def end_epoch_with_run(self, position: Position, left: Sequence[float]) -> None:
         """The current epoch ends where the run's does, ``left[0]`` optimizer steps after ``position``.
@@ -113,7 +114,7 @@ class Plan:
         """
         self.epoch_sizes = {epoch: size for epoch, size in self.epoch_sizes.items() if epoch <= position.epochs}
         for epoch, steps in enumerate(left[1:], start=position.epochs + 1):
-            if 0 < steps < self.length.steps_per_epoch:
+            if 0 < steps < self.length.epoch_size(epoch):
                 self.epoch_sizes[epoch] = steps
         size = position.epoch_steps + (left[0] if left else math.inf)
         if 0 < size < math.inf and size != self.epoch_size(position):
@@ -140,6 +141,7 @@ class Plan:
             "planned_epochs": _finite(self.epochs),
             "steps_per_batch": self.steps_per_batch,
             "steps_per_epoch": _finite(self.length.steps_per_epoch),
+            "resized": [list(change) for change in self.length.resized],
             "epoch_sizes": dict(self.epoch_sizes),
         }
 
@@ -168,8 +170,17 @@ def epochs_of(length: TrainingLength) -> float:
     total, per_epoch = length.total_steps, length.steps_per_epoch
     if not (math.isfinite(total) and math.isfinite(per_epoch)) or per_epoch <= 0:
         return math.inf
-    return math.ceil(total / per_epoch)
+    return math.ceil(length.epochs_in(total))
 
 
 def _finite(value: float) -> float:
     return value if math.isfinite(value) else -1
+
+
+def saved_sizes(state: Mapping[str, Any]) -> TrainingLength | None:
+    """The epochs' sizes of the run a checkpoint's timeline ``state`` was written in; None where it has none."""
+    per_epoch = state.get("steps_per_epoch")  # (absent in older checkpoints; -1 for data without a length)
+    if not isinstance(per_epoch, (int, float)) or per_epoch < 0:
+        return None
+    resized = tuple((int(epoch), float(size)) for epoch, size in state.get("resized") or ())
+    return TrainingLength(math.inf, per_epoch, resized=resized)

@@ -505,16 +505,16 @@ class Resume:
 def catch_up(timeline: Timeline, steps: int, epochs: int) -> None:
     """Advance a fresh timeline to ``steps`` optimizer steps and ``epochs`` epochs, as if it had run them.
 
-    Epochs are taken as ``length.steps_per_epoch`` steps each (the last one possibly partial).
+    Epochs are taken at the plan's sizes (the last one possibly partial).
     """
-    per_epoch = timeline.plan.length.steps_per_epoch
+    plan, position = timeline.plan, timeline.position
     done_epochs = 0
     with warnings.catch_warnings():  # no optimizer step runs here, which torch's scheduler would point out
         warnings.filterwarnings("ignore", message=r"Detected call of `lr_scheduler.step\(\)` before")
         for _ in range(steps):
             timeline.optimizer_step()
-            ends_epoch = timeline.position.epoch_steps >= per_epoch
-            if math.isfinite(per_epoch) and done_epochs < epochs and ends_epoch:
+            size = plan.epoch_size(position)
+            if math.isfinite(size) and done_epochs < epochs and position.epoch_steps >= size:
                 timeline.epoch_end()
                 done_epochs += 1
     for _ in range(done_epochs, epochs):

@@ -171,7 +171,7 @@ class FitOptions:
         Returns:
             The fit (None: nothing to schedule) and the range test's result (None: no test ran now).
         """
-        length = run_changes.scaled(TrainingLength.from_trainer(trainer), self.steps_per_batch)
+        length = run_changes.fit_length(trainer, self.steps_per_batch)
         found = None
         if self.range_test is not None:
             cycle = range_test.finds_max_lr(schedule)

@@ -8,6 +8,7 @@ The docs page "Resume and run changes" lists what each case does.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import Any
 
@@ -18,16 +19,61 @@ from torch.optim import Optimizer
 
 from lightning_lrsched import privates
 from lightning_lrsched.core.duration import TrainingLength
+from lightning_lrsched.core.plan import saved_sizes
 from lightning_lrsched.core.timeline import REPLAN_TOLERANCE, Timeline, catch_up, ended_text
 from lightning_lrsched.namespaces import classes, overrides
 
 
-def steps_per_epoch_now(trainer: pl.Trainer, rate: float) -> float:
-    """Optimizer steps in the epoch about to run: its batches over the accumulation, times the measured ``rate``."""
+def steps_per_epoch_now(trainer: pl.Trainer, rate: float, accumulate: int | None = None) -> float:
+    """Optimizer steps in the epoch about to run: its batches over the accumulation, times the measured ``rate``.
+
+    With ``accumulate``, those of an epoch of the same batches at that accumulation.
+    """
     batches = float(trainer.num_training_batches)
     if not math.isfinite(batches) or batches <= 0:
         return math.inf
-    return max(round(math.ceil(batches / trainer.accumulate_grad_batches) * rate), 1)
+    every = trainer.accumulate_grad_batches if accumulate is None else accumulate
+    return max(round(math.ceil(batches / every) * rate), 1)
+
+
+def accumulation_sizes(trainer: pl.Trainer, epoch: int, rate: float) -> tuple[tuple[int, float], ...]:
+    """The epochs' sizes a ``GradientAccumulationScheduler`` sets from epoch ``epoch`` on, at the current batches.
+
+    ``(epoch, optimizer steps per epoch from it)`` pairs, the first at ``epoch``, then one where the size changes
+    (see ``TrainingLength.resized``); none without such a callback, or for data without a length.
+    """
+    scheduler = _accumulation(trainer)
+    if scheduler is None or not math.isfinite(steps_per_epoch_now(trainer, rate)):
+        return ()
+    sizes: list[tuple[int, float]] = []
+    for first in (epoch, *(key for key in scheduler.epochs if key > epoch)):
+        size = steps_per_epoch_now(trainer, rate, scheduler.get_accumulate_grad_batches(first))
+        if not sizes or size != sizes[-1][1]:
+            sizes.append((first, size))
+    return tuple(sizes)
+
+
+def _accumulation(trainer: pl.Trainer) -> Any | None:
+    """The Trainer's ``GradientAccumulationScheduler`` (under either name of Lightning), or None."""
+    accumulating = classes("callbacks", "GradientAccumulationScheduler")
+    return next((c for c in trainer.callbacks if isinstance(c, accumulating)), None)  # type: ignore[attr-defined]
+
+
+def fit_length(trainer: pl.Trainer, rate: float | None) -> TrainingLength:
+    """The run's length at fit start (:func:`scaled` to the optimizer's ``rate``), as the Trainer estimates it.
+
+    With a ``GradientAccumulationScheduler``, each epoch counts the steps its accumulation gives it, where the
+    Trainer's estimate counts every epoch at the accumulation before the first (``max_steps`` still bounds).
+    """
+    length = TrainingLength.from_trainer(trainer)
+    sizes = accumulation_sizes(trainer, 0, 1.0)
+    if sizes and math.isfinite(length.steps_per_epoch):
+        length = dataclasses.replace(length, steps_per_epoch=sizes[0][1], resized=sizes[1:])
+        if trainer.max_epochs is not None and trainer.max_epochs != -1:  # (else `max_steps` alone bounds the run)
+            total = int(length.steps_in(max(trainer.max_epochs, 1)))  # (at least one epoch, as Lightning counts)
+            total = min(total, trainer.max_steps) if trainer.max_steps != -1 else total
+            length = dataclasses.replace(length, total_steps=total)
+    return scaled(length, rate)
 
 
 def steps_left_in_epoch(trainer: pl.Trainer, after: int = 0) -> float:
@@ -48,19 +94,26 @@ def epochs_left(trainer: pl.Trainer, after: int) -> list[float]:
     """Optimizer steps Lightning takes in its epochs from the batch ``after`` batches after the one that starts.
 
     The steps left in this epoch (:func:`steps_left_in_epoch`), then, when that batch lies in a later epoch (the
-    batches before it skipped by a rewind), the steps of each epoch up to it: 0 for one skipped whole.
+    batches before it skipped by a rewind), the steps of each epoch up to it: 0 for one skipped whole. A later epoch
+    counts at the accumulation its ``GradientAccumulationScheduler`` gives it.
     """
     sizes, last = [steps_left_in_epoch(trainer, after)], float(trainer.num_training_batches)
     skipped = trainer.fit_loop.epoch_loop.batch_progress.current.ready + after - 1 - last  # (in the epochs after)
+    scheduler, epoch = _accumulation(trainer), trainer.current_epoch
     while math.isfinite(last) and skipped > 0:
-        sizes.append(_steps_from(trainer, int(skipped) + 1))
+        epoch += 1
+        every = None if scheduler is None else scheduler.get_accumulate_grad_batches(epoch)
+        sizes.append(_steps_from(trainer, int(skipped) + 1, every))
         skipped -= last
     return sizes
 
 
-def _steps_from(trainer: pl.Trainer, first: int) -> float:
-    """Optimizer steps Lightning takes in an epoch from its batch ``first`` (counted from 1) to its end."""
-    last, every = int(trainer.num_training_batches), trainer.accumulate_grad_batches
+def _steps_from(trainer: pl.Trainer, first: int, every: int | None = None) -> float:
+    """Optimizer steps Lightning takes in an epoch from its batch ``first`` (counted from 1) to its end.
+
+    The epoch accumulates ``every`` batches a step (by default the Trainer's current ``accumulate_grad_batches``).
+    """
+    last, every = int(trainer.num_training_batches), every or trainer.accumulate_grad_batches
     if first > last:
         return 0
     return last // every - (first - 1) // every + (1 if last % every else 0)
@@ -77,17 +130,19 @@ def length_from_now(
     """
     total = math.inf
     max_epochs, position = trainer.max_epochs, timeline.position
+    sizes = accumulation_sizes(trainer, epoch, timeline.plan.steps_per_batch)  # (the later epochs', by accumulation)
+    length = TrainingLength(math.inf, per_epoch, timeline.plan.length.unbounded, sizes)
     if start is None:
         start = position.epoch_start_steps if epoch == position.epochs else position.steps
     # the run's steps, as the Trainer counts them: those that rewinds took back from the schedule were taken
     start, taken = start + position.undone, position.steps + position.undone
     if max_epochs is not None and max_epochs >= 0 and math.isfinite(per_epoch):
-        total = start + max(max_epochs - epoch, 0) * per_epoch
+        total = start + length.steps_in(max(max_epochs - epoch, 0), start=epoch)
     if trainer.max_steps is not None and trainer.max_steps >= 0:
         # `max_steps` counts the Trainer's steps: this optimizer's share of them so far carries on
         share = taken / trainer.global_step if trainer.global_step else 1.0
         total = min(total, taken + max(trainer.max_steps - trainer.global_step, 0) * share)
-    return TrainingLength(total_steps=total, steps_per_epoch=per_epoch, unbounded=timeline.plan.length.unbounded)
+    return dataclasses.replace(length, total_steps=total)
 
 
 def follow_epoch_size(trainer: pl.Trainer, timeline: Timeline) -> None:
@@ -95,7 +150,7 @@ def follow_epoch_size(trainer: pl.Trainer, timeline: Timeline) -> None:
     if trainer.current_epoch == 0 or timeline.position.handed_over is not None:
         return  # the plan was made from the first epoch's size; after SWA's start the schedule sets no lr
     per_epoch = steps_per_epoch_now(trainer, timeline.plan.steps_per_batch)
-    planned = timeline.plan.length.steps_per_epoch
+    planned = timeline.plan.length.epoch_size(trainer.current_epoch)
     if not math.isfinite(per_epoch) or per_epoch == planned or not math.isfinite(timeline.plan.steps):
         return
     why = f"epochs of {per_epoch:g} optimizer steps from epoch {trainer.current_epoch}"
@@ -116,7 +171,7 @@ def follow_epoch_size(trainer: pl.Trainer, timeline: Timeline) -> None:
 
 
 def follow_resumed_epoch(
-    trainer: pl.Trainer, timeline: Timeline, estimate: TrainingLength, saved_size: float | None = None
+    trainer: pl.Trainer, timeline: Timeline, estimate: TrainingLength, saved: TrainingLength | None = None
 ) -> None:
     """At the first batch of a resumed fit (in an epoch's middle or at its start): plan for the steps really left.
 
@@ -128,8 +183,9 @@ def follow_resumed_epoch(
     own size (its steps before and after the resume) is the plan's for it, where a schedule counts fractions of epochs
     (``CosineAnnealingWarmRestarts`` per step: from the resumed step on, as after a rewind). The steps of an optimizer
     at its own rate (manual optimization, ``steps_per_batch``) are not Lightning's to count: only its epochs' size is
-    followed. Where the checkpoint's run had epochs of this fit's size (``saved_size``), the epoch's first steps ran at
-    it: the run is as the Trainer estimates, whatever rewinds and skipped batches did to the schedule's own count.
+    followed. Where the checkpoint's run (its epochs' sizes: ``saved``) had this epoch at this fit's size, the
+    epoch's first steps ran at it: the run is as planned, whatever rewinds and skipped batches did to the schedule's
+    own count.
     """
     plan, position = timeline.plan, timeline.position
     if not trainer.lightning_module.automatic_optimization or plan.steps_per_batch != 1.0:
@@ -139,12 +195,12 @@ def follow_resumed_epoch(
     left = steps_left_in_epoch(trainer)
     if position.handed_over is not None or not all(map(math.isfinite, (per_epoch, left, plan.steps))):
         return
-    same_size = saved_size == per_epoch  # (then the epoch's first steps ran at this size: the run is as estimated)
     epoch = trainer.current_epoch
+    same_size = saved is not None and saved.epoch_size(epoch) == per_epoch  # (its first steps ran at this size)
     if not same_size:  # its first steps ran at the checkpoint's size, the rest at this fit's: it ends with this fit's
         timeline.end_epoch_with_run([left])  # (a schedule of its fractions follows from the resumed step)
     length = length_from_now(trainer, timeline, per_epoch, epoch=epoch + 1, start=position.steps + left)
-    resized = per_epoch != plan.length.steps_per_epoch  # (the estimate counted epochs of another size)
+    resized = per_epoch != plan.length.epoch_size(epoch)  # (the estimate counted this epoch at another size)
     for_this_fit = plan.length == estimate and plan.steps == estimate.total_steps  # (not a checkpoint's kept plan)
     if not resized and (same_size or not for_this_fit or length.total_steps == plan.steps):
         return
@@ -240,7 +296,8 @@ def scaled(length: TrainingLength, rate: float | None) -> TrainingLength:
         return length
     total = math.floor(length.total_steps * rate + 0.5) if math.isfinite(length.total_steps) else length.total_steps
     per_epoch = max(round(length.steps_per_epoch * rate), 1) if math.isfinite(length.steps_per_epoch) else math.inf
-    return TrainingLength(total_steps=total, steps_per_epoch=per_epoch, unbounded=length.unbounded)
+    resized = tuple((epoch, max(round(size * rate), 1)) for epoch, size in length.resized)
+    return TrainingLength(total, per_epoch, length.unbounded, resized)
 
 
 def position(trainer: pl.Trainer, optimizer: Optimizer) -> int:
@@ -348,7 +405,7 @@ class RunFollower:
         measure: measure the optimizer's steps per batch over the first whole epoch, or the one a resume continues
             (manual optimization).
         estimate: the run's length as the Trainer estimated it at fit start (default: the timeline's plan's).
-        saved_epoch_size: the optimizer steps per epoch of the run the checkpoint was written in (None: unknown).
+        saved: the epochs' sizes in the run the checkpoint was written in (None: unknown).
 
     Example::
 
@@ -401,10 +458,8 @@ class RunFollower:
         measure = (
             steps_per_batch is None and timeline.plan.steps_per_batch == 1.0 and not pl_module.automatic_optimization
         )
-        saved_epoch_size = pending.get("steps_per_epoch") if pending else None  # (absent in older checkpoints)
-        follower = cls(
-            timeline, catch_up=catch_up, measure=measure, estimate=estimate, saved_epoch_size=saved_epoch_size
-        )
+        saved = saved_sizes(pending) if pending else None
+        follower = cls(timeline, catch_up=catch_up, measure=measure, estimate=estimate, saved=saved)
         follower.fit_start(trainer, resumed=bool(pending))
         return follower
 
@@ -415,11 +470,11 @@ class RunFollower:
         catch_up: bool = False,
         measure: bool = False,
         estimate: TrainingLength | None = None,
-        saved_epoch_size: float | None = None,
+        saved: TrainingLength | None = None,
     ) -> None:
         self.timeline = timeline
         self.estimate = timeline.plan.length if estimate is None else estimate
-        self.saved_epoch_size = saved_epoch_size
+        self.saved = saved
         self.catch_up = catch_up
         self.measure = measure
         self._measuring = False
@@ -458,7 +513,7 @@ class RunFollower:
             self._measuring = self.measure  # (the epoch's steps before the resume are in its count)
             self._taken_before_epoch = self.timeline.position.taken - self.timeline.position.epoch_steps
         if mid_epoch or (fit_first and trainer.current_epoch > 0):  # (resumed, in an epoch's middle or at its start)
-            follow_resumed_epoch(trainer, self.timeline, self.estimate, self.saved_epoch_size)
+            follow_resumed_epoch(trainer, self.timeline, self.estimate, self.saved)
         else:
             follow_epoch_size(trainer, self.timeline)
         before = self._validations_at_start if fit_first else None

@@ -31,12 +31,12 @@ def new_figure(figsize: tuple[float, float]) -> Figure:
     return Figure(figsize=figsize)
 
 
-def draw_schedule(trace: Sequence[Sequence[float]], *, steps_per_epoch: int, title: str) -> Figure:
-    """The lr of every optimizer step (one line per param group), epoch boundaries marked.
+def draw_schedule(trace: Sequence[Sequence[float]], *, epoch_starts: Sequence[float], title: str) -> Figure:
+    """The lr of every optimizer step (one line per param group), the epochs' starts (after the first) marked.
 
     Example::
 
-        >>> figure = draw_schedule([[0.1], [0.05], [0.025]], steps_per_epoch=1, title="halving")
+        >>> figure = draw_schedule([[0.1], [0.05], [0.025]], epoch_starts=[1, 2], title="halving")
         >>> figure.axes[0].get_ylabel()
         'learning rate'
     """
@@ -45,10 +45,9 @@ def draw_schedule(trace: Sequence[Sequence[float]], *, steps_per_epoch: int, tit
     axis = figure.add_subplot()
     for group in range(len(trace[0])):
         axis.plot(range(len(trace)), [step[group] for step in trace], label=f"param group {group + 1}")
-    epochs = -(-len(trace) // steps_per_epoch)
-    if epochs <= 50:
-        for epoch in range(1, epochs):
-            axis.axvline(epoch * steps_per_epoch, color="0.85", linewidth=0.8, zorder=0)
+    if len(epoch_starts) < 50:
+        for start in epoch_starts:
+            axis.axvline(start, color="0.85", linewidth=0.8, zorder=0)
     axis.set_xlabel("optimizer step")
     axis.set_ylabel("learning rate")
     axis.set_title(title)

@@ -16,7 +16,7 @@ from lightning_lrsched.report.plotting import draw_schedule, new_figure
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["new_figure", "plot_schedule", "preview"]
+__all__ = ["new_figure", "plot_schedule", "preview", "preview_run"]
 
 
 class HoldsSchedule(Protocol):
@@ -70,23 +70,46 @@ def preview(
     """
     _checks.integer("epochs", epochs, 1)
     _checks.integer("steps_per_epoch", steps_per_epoch, 1)
+    return preview_run(schedule, TrainingLength(epochs * steps_per_epoch, steps_per_epoch), lr=lr, metrics=metrics)
+
+
+def preview_run(
+    schedule: Schedule | HoldsSchedule,
+    length: TrainingLength,
+    *,
+    lr: float | Sequence[float] = 1e-3,
+    metrics: Sequence[float] | None = None,
+) -> list[list[float]]:
+    """:func:`preview` of a run of ``length``: its optimizer steps in all, each epoch at its own size.
+
+    A fit's planned schedule is this for the length it planned (``max_steps`` ending an epoch early, epochs that an
+    accumulation schedule resizes).
+
+    Example::
+
+        >>> from lightning_lrsched.core import StepLR
+        >>> trace = preview_run(StepLR(step_size=1), TrainingLength(5, 3, resized=((1, 2),)), lr=1.0)
+        >>> [group[0] for group in trace]  # (epochs of 3 steps, then 2; the run ends at step 5)
+        [1.0, 1.0, 1.0, 0.1, 0.1]
+    """
     plan = _schedule(schedule)
     rates = [float(lr)] if isinstance(lr, (int, float)) else [float(v) for v in lr]
     _checks.positive("lr", rates)
     params = [{"params": [nn.Parameter(torch.zeros(()))], "lr": r} for r in rates]
     optimizer = torch.optim.SGD(params, lr=rates[0], momentum=0.9)  # (`defaults["lr"]`: the first group's)
-    timeline = plan.timeline(optimizer, TrainingLength(epochs * steps_per_epoch, steps_per_epoch))
+    timeline = plan.timeline(optimizer, length)
     groups = optimizer.param_groups
     trace: list[list[float]] = []
-    for epoch in range(epochs):
-        for _ in range(steps_per_epoch):
+    epoch, total = 0, int(length.total_steps)
+    while len(trace) < total:
+        for _ in range(min(int(length.epoch_size(epoch)), total - len(trace))):
             trace.append([group["lr"] for group in groups])
             timeline.optimizer_step()
         timeline.epoch_end()
         if metrics is not None and epoch < len(metrics):
             value = float(metrics[epoch])
-            step = (epoch + 1) * steps_per_epoch
-            timeline.validation(dict.fromkeys(timeline.monitors(), value), step=step, epoch=epoch)
+            timeline.validation(dict.fromkeys(timeline.monitors(), value), step=len(trace), epoch=epoch)
+        epoch += 1
     return trace
 
 
@@ -109,7 +132,8 @@ def plot_schedule(
         'optimizer step'
     """
     trace = preview(schedule, epochs=epochs, steps_per_epoch=steps_per_epoch, lr=lr, metrics=metrics)
-    return draw_schedule(trace, steps_per_epoch=steps_per_epoch, title=title or _describe(_schedule(schedule)))
+    starts = range(steps_per_epoch, len(trace), steps_per_epoch)
+    return draw_schedule(trace, epoch_starts=starts, title=title or _describe(_schedule(schedule)))
 
 
 def _describe(schedule: Schedule) -> str:

@@ -19,7 +19,8 @@ from lightning_lrsched.core.schedule import Schedule
 from lightning_lrsched.core.timeline import Timeline
 from lightning_lrsched.namespaces import classes
 from lightning_lrsched.report import tensorboard
-from lightning_lrsched.report.preview import plot_schedule
+from lightning_lrsched.report.plotting import draw_schedule
+from lightning_lrsched.report.preview import preview_run
 
 if TYPE_CHECKING:
     import lightning.pytorch as pl
@@ -169,13 +170,12 @@ def log_plan(loggers: Sequence[Logger], tag: str, schedule: Schedule, timeline: 
         return
     rates = timeline.planned.configured  # the lrs the schedule was planned from
     figure = None
-    per_epoch, total = timeline.plan.length.steps_per_epoch, timeline.plan.length.total_steps
-    if math.isfinite(total) and math.isfinite(per_epoch):  # an unbounded run has no plan to draw
-        epochs = math.ceil(total / per_epoch)
+    length = timeline.plan.length
+    if math.isfinite(length.total_steps) and math.isfinite(length.steps_per_epoch):  # (unbounded: nothing to draw)
+        trace = preview_run(schedule, length, lr=rates)  # (the fit's own length: its `max_steps`, its epochs' sizes)
+        starts = [length.steps_in(epoch) for epoch in range(1, math.ceil(length.epochs_in(len(trace))))]
         with contextlib.suppress(ModuleNotFoundError):  # matplotlib is optional
-            figure = plot_schedule(
-                schedule, epochs=epochs, steps_per_epoch=int(per_epoch), lr=rates, title="planned schedule"
-            )
+            figure = draw_schedule(trace, epoch_starts=starts, title="planned schedule")
             figure.set_dpi(150)  # TensorBoard shows images at their pixel size: readable, not a thumbnail
     tensorboard.write_plan(experiments, tag, describe_plan(timeline), figure, step)
 
@@ -208,9 +208,9 @@ def _describe_path(timeline: Timeline) -> str:
             f"lr {first:.3g} -> peak {peak:.3g} at step {path['peak_step']} -> {last:.3g} over {steps} optimizer"
             f" steps ({unit}{warmup})"
         )
-    per_epoch = timeline.plan.length.steps_per_epoch
-    if 0 < path["changes"] <= FEW_CHANGES and math.isfinite(per_epoch) and not warmup_steps:
-        epochs = ", ".join(str(int(step // per_epoch)) for step in path["change_steps"])
+    length = timeline.plan.length
+    if 0 < path["changes"] <= FEW_CHANGES and math.isfinite(length.steps_per_epoch) and not warmup_steps:
+        epochs = ", ".join(str(int(length.epochs_in(step))) for step in path["change_steps"])
         count = path["changes"]
         return f"lr {first:.3g} -> {last:.3g} in {count} change{'s' if count > 1 else ''} (from epochs {epochs})"
     return f"lr {first:.3g} -> {last:.3g} over {steps} optimizer steps ({unit}{warmup})"
