@@ -333,6 +333,24 @@ def test_skipped_batches_into_epochs_of_another_accumulation_count_at_that_accum
     assert recorder.lrs == [pytest.approx(row, rel=1e-12) for row in by_epoch_fraction(fractions, scale_from=9)]
 
 
+def test_after_a_rewind_into_the_epoch_before_the_schedules_epochs_take_the_runs_accumulation(tmp_path) -> None:
+    """``GradientAccumulationScheduler({2: 2, 3: 5})``: epochs of 10, 10, 5, then 2 optimizer steps. A NaN at epoch 2's
+    second step (its batch 3) rewinds to step 16, in epoch 1, and skips batches 4 and 5: the restored epoch 1 ends with
+    the run's epoch 2, 6 + 3 steps long. From there the schedule counts its epochs one behind the run's: its epoch 2
+    is the run's epoch 3, of 2 steps (not the 5 that the accumulation gives the run's epoch 2), and warm restarts per
+    step count its fractions over those 2. Before, over 5: the cycle stopped at 0.2 of its length."""
+    diagnostics, recorder, *_ = fit(
+        tmp_path,
+        Poisoned(nan_at=(21,)),
+        lrs.CosineAnnealingWarmRestarts(T_0=1, interval="step"),
+        lrs.Rewind(every=4, factor=0.5, skip_batches=2),
+        extra=[GradientAccumulationScheduler({2: 2, 3: 5})],
+    )
+    assert [(e["step"], e["to_step"]) for e in diagnostics.rewinds] == [(21, 16)]
+    fractions = [n / BATCHES for n in range(20)] + [2.0] + [1 + k / 9 for k in (6, 7, 8)] + [2.0, 2.5]
+    assert recorder.lrs == [pytest.approx(row, rel=1e-12) for row in by_epoch_fraction(fractions, scale_from=21)]
+
+
 def test_a_rewind_before_an_epoch_milestone_switches_at_the_planned_step_counted_from_the_restored_position(
     tmp_path,
 ) -> None:

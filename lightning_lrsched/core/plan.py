@@ -110,11 +110,12 @@ class Plan:
         After a rewind (into an earlier epoch, or to earlier steps of this one) it has another length than planned:
         its fractions count over its real length, so that ``CosineAnnealingWarmRestarts`` per step restarts where
         the run's epoch ends, once. The next epochs have the sizes in ``left[1:]`` (shorter by the batches a rewind
-        skips in them), those after them their planned size.
+        skips in them, or the run's at its accumulation where the count is behind the run's), those after them their
+        planned size.
         """
         self.epoch_sizes = {epoch: size for epoch, size in self.epoch_sizes.items() if epoch <= position.epochs}
         for epoch, steps in enumerate(left[1:], start=position.epochs + 1):
-            if 0 < steps < self.length.epoch_size(epoch):
+            if 0 < steps != self.length.epoch_size(epoch):
                 self.epoch_sizes[epoch] = steps
         size = position.epoch_steps + (left[0] if left else math.inf)
         if 0 < size < math.inf and size != self.epoch_size(position):

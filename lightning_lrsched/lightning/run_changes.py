@@ -94,16 +94,19 @@ def epochs_left(trainer: pl.Trainer, after: int) -> list[float]:
     """Optimizer steps Lightning takes in its epochs from the batch ``after`` batches after the one that starts.
 
     The steps left in this epoch (:func:`steps_left_in_epoch`), then, when that batch lies in a later epoch (the
-    batches before it skipped by a rewind), the steps of each epoch up to it: 0 for one skipped whole. A later epoch
-    counts at the accumulation its ``GradientAccumulationScheduler`` gives it.
+    batches before it skipped by a rewind), the steps of each epoch up to it: 0 for one skipped whole. With a
+    ``GradientAccumulationScheduler``, a later epoch counts at the accumulation it gives it, and the sizes go on to
+    its last change: after a rewind into an earlier epoch, the schedule counts its epochs behind the run's, and
+    its epochs then take the run's sizes, not those of the epochs its count names.
     """
     sizes, last = [steps_left_in_epoch(trainer, after)], float(trainer.num_training_batches)
     skipped = trainer.fit_loop.epoch_loop.batch_progress.current.ready + after - 1 - last  # (in the epochs after)
     scheduler, epoch = _accumulation(trainer), trainer.current_epoch
-    while math.isfinite(last) and skipped > 0:
+    last_change = max(scheduler.epochs) if scheduler is not None else 0
+    while math.isfinite(last) and (skipped > 0 or epoch < last_change):
         epoch += 1
         every = None if scheduler is None else scheduler.get_accumulate_grad_batches(epoch)
-        sizes.append(_steps_from(trainer, int(skipped) + 1, every))
+        sizes.append(_steps_from(trainer, max(int(skipped), 0) + 1, every))
         skipped -= last
     return sizes
 
