@@ -11,7 +11,7 @@ import lightning.pytorch as pl
 import numpy as np
 import pytest
 import torch
-from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.callbacks import GradientAccumulationScheduler, ModelCheckpoint
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
@@ -71,8 +71,9 @@ def fit(tmp_path: Any, callback: pl.Callback, make: Callable[[], pl.LightningMod
     seed_quietly(0)
     module = make()
     recorder = LRRecorder()
+    more = kwargs.pop("callbacks", [])  # (others after the callback and the recorder)
     options = {"max_epochs": 4, "deterministic": False, **kwargs}
-    trainer(tmp_path, callbacks=[callback, recorder], **options).fit(module, loader())
+    trainer(tmp_path, callbacks=[callback, recorder, *more], **options).fit(module, loader())
     return module, recorder.lrs
 
 
@@ -229,7 +230,14 @@ def test_a_second_fit_of_the_same_trainer_keeps_the_pick_and_a_reused_callback_t
     assert callback.range_result.lr is not None
 
 
-def test_the_test_counts_optimizer_steps_under_gradient_accumulation(tmp_path) -> None:
+@pytest.mark.parametrize(
+    "accumulation",
+    [{"accumulate_grad_batches": 2}, {"callbacks": [GradientAccumulationScheduler({0: 2})]}],
+    ids=["trainer", "accumulation-scheduler"],
+)
+def test_the_test_counts_optimizer_steps_under_gradient_accumulation(tmp_path, accumulation) -> None:
+    """The test accumulates as the epoch after it does: the Trainer's `accumulate_grad_batches`, or what a
+    `GradientAccumulationScheduler` sets for that epoch (at fit start, before it sets it)."""
     callback = lrs.StepLR(step_size=1, find_lr=lrs.LRRangeTest(steps=30), log_lr=False, plan=False)
     batches = []
 
@@ -238,7 +246,7 @@ def test_the_test_counts_optimizer_steps_under_gradient_accumulation(tmp_path) -
             batches.append(batch_idx)
             return super().training_step(batch, batch_idx)
 
-    fit(tmp_path, callback, Counting, accumulate_grad_batches=2, max_epochs=2)
+    fit(tmp_path, callback, Counting, max_epochs=2, **accumulation)
     points = callback.range_result.curve.points + (callback.range_result.curve.stopped == "nan")
     assert len(batches) == 2 * points + 2 * 40  # two batches per test step, then the 2 epochs of 40 batches
 

@@ -33,6 +33,7 @@ from lightning_lrsched.core import schedules
 from lightning_lrsched.core.duration import TrainingLength
 from lightning_lrsched.core.lr_range import RULES, Pick, RangeCurve, Rule, geometric, pick
 from lightning_lrsched.core.schedule import Schedule
+from lightning_lrsched.lightning import run_changes
 from lightning_lrsched.report import plotting
 from lightning_lrsched.report.reporting import tensorboard_experiments
 
@@ -147,20 +148,22 @@ class LRRangeTest:
                 " automatic optimization."
             )
         began = time.perf_counter()
-        with _restored(trainer, pl_module, optimizer):
-            curve = self._record(trainer, pl_module, optimizer)
+        accumulate = max(run_changes.accumulation_at(trainer, trainer.current_epoch), 1)  # (the next epoch's)
+        with _restored(trainer, pl_module, optimizer):  # (the callbacks are hidden inside)
+            curve = self._record(trainer, pl_module, optimizer, accumulate)
         picked = pick(curve, self.rule)
         note = "" if picked is not None else _why_none(curve)
         picked = trainer.strategy.broadcast(picked, src=0)  # (every rank has the same curve: the same pick)
         return RangeResult(curve, picked, time.perf_counter() - began, note)
 
-    def _record(self, trainer: pl.Trainer, pl_module: pl.LightningModule, optimizer: Optimizer) -> RangeCurve:
-        """The test itself: one optimizer step per lr, the loss averaged over devices, stopped at divergence."""
+    def _record(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, optimizer: Optimizer, accumulate: int
+    ) -> RangeCurve:
+        """The test: one optimizer step of ``accumulate`` batches per lr, loss averaged over devices, to divergence."""
         configured = [float(group["lr"]) for group in optimizer.param_groups]
         base = configured[0]
         lrs = geometric(self.start_lr, self.end_lr, self.steps)
         batches = _batches(trainer)
-        accumulate = max(int(trainer.accumulate_grad_batches), 1)
         curve = RangeCurve([], [])
         smoothed = best = math.inf
         for step, lr in enumerate(lrs):

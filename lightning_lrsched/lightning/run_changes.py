@@ -59,6 +59,12 @@ def _accumulation(trainer: pl.Trainer) -> Any | None:
     return next((c for c in trainer.callbacks if isinstance(c, accumulating)), None)  # type: ignore[attr-defined]
 
 
+def accumulation_at(trainer: pl.Trainer, epoch: int) -> int:
+    """``accumulate_grad_batches`` in epoch ``epoch``: by its ``GradientAccumulationScheduler``, else the Trainer's."""
+    scheduler = _accumulation(trainer)
+    return int(trainer.accumulate_grad_batches if scheduler is None else scheduler.get_accumulate_grad_batches(epoch))
+
+
 def fit_length(trainer: pl.Trainer, rate: float | None) -> TrainingLength:
     """The run's length at fit start (:func:`scaled` to the optimizer's ``rate``), as the Trainer estimates it.
 
@@ -105,8 +111,7 @@ def epochs_left(trainer: pl.Trainer, after: int) -> list[float]:
     last_change = max(scheduler.epochs) if scheduler is not None else 0
     while math.isfinite(last) and (skipped > 0 or epoch < last_change):
         epoch += 1
-        every = None if scheduler is None else scheduler.get_accumulate_grad_batches(epoch)
-        sizes.append(_steps_from(trainer, max(int(skipped), 0) + 1, every))
+        sizes.append(_steps_from(trainer, max(int(skipped), 0) + 1, accumulation_at(trainer, epoch)))
         skipped -= last
     return sizes
 
