@@ -22,6 +22,7 @@ from torch import nn
 from torch.optim import lr_scheduler as ts
 
 import lightning_lrsched as lrs
+from lightning_lrsched.report.reporting import describe_plan
 from tests.helpers import GROUP_LRS, SAFE_LOAD, Catcher, LRRecorder, TinyModel, make_loader, make_optimizer, trainer
 from tests.test_stepping import ManualModel
 
@@ -202,17 +203,20 @@ def cosine(steps: int) -> Callable[[Any], ts.LRScheduler]:
 
 
 @pytest.mark.parametrize(
-    ("scheduling", "sizes"), [({1: 2}, [10, 5, 5]), ({0: 2, 2: 5}, [5, 5, 2])], ids=["from-epoch-1", "from-epoch-0"]
+    ("scheduling", "sizes", "card"),
+    [({1: 2}, [10, 5, 5], "10, 5 from epoch 1"), ({0: 2, 2: 5}, [5, 5, 2], "5, 2 from epoch 2")],
+    ids=["from-epoch-1", "from-epoch-0"],
 )
 @pytest.mark.parametrize("first", [True, False], ids=["accumulation-first", "schedule-first"])
 def test_a_gradient_accumulation_scheduler_is_planned_from_the_fits_start(
-    tmp_path, scheduling: dict[int, int], sizes: list[int], first: bool
+    tmp_path, scheduling: dict[int, int], sizes: list[int], card: str, first: bool
 ) -> None:
     """``GradientAccumulationScheduler({1: 2})``: epochs of 10 optimizer steps, then 5. The Trainer's estimate counts
     every epoch at the first accumulation (30 steps); the plan counts each epoch at its own (20), so the cosine is
     torch's over the run's real steps, with no re-plan and no warning, whichever callback comes first. An
-    accumulation from epoch 0 on (which the estimate does not see either) is planned for too.
-    Before, the cosine was planned for 30 steps and re-planned at epoch 1, with a warning."""
+    accumulation from epoch 0 on (which the estimate does not see either) is planned for too. The plan's text card
+    (TensorBoard) gives the epochs' sizes. Before, the cosine was planned for 30 steps and re-planned at epoch 1,
+    with a warning."""
     schedule, recorder = lrs.CosineAnnealingLR(interval="step"), LRRecorder()
     accumulation = GradientAccumulationScheduler(scheduling)
     callbacks = [accumulation, schedule, recorder] if first else [schedule, accumulation, recorder]
@@ -222,6 +226,7 @@ def test_a_gradient_accumulation_scheduler_is_planned_from_the_fits_start(
     assert run.global_step == sum(sizes)
     assert schedule.schedule.last_timeline.plan.replans == []
     assert containing(messages, "changed size") == containing(messages, "did not reach its end") == []
+    assert f"- optimizer steps per epoch: {card}\n" in describe_plan(schedule.schedule.last_timeline)
 
 
 @pytest.mark.parametrize(("warmup", "steps"), [("1ep", 10), ("2ep", 15), ("1.5ep", 13), ("20%", 4), ("12 steps", 12)])

@@ -34,7 +34,8 @@ def describe_plan(timeline: Timeline) -> str:
         f"**{timeline.name}**, stepped per {timeline.interval}",
         "",
         f"- total optimizer steps: {length.total_steps:g}",
-        f"- optimizer steps per epoch: {length.steps_per_epoch:g}",
+        f"- optimizer steps per epoch: {length.steps_per_epoch:g}"
+        + "".join(f", {size:g} from epoch {epoch}" for epoch, size in length.resized),  # (by accumulation)
         f"- warmup steps: {timeline.plan.warmup.steps}",
         *(f"- {key}: {value}" for key, value in timeline.plan.resolved.items()),
     ]
