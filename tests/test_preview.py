@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import math
 import socket
 import subprocess
 import sys
@@ -106,6 +107,9 @@ def test_preview_errors() -> None:
         preview("cosine", epochs=1, steps_per_epoch=1)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match=r"`epochs` to be an int >= 1, but got 0"):
         preview(lrs.StepLR(1), epochs=0, steps_per_epoch=1)
+    for length in (lrs.TrainingLength(math.inf, 10), lrs.TrainingLength(20, math.inf), lrs.TrainingLength(0, 0)):
+        with pytest.raises(ValueError, match=r"`length` to be a run of at least one optimizer step.*TrainingLength\("):
+            preview_run(lrs.StepLR(1), length)
 
 
 def test_cli_preview_writes_png_and_csv(tmp_path, capsys) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol
 
@@ -92,6 +93,12 @@ def preview_run(
         >>> [group[0] for group in trace]  # (epochs of 3 steps, then 2; the run ends at step 5)
         [1.0, 1.0, 1.0, 0.1, 0.1]
     """
+    sizes = [length.total_steps, length.steps_per_epoch, *(size for _, size in length.resized)]
+    if not all(math.isfinite(value) and value >= 1 for value in sizes):
+        raise ValueError(
+            f"Expected argument `length` to be a run of at least one optimizer step, in epochs of at least one, but"
+            f" got {length!r}. Give both, e.g. `TrainingLength(total_steps=100, steps_per_epoch=10)`."
+        )
     plan = _schedule(schedule)
     rates = [float(lr)] if isinstance(lr, (int, float)) else [float(v) for v in lr]
     _checks.positive("lr", rates)
