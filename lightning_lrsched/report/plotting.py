@@ -50,6 +50,7 @@ def draw_schedule(trace: Sequence[Sequence[float]], *, epoch_starts: Sequence[fl
             axis.axvline(start, color="0.85", linewidth=0.8, zorder=0)
     axis.set_xlabel("optimizer step")
     axis.set_ylabel("learning rate")
+    axis.ticklabel_format(axis="y", style="sci", scilimits=(-2, 3))  # (2e-4 as 2.0 and "1e-4": the label fits)
     axis.set_title(title)
     if len(trace[0]) > 1:
         axis.legend()
