@@ -351,6 +351,26 @@ def test_after_a_rewind_into_the_epoch_before_the_schedules_epochs_take_the_runs
     assert recorder.lrs == [pytest.approx(row, rel=1e-12) for row in by_epoch_fraction(fractions, scale_from=21)]
 
 
+def test_a_resume_after_a_rewind_into_the_epoch_before_goes_on_at_the_runs_accumulation(tmp_path) -> None:
+    """The run above (epochs of 10, 10, 5 and 2 steps; a rewind from epoch 2 into epoch 1), checkpointed at each
+    epoch's end and resumed from epoch 2's: the resumed epoch 3 is the schedule's epoch 2, of the run's 2 steps (the
+    checkpoint keeps the sizes the rewind gave the schedule's epochs), as in the uninterrupted run."""
+
+    def run(root: Path, model: pl.LightningModule, *more: Callback, **options: Any) -> LRRecorder:
+        schedule = lrs.CosineAnnealingWarmRestarts(T_0=1, interval="step")
+        rewind = lrs.Rewind(every=4, factor=0.5, skip_batches=2)
+        extra = [GradientAccumulationScheduler({2: 2, 3: 5}), *more]
+        return fit(root, model, schedule, rewind, extra=extra, **options)[1]
+
+    checkpoints = ModelCheckpoint(dirpath=tmp_path / "ckpt", save_top_k=-1, every_n_epochs=1)
+    whole = run(tmp_path / "whole", Poisoned(nan_at=(21,)), checkpoints, enable_checkpointing=True)
+    (path,) = (tmp_path / "ckpt").glob("epoch=2-*.ckpt")
+    resumed = run(tmp_path / "resumed", Poisoned(), ckpt_path=str(path))
+    assert len(resumed.lrs) == 2
+    assert resumed.lrs == [pytest.approx(row, rel=1e-12) for row in whole.lrs[-2:]]
+    assert resumed.lrs == [pytest.approx(row, rel=1e-12) for row in by_epoch_fraction([2.0, 2.5], scale_from=0)]
+
+
 def test_a_rewind_before_an_epoch_milestone_switches_at_the_planned_step_counted_from_the_restored_position(
     tmp_path,
 ) -> None:
