@@ -1,9 +1,10 @@
 """How a schedule callback follows a run that changes after fit start (the Lightning side of it).
 
 Each function reads one kind of change off the Trainer and tells the :class:`~lightning_lrsched.core.timeline.Timeline`:
-epochs that change size, an optimizer that steps at another rate than one step per batch, a fit that starts at a
-position the schedule has no state for, StochasticWeightAveraging taking over, validation that never runs. The
-The docs page "Resume and run changes" lists what each case does.
+epochs that change size (a ``GradientAccumulationScheduler``'s are planned for from the fit's start), an optimizer
+that steps at another rate than one step per batch, a fit that starts at a position the schedule has no state for,
+StochasticWeightAveraging taking over, validation that never runs. The docs page "Resume and run changes" lists what
+each case does.
 """
 
 from __future__ import annotations
