@@ -371,6 +371,27 @@ def test_a_resume_after_a_rewind_into_the_epoch_before_goes_on_at_the_runs_accum
     assert resumed.lrs == [pytest.approx(row, rel=1e-12) for row in by_epoch_fraction([2.0, 2.5], scale_from=0)]
 
 
+def test_a_resume_in_an_epochs_middle_after_a_rewind_into_the_epoch_before_keeps_the_later_sizes(tmp_path) -> None:
+    """``GradientAccumulationScheduler({2: 2, 3: 5, 4: 2})``: epochs of 10, 10, 5, 2 and 5 steps, and a rewind from
+    epoch 2 into epoch 1 (the schedule's count is then one behind the run's). Resumed from a checkpoint after epoch
+    3's first step, the rest of epoch 3 runs at accumulation 1 (Lightning calls no epoch-start hook for it). The
+    run's epoch 4, the schedule's epoch 3, has 5 steps: warm restarts per step count its fractions over those 5.
+    Before, the resume dropped the sizes the rewind had given the later epochs, and counted it over 10."""
+
+    def run(root: Path, model: pl.LightningModule, *more: Callback, **options: Any) -> LRRecorder:
+        schedule = lrs.CosineAnnealingWarmRestarts(T_0=1, interval="step")
+        rewind = lrs.Rewind(every=4, factor=0.5, skip_batches=2)
+        extra = [GradientAccumulationScheduler({2: 2, 3: 5, 4: 2}), *more]
+        return fit(root, model, schedule, rewind, epochs=5, extra=extra, **options)[1]
+
+    checkpoints = ModelCheckpoint(dirpath=tmp_path / "ckpt", save_top_k=-1, every_n_train_steps=1)
+    run(tmp_path / "whole", Poisoned(nan_at=(21,)), checkpoints, enable_checkpointing=True)
+    path = min((tmp_path / "ckpt").glob("epoch=3-*.ckpt"), key=lambda p: int(p.stem.split("step=")[1]))
+    resumed = run(tmp_path / "resumed", Poisoned(), ckpt_path=str(path))
+    expected = by_epoch_fraction([3 + k / 5 for k in range(5)], scale_from=0)
+    assert resumed.lrs[-5:] == [pytest.approx(row, rel=1e-12) for row in expected]
+
+
 def test_a_rewind_before_an_epoch_milestone_switches_at_the_planned_step_counted_from_the_restored_position(
     tmp_path,
 ) -> None:

@@ -207,7 +207,7 @@ def follow_resumed_epoch(
     epoch = trainer.current_epoch
     same_size = saved is not None and saved.epoch_size(epoch) == per_epoch  # (its first steps ran at this size)
     if not same_size:  # its first steps ran at the checkpoint's size, the rest at this fit's: it ends with this fit's
-        timeline.end_epoch_with_run([left])  # (a schedule of its fractions follows from the resumed step)
+        timeline.end_epoch_with_run(epochs_left(trainer, 0))  # (fractions follow from the resumed step; later sizes)
     length = length_from_now(trainer, timeline, per_epoch, epoch=epoch + 1, start=position.steps + left)
     resized = per_epoch != plan.length.epoch_size(epoch)  # (the estimate counted this epoch at another size)
     for_this_fit = plan.length == estimate and plan.steps == estimate.total_steps  # (not a checkpoint's kept plan)
