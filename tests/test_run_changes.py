@@ -684,6 +684,44 @@ def test_replan_on_resume_moves_percentage_milestones_of_an_epoch_schedule(tmp_p
     assert per_epoch == pytest.approx([0.01, 0.01, 0.01, 0.01, 0.001, 0.001])
 
 
+@pytest.mark.parametrize("warmup", ["1ep", "10 steps"])
+def test_replan_on_resume_of_an_epoch_schedule_after_a_warmup_of_a_whole_epoch(tmp_path, warmup: str) -> None:
+    """A cosine per epoch after a warmup of one epoch (10 steps), 4 epochs: ``T_max=3``,
+    epoch 3 at index 2 (0.025). Resumed there into 6 epochs with ``replan_on_resume=True``: ``T_max=5``, and the rest
+    is rebuilt from 0.025 at index 2 over the 3 epochs left, torch's cosine by hand: 0.025, 0.01875, 0.00625.
+    Before, a warmup ending with its epoch counted 0.99999... epochs, so the rebuilt cosine started one epoch late
+    and reached 0 at the last epoch (0.025, 0.0125, 0.0)."""
+    lrs_, _ = replanned_resume(
+        tmp_path,
+        lambda **kwargs: lrs.CosineAnnealingLR(interval="epoch", warmup=warmup, **kwargs),
+        30,
+        epochs=4,
+        into=6,
+    )
+    optimizer = make_optimizer()
+    for group in optimizer.param_groups:
+        group["lr"] = group["initial_lr"] = group["lr"] * 0.25  # (the current lr: index 2 of a 3-epoch cosine)
+    scheduler, per_epoch = ts.CosineAnnealingLR(optimizer, 3), []
+    for _ in range(3):
+        per_epoch.append([group["lr"] for group in optimizer.param_groups])
+        optimizer.step()
+        scheduler.step()
+    assert_lrs(lrs_, [row for row in per_epoch for _ in range(10)])
+
+
+def test_a_checkpoint_that_counted_a_one_epoch_warmup_below_1_resumes_with_the_whole_epoch() -> None:
+    """Checkpoints of the version before wrote ``warmup_epochs`` = 0.99999... for a warmup of one whole epoch; it
+    loads as 1, so a re-plan after it rebuilds from the right epoch."""
+    from lightning_lrsched.core.plan import BELOW_ONE, Plan
+    from lightning_lrsched.core.warmup import Warmup
+
+    plan = Plan.for_run(lrs.TrainingLength(40, 10), Warmup(10), {"T_max": 3})
+    plan.load({**plan.state(), "warmup_epochs": BELOW_ONE}, 0.0)
+    assert plan.warmup_epochs == 1.0
+    plan.load({**plan.state(), "warmup_epochs": 0.5}, 0.0)
+    assert plan.warmup_epochs == 0.5
+
+
 class AddNamedGroup(Callback):
     """At the start of epoch 1, `optimizer.add_param_group` with a `name`, as a user's own unfreezing code does."""
 

@@ -18,6 +18,9 @@ from lightning_lrsched.core.duration import Interval, TrainingLength
 from lightning_lrsched.core.position import Position
 from lightning_lrsched.core.warmup import Warmup
 
+BELOW_ONE = math.nextafter(1.0, 0.0)
+"""The largest fraction of an epoch: the epoch is not over until it ends."""
+
 
 @dataclasses.dataclass
 class Plan:
@@ -88,16 +91,16 @@ class Plan:
         That is the planned fraction, unless the epochs ran at other sizes (a rewind into the warmup ended an epoch
         early): ``CosineAnnealingWarmRestarts`` per step then starts its cycle at the warmup's end all the same.
         """
-        self.warmup_epochs = self._epochs_at(position)
+        self.warmup_epochs = self._epochs_at(position, most=1.0)  # (one that ends with its epoch: that epoch whole)
 
-    def _epochs_at(self, position: Position) -> float:
-        """The epochs done at ``position``, the current one's fraction counted over its real size.
+    def _epochs_at(self, position: Position, most: float = BELOW_ONE) -> float:
+        """The epochs done at ``position``, the current one's fraction (at ``most``) counted over its real size.
 
         The fraction stays below 1 (an epoch that runs longer than its size holds its end): the next epoch starts
         where the run's does, never inside the current one.
         """
         per_epoch = self.epoch_size(position)
-        fraction = min(position.epoch_steps / per_epoch, BELOW_ONE) if math.isfinite(per_epoch) else 0.0
+        fraction = min(position.epoch_steps / per_epoch, most) if math.isfinite(per_epoch) else 0.0
         return position.epochs + fraction
 
     def epoch_size(self, position: Position) -> float:
@@ -158,12 +161,10 @@ class Plan:
         self.origin = int(state.get("origin", 0))
         self.replans = copy.deepcopy(list(state.get("replans") or []))
         self.warmup_epochs = float(state.get("warmup_epochs", self.warmup_epochs))
+        if self.warmup_epochs == BELOW_ONE:  # (a warmup of one whole epoch, as versions of 2026-12-07 wrote it)
+            self.warmup_epochs = 1.0
         self.steps_per_batch = float(state.get("steps_per_batch", 1.0))
         self.epoch_sizes = {int(epoch): float(size) for epoch, size in (state.get("epoch_sizes") or {}).items()}
-
-
-BELOW_ONE = math.nextafter(1.0, 0.0)
-"""The largest fraction of an epoch: the epoch is not over until it ends."""
 
 
 def epochs_of(length: TrainingLength) -> float:
