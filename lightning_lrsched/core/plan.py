@@ -94,10 +94,10 @@ class Plan:
         self.warmup_epochs = self._epochs_at(position, most=1.0)  # (one that ends with its epoch: that epoch whole)
 
     def _epochs_at(self, position: Position, most: float = BELOW_ONE) -> float:
-        """The epochs done at ``position``, the current one's fraction (at ``most``) counted over its real size.
+        """The epochs done at ``position``, the current one's fraction counted over its real size.
 
         The fraction stays below 1 (an epoch that runs longer than its size holds its end): the next epoch starts
-        where the run's does, never inside the current one.
+        where the run's does, never inside the current one. With ``most=1.0`` an epoch that ends here counts whole.
         """
         per_epoch = self.epoch_size(position)
         fraction = min(position.epoch_steps / per_epoch, most) if math.isfinite(per_epoch) else 0.0
