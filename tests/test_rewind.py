@@ -333,19 +333,25 @@ def test_skipped_batches_into_epochs_of_another_accumulation_count_at_that_accum
     assert recorder.lrs == [pytest.approx(row, rel=1e-12) for row in by_epoch_fraction(fractions, scale_from=9)]
 
 
+def accumulated_rewind(
+    root: Path, model: pl.LightningModule, scheduling: dict[int, int], *more: Callback, **options: Any
+) -> tuple[lrs.LRDiagnostics, LRRecorder]:
+    """A fit with ``GradientAccumulationScheduler(scheduling)``, warm restarts per step and a rewind (every 4 steps,
+    0.5x, 2 batches skipped); ``more`` callbacks and ``options`` as :func:`fit` takes them."""
+    schedule = lrs.CosineAnnealingWarmRestarts(T_0=1, interval="step")
+    rewind = lrs.Rewind(every=4, factor=0.5, skip_batches=2)
+    extra = [GradientAccumulationScheduler(scheduling), *more]
+    diagnostics, recorder, *_ = fit(root, model, schedule, rewind, extra=extra, **options)
+    return diagnostics, recorder
+
+
 def test_after_a_rewind_into_the_epoch_before_the_schedules_epochs_take_the_runs_accumulation(tmp_path) -> None:
     """``GradientAccumulationScheduler({2: 2, 3: 5})``: epochs of 10, 10, 5, then 2 optimizer steps. A NaN at epoch 2's
     second step (its batch 3) rewinds to step 16, in epoch 1, and skips batches 4 and 5: the restored epoch 1 ends with
     the run's epoch 2, 6 + 3 steps long. From there the schedule counts its epochs one behind the run's: its epoch 2
     is the run's epoch 3, of 2 steps (not the 5 that the accumulation gives the run's epoch 2), and warm restarts per
     step count its fractions over those 2. Before, over 5: the cycle stopped at 0.2 of its length."""
-    diagnostics, recorder, *_ = fit(
-        tmp_path,
-        Poisoned(nan_at=(21,)),
-        lrs.CosineAnnealingWarmRestarts(T_0=1, interval="step"),
-        lrs.Rewind(every=4, factor=0.5, skip_batches=2),
-        extra=[GradientAccumulationScheduler({2: 2, 3: 5})],
-    )
+    diagnostics, recorder = accumulated_rewind(tmp_path, Poisoned(nan_at=(21,)), {2: 2, 3: 5})
     assert [(e["step"], e["to_step"]) for e in diagnostics.rewinds] == [(21, 16)]
     fractions = [n / BATCHES for n in range(20)] + [2.0] + [1 + k / 9 for k in (6, 7, 8)] + [2.0, 2.5]
     assert recorder.lrs == [pytest.approx(row, rel=1e-12) for row in by_epoch_fraction(fractions, scale_from=21)]
@@ -355,17 +361,12 @@ def test_a_resume_after_a_rewind_into_the_epoch_before_goes_on_at_the_runs_accum
     """The run above (epochs of 10, 10, 5 and 2 steps; a rewind from epoch 2 into epoch 1), checkpointed at each
     epoch's end and resumed from epoch 2's: the resumed epoch 3 is the schedule's epoch 2, of the run's 2 steps (the
     checkpoint keeps the sizes the rewind gave the schedule's epochs), as in the uninterrupted run."""
-
-    def run(root: Path, model: pl.LightningModule, *more: Callback, **options: Any) -> LRRecorder:
-        schedule = lrs.CosineAnnealingWarmRestarts(T_0=1, interval="step")
-        rewind = lrs.Rewind(every=4, factor=0.5, skip_batches=2)
-        extra = [GradientAccumulationScheduler({2: 2, 3: 5}), *more]
-        return fit(root, model, schedule, rewind, extra=extra, **options)[1]
-
     checkpoints = ModelCheckpoint(dirpath=tmp_path / "ckpt", save_top_k=-1, every_n_epochs=1)
-    whole = run(tmp_path / "whole", Poisoned(nan_at=(21,)), checkpoints, enable_checkpointing=True)
+    accumulation = {2: 2, 3: 5}
+    options = {"enable_checkpointing": True}
+    _, whole = accumulated_rewind(tmp_path / "whole", Poisoned(nan_at=(21,)), accumulation, checkpoints, **options)
     (path,) = (tmp_path / "ckpt").glob("epoch=2-*.ckpt")
-    resumed = run(tmp_path / "resumed", Poisoned(), ckpt_path=str(path))
+    _, resumed = accumulated_rewind(tmp_path / "resumed", Poisoned(), accumulation, ckpt_path=str(path))
     assert len(resumed.lrs) == 2
     assert resumed.lrs == [pytest.approx(row, rel=1e-12) for row in whole.lrs[-2:]]
     assert resumed.lrs == [pytest.approx(row, rel=1e-12) for row in by_epoch_fraction([2.0, 2.5], scale_from=0)]
@@ -377,17 +378,12 @@ def test_a_resume_in_an_epochs_middle_after_a_rewind_into_the_epoch_before_keeps
     3's first step, the rest of epoch 3 runs at accumulation 1 (Lightning calls no epoch-start hook for it). The
     run's epoch 4, the schedule's epoch 3, has 5 steps: warm restarts per step count its fractions over those 5.
     Before, the resume dropped the sizes the rewind had given the later epochs, and counted it over 10."""
-
-    def run(root: Path, model: pl.LightningModule, *more: Callback, **options: Any) -> LRRecorder:
-        schedule = lrs.CosineAnnealingWarmRestarts(T_0=1, interval="step")
-        rewind = lrs.Rewind(every=4, factor=0.5, skip_batches=2)
-        extra = [GradientAccumulationScheduler({2: 2, 3: 5, 4: 2}), *more]
-        return fit(root, model, schedule, rewind, epochs=5, extra=extra, **options)[1]
-
     checkpoints = ModelCheckpoint(dirpath=tmp_path / "ckpt", save_top_k=-1, every_n_train_steps=1)
-    run(tmp_path / "whole", Poisoned(nan_at=(21,)), checkpoints, enable_checkpointing=True)
+    accumulation = {2: 2, 3: 5, 4: 2}
+    options = {"epochs": 5, "enable_checkpointing": True}
+    accumulated_rewind(tmp_path / "whole", Poisoned(nan_at=(21,)), accumulation, checkpoints, **options)
     path = min((tmp_path / "ckpt").glob("epoch=3-*.ckpt"), key=lambda p: int(p.stem.split("step=")[1]))
-    resumed = run(tmp_path / "resumed", Poisoned(), ckpt_path=str(path))
+    _, resumed = accumulated_rewind(tmp_path / "resumed", Poisoned(), accumulation, epochs=5, ckpt_path=str(path))
     expected = by_epoch_fraction([3 + k / 5 for k in range(5)], scale_from=0)
     assert resumed.lrs[-5:] == [pytest.approx(row, rel=1e-12) for row in expected]
 
