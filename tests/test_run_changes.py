@@ -319,7 +319,35 @@ def test_a_gradient_accumulation_scheduler_resumed_in_an_epochs_middle_is_follow
     (message,) = containing(messages, "re-planned")
     assert "resumed in the middle of epoch 1, which has 6 optimizer steps left" in message
     assert "re-planned for 28 optimizer steps in all" in message
+    assert "so it runs at `accumulate_grad_batches=1`, not the 2 that GradientAccumulationScheduler sets" in message
     assert containing(messages, "past the end") == containing(messages, "did not reach its end") == []
+
+
+def test_a_gradient_accumulation_scheduler_resumed_after_an_epochs_last_batch_is_followed_as_lightning_runs_it(
+    tmp_path,
+) -> None:
+    """``GradientAccumulationScheduler({1: 2})``, 4 epochs (25 steps planned), resumed from the checkpoint written
+    after epoch 0's last batch (``every_n_train_steps``): Lightning ends epoch 0 and calls no epoch-start hook for
+    epoch 1 either, so epoch 1 runs its 10 batches at accumulation 1 (30 steps in all). The cosine is re-planned once
+    from the current lr over the 20 steps left, and the warning names the cause: Lightning's, not the user's
+    ``accumulate_grad_batches``. Torch's cosine by hand over each segment."""
+
+    def callbacks(*more: Callback) -> list[Callback]:
+        return [lrs.CosineAnnealingLR(interval="step"), GradientAccumulationScheduler({1: 2}), *more]
+
+    checkpoints = ModelCheckpoint(dirpath=tmp_path / "ckpt", every_n_train_steps=10, save_top_k=-1)
+    trainer(tmp_path / "a", max_epochs=4, callbacks=callbacks(checkpoints), enable_checkpointing=True).fit(
+        TinyModel(), make_loader()
+    )
+    recorder, path = LRRecorder(), next((tmp_path / "ckpt").glob("epoch=0-step=10.ckpt"))
+    resumed = trainer(tmp_path / "b", max_epochs=4, callbacks=callbacks(recorder))
+    messages = caught_messages(lambda: resumed.fit(TinyModel(), make_loader(), ckpt_path=path, **SAFE_LOAD))
+    assert [step for step, _ in recorder.trace] == list(range(10, 30))
+    assert_lrs(recorder.lrs, by_hand([(cosine(25), 10), (cosine(20), 20)])[10:])
+    (message,) = containing(messages, "re-planned")
+    assert "resumed at the start of epoch 1, after 10 optimizer steps, and epoch 1 has 10 optimizer steps" in message
+    assert "without calling `on_train_epoch_start`, so it runs at `accumulate_grad_batches=1`, not the 2" in message
+    assert "re-planned for 30 optimizer steps in all" in message
 
 
 def test_fixed_lengths_stay_as_given_when_the_epochs_change_size(tmp_path) -> None:

@@ -226,11 +226,31 @@ def follow_resumed_epoch(
     if timeline.replan(length, why, epochs_kept=True) == "rebuilt":
         timeline.warn.once(
             "resumed-epoch",
-            f"{timeline.name}: this fit resumed {where}, and epochs of {per_epoch:g} optimizer steps follow; the plan"
-            f" of {before:g} steps in all did not count on that (another `accumulate_grad_batches` or epoch size than"
-            f" the checkpoint's run?). What remains of the schedule is re-planned for {plan.steps:g} optimizer steps"
-            f" in all, continuing from the current lr {timeline.planned.written[0]:.3g}.",
+            f"{timeline.name}: this fit resumed {where}, and {resumed_size(trainer, epoch, per_epoch)}; the plan of"
+            f" {before:g} steps in all did not count on that. What remains of the schedule is re-planned for"
+            f" {plan.steps:g} optimizer steps in all, continuing from the current lr"
+            f" {timeline.planned.written[0]:.3g}.",
         )
+
+
+def resumed_size(trainer: pl.Trainer, epoch: int, per_epoch: float) -> str:
+    """The size of a resumed epoch that the plan did not count on, and its likely cause, for a re-plan's warning.
+
+    Lightning calls no ``on_train_epoch_start`` for an epoch that a checkpoint resumes in its middle (nor for the
+    next one, where the checkpoint was written after an epoch's last batch, before its end), so a
+    ``GradientAccumulationScheduler`` does not set that epoch's accumulation: it runs at the Trainer's (1).
+    """
+    scheduled, running = accumulation_at(trainer, epoch), int(trainer.accumulate_grad_batches)
+    if scheduled == running:
+        return (
+            f"epochs of {per_epoch:g} optimizer steps follow (another `accumulate_grad_batches` or epoch size than"
+            " the checkpoint's run?)"
+        )
+    return (
+        f"epoch {epoch} has {per_epoch:g} optimizer steps: Lightning resumed it without calling"
+        f" `on_train_epoch_start`, so it runs at `accumulate_grad_batches={running}`, not the {scheduled} that"
+        " GradientAccumulationScheduler sets for it (later epochs get theirs)"
+    )
 
 
 def validations_done(trainer: pl.Trainer) -> int | None:
