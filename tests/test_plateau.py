@@ -101,6 +101,30 @@ def test_missing_key_names_the_logged_keys_and_closest_match(tmp_path) -> None:
         run.fit(ScriptedModel(), make_loader(), make_loader(6))
 
 
+class TwoLoaders(ScriptedModel):
+    """Two validation dataloaders: Lightning logs ``val_loss/dataloader_idx_0`` and ``..._1``; the second's values
+    are VALUES, the first's stay at 1.0."""
+
+    def validation_step(self, batch: Any, batch_idx: int, dataloader_idx: int = 0) -> None:
+        self.log("val_loss", torch.tensor(VALUES[self.runs] if dataloader_idx else 1.0))
+
+
+def test_a_metric_of_several_dataloaders_is_named_by_the_error_and_followed_per_dataloader(tmp_path) -> None:
+    """``monitor="val_loss"`` with two validation dataloaders: the error at the first validation names the two keys
+    Lightning logs (before, it suggested 'train_loss'). Monitoring one of them, the lrs equal torch's plateau stepped
+    by hand on that dataloader's values."""
+    loaders = [make_loader(6), make_loader(6, seed=1)]
+    run = trainer(tmp_path / "a", max_epochs=2, callbacks=[lrs.ReduceLROnPlateau("val_loss")])
+    with pytest.raises(RuntimeError, match=r"Lightning logs it once for each: set `monitor` to one of") as raised:
+        run.fit(TwoLoaders(), make_loader(), loaders)
+    assert "['val_loss/dataloader_idx_0', 'val_loss/dataloader_idx_1']" in str(raised.value)
+    assert "Did you mean" not in str(raised.value)
+    schedule, probe = lrs.ReduceLROnPlateau("val_loss/dataloader_idx_1", patience=1, factor=0.5), LrAfterValidation()
+    trainer(tmp_path / "b", max_epochs=6, callbacks=[schedule, probe]).fit(TwoLoaders(), make_loader(), loaders)
+    assert [value for _, value in schedule.history] == pytest.approx(VALUES[:6])
+    assert probe.lrs == by_hand(VALUES[:6], patience=1, factor=0.5)
+
+
 def test_missing_key_not_strict_warns_once(tmp_path) -> None:
     schedule = lrs.ReduceLROnPlateau("val_los", mode="min", strict=False)
     with pytest.warns(UserWarning, match=r"found no such metric") as record:

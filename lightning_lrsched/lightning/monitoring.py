@@ -99,12 +99,16 @@ def _agreed(trainer: pl.Trainer, value: Any) -> float:
 
 def _missing(trainer: pl.Trainer, timeline: Timeline, monitor: str, strict: bool, training: bool) -> None:
     logged = sorted(trainer.callback_metrics)
+    per_loader = [key for key in logged if key.startswith(f"{monitor}/dataloader_idx_")]
     close = difflib.get_close_matches(monitor, logged, n=1)
+    if per_loader:  # (several validation dataloaders: Lightning adds each one's index to the key)
+        hint = f" With several dataloaders, Lightning logs it once for each: set `monitor` to one of {per_loader}."
+    else:
+        hint = f"{f' Did you mean {close[0]!r}?' if close else ''} Log it with `self.log({monitor!r}, value)` in"
+        hint += " your LightningModule, or set `monitor` to one of those."
     message = (
         f"ReduceLROnPlateau(monitor={monitor!r}) found no such metric after"
-        f" {'the training epoch' if training else 'validation'}; the logged metrics are {logged}."
-        f"{f' Did you mean {close[0]!r}?' if close else ''} Log it with `self.log({monitor!r}, value)` in"
-        " your LightningModule, or set `monitor` to one of those."
+        f" {'the training epoch' if training else 'validation'}; the logged metrics are {logged}.{hint}"
     )
     if strict:
         raise RuntimeError(message + " (Pass `strict=False` to continue without plateau steps.)")
