@@ -695,6 +695,11 @@ SKIPPED = [  # (stop, Trainer options, Lightning's own plateau config, whether a
     (10, {}, {"interval": "epoch"}, True),  # the epoch's last batch: its end-of-epoch validation
     (7, {"val_check_interval": 3}, None, False),
     (5, {}, None, False),
+    # an epoch's last batch after a validation in its middle: before, unsaid (Lightning's count did not move)
+    (10, {"val_check_interval": 0.5}, {"interval": "step", "frequency": 5}, True),
+    # validation every second epoch: before, said after epoch 0's last batch (none follows) and not after epoch 1's
+    (20, {"check_val_every_n_epoch": 2}, {"interval": "epoch", "frequency": 2}, True),
+    (10, {"check_val_every_n_epoch": 2}, None, False),
 ]
 
 

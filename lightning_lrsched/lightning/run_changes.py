@@ -254,9 +254,36 @@ def resumed_size(trainer: pl.Trainer, epoch: int, per_epoch: float) -> str:
 
 
 def validations_done(trainer: pl.Trainer) -> int | None:
-    """Validation batches the fit loop counts as done (its public progress), or None where it has no such count."""
+    """Validation batches the fit loop counts as done (its public progress), or None where it has no such count.
+
+    The current run's count: Lightning adds a validation it skips on resume to it, and resets the total's at an
+    epoch's end.
+    """
     progress = getattr(getattr(trainer.fit_loop.epoch_loop, "val_loop", None), "batch_progress", None)
-    return getattr(getattr(progress, "total", None), "completed", None)
+    return getattr(getattr(progress, "current", None), "completed", None)
+
+
+def validation_after_ended_epoch(trainer: pl.Trainer) -> bool | None:
+    """At train start: whether a validation followed the batch the checkpoint was written after, an epoch's last.
+
+    None where the restored loops are elsewhere (a fresh fit, or a checkpoint of an epoch's middle: there Lightning
+    counts the validation it skips, see :func:`validations_done`). A checkpoint written at the end of an epoch's last
+    batch resumes at the next epoch, and Lightning neither runs the validation that followed nor counts it (its
+    check runs at the next epoch's first batch instead). So its own rule decides, on the Trainer's public values:
+    ``check_val_every_n_epoch``, then ``val_check_interval`` in batches, counted in the epoch (in the run without an
+    epoch cadence); a run validated at its epochs' ends only has an infinite ``val_check_batch`` or the epoch's size.
+    """
+    progress = trainer.fit_loop.epoch_loop.batch_progress
+    if not (progress.is_last_batch and progress.current.completed == progress.current.processed - 1):
+        return None
+    epoch, every = trainer.current_epoch - 1, trainer.check_val_every_n_epoch  # (the fit loop has ended the epoch)
+    if not trainer.enable_validation or (every is not None and (epoch + 1) % every):
+        return False
+    batches = trainer.val_check_batch
+    if batches is None or not math.isfinite(batches):
+        return True
+    done = trainer.fit_loop.total_batch_idx if every is None else progress.current.ready - 1
+    return (done + 1) % int(batches) == 0
 
 
 def warn_skipped_validation(timeline: Timeline, step: int) -> None:
@@ -526,6 +553,10 @@ class RunFollower:
         # an epoch resumed in its middle gets no epoch-start hook: its length is checked at its first batch
         self.first_batch_due = self._fit_first = True
         self._validations_at_start = validations_done(trainer)
+        if (skipped := validation_after_ended_epoch(trainer)) is not None:  # (Lightning's count tells nothing here)
+            self._validations_at_start = None
+            if skipped:
+                warn_skipped_validation(self.timeline, trainer.global_step)
 
     def batch_start(self, trainer: pl.Trainer) -> None:
         """A fit's or an epoch's first batch: an epoch resumed in its middle, another epoch size, a skipped validation.
