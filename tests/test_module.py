@@ -57,6 +57,43 @@ def test_logged_epoch_metrics_equal_sklearn(tmp_path, num_classes, average) -> N
     assert validated["val_acc"] == pytest.approx(accuracy_score(target, preds), abs=1e-6)
 
 
+@pytest.mark.parametrize("num_classes", [2, 10])
+def test_several_validation_and_test_dataloaders_get_their_own_metrics(tmp_path, num_classes) -> None:
+    """Two validation dataloaders (and the same two for testing): each dataloader's accuracy and F1 equal sklearn's
+    on its own predictions, under Lightning's names for them (``val_acc/dataloader_idx_1``); the HParams results
+    follow the first; the objects made for the second keep nothing in a checkpoint. Before, Lightning refused the
+    fit: ``validation_step`` took no ``dataloader_idx``."""
+    torch.manual_seed(0)
+    train, first = digits(num_classes)
+    x, y = load_digits(return_X_y=True)
+    y = (y >= 5).astype("int64") if num_classes == 2 else y
+    second = DataLoader(TensorDataset(torch.tensor(x[500:577] / 16.0, dtype=torch.float32), torch.tensor(y[500:577])),
+                        batch_size=16)  # fmt: skip
+    module = lrs.ClassifierModule(nn.Sequential(nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, num_classes)),
+                                  num_classes=num_classes, lr=1e-2)  # fmt: skip
+    logger = TensorBoardLogger(tmp_path, name="cls")
+    run = trainer(tmp_path, max_epochs=2, logger=logger, callbacks=[lrs.CosineAnnealingLR()])
+    run.fit(module, train, [first, second])
+    tested = run.test(module, [first, second], verbose=False)
+    module.eval()
+    average = "binary" if num_classes == 2 else "macro"
+    logged = scalars(logger.log_dir)
+    for index, loader in enumerate([first, second]):
+        with torch.no_grad():
+            preds = torch.cat([module(batch).argmax(dim=-1) for batch in loader]).numpy()
+        target = torch.cat([labels for _, labels in loader]).numpy()
+        acc, f1 = accuracy_score(target, preds), f1_score(target, preds, average=average)
+        suffix = f"/dataloader_idx_{index}"
+        assert logged[f"val_acc{suffix}"][-1][1] == pytest.approx(acc, abs=1e-6)
+        assert logged[f"val_f1{suffix}"][-1][1] == pytest.approx(f1, abs=1e-6)
+        assert tested[index][f"test_acc{suffix}"] == pytest.approx(acc, abs=1e-6)
+        assert tested[index][f"test_f1{suffix}"] == pytest.approx(f1, abs=1e-6)
+    assert logged["val_acc/dataloader_idx_0"][-1][1] != logged["val_acc/dataloader_idx_1"][-1][1]  # (not mixed)
+    best = max(value for _, value in logged["val_acc/dataloader_idx_0"])
+    assert logged["hp/best_val_acc"][-1][1] == pytest.approx(best, abs=1e-6)
+    assert not [key for key in module.state_dict() if "more_dataloaders" in key]
+
+
 def test_transformers_model_with_layer_decay_groups(tmp_path) -> None:
     from transformers import BertConfig, BertForSequenceClassification
 

@@ -28,7 +28,9 @@ class ClassificationMetrics(nn.Module):
 
     There is one metric object per stage (``train``, ``val``, ``test``), logged as ``train_acc``, ``val_f1``, ...
     Lightning computes each over the whole epoch (never an average of batch values) and resets it between
-    epochs.
+    epochs. With several validation (or test) dataloaders, each dataloader gets its own objects (one object fed by
+    two dataloaders would log their mixture under both names), logged as Lightning names a value of each:
+    ``val_acc/dataloader_idx_0``, ``val_acc/dataloader_idx_1``, ...
 
     Args:
         num_classes: number of classes, >= 2.
@@ -60,10 +62,27 @@ class ClassificationMetrics(nn.Module):
         self.train_metrics = base.clone(prefix="train_")
         self.val_metrics = base.clone(prefix="val_")
         self.test_metrics = base.clone(prefix="test_")
+        self.more_dataloaders = nn.ModuleDict()
+        """The objects of each dataloader after the first, made at its first batch: ``"val_1"``, ..."""
+        self._paths: dict[int, dict[int, str]] = {}
 
     def __getitem__(self, stage: Stage) -> MetricCollection:
         _checks.one_of("stage", stage, STAGES)
         collection = getattr(self, f"{stage}_metrics")
+        assert isinstance(collection, MetricCollection)
+        return collection
+
+    def of_dataloader(self, stage: Stage, dataloader_idx: int, device: torch.device) -> MetricCollection:
+        """The metric objects of a stage's dataloader: the stage's own for the first, a clone of them for others."""
+        first = self[stage]
+        if dataloader_idx == 0:
+            return first
+        key = f"{stage}_{dataloader_idx}"
+        if key not in self.more_dataloaders:
+            fresh = first.clone()
+            fresh.reset()  # (the clone copies the first's values so far)
+            self.more_dataloaders[key] = fresh.to(device)
+        collection = self.more_dataloaders[key]
         assert isinstance(collection, MetricCollection)
         return collection
 
@@ -73,8 +92,22 @@ class ClassificationMetrics(nn.Module):
             return torch.softmax(logits.detach().float(), dim=-1)[..., 1]
         return logits.detach()
 
-    def update_and_log(self, module: pl.LightningModule, stage: Stage, logits: Tensor, target: Tensor) -> None:
-        """Update the stage's metrics with a batch and log the metric objects for their epoch values."""
-        collection = self[stage]
+    def update_and_log(
+        self, module: pl.LightningModule, stage: Stage, logits: Tensor, target: Tensor, dataloader_idx: int = 0
+    ) -> None:
+        """Update the stage's metrics with a batch and log the metric objects for their epoch values.
+
+        ``dataloader_idx``: the batch's dataloader, as Lightning passes it to ``validation_step`` and ``test_step``
+        where there are several.
+        """
+        collection = self.of_dataloader(stage, dataloader_idx, logits.device)
         collection.update(self.predictions(logits), target)
-        module.log_dict(collection, on_step=False, on_epoch=True, prog_bar=stage == "val")
+        if dataloader_idx == 0:
+            module.log_dict(collection, on_step=False, on_epoch=True, prog_bar=stage == "val")
+            return
+        if not self._paths.get(id(collection)):  # (made after Lightning listed the module's metrics: named here)
+            self._paths[id(collection)] = {id(metric): name for name, metric in module.named_modules()}
+        paths = self._paths[id(collection)]
+        for name, metric in collection.items(keep_base=False):
+            module.log(name, metric, on_step=False, on_epoch=True, prog_bar=stage == "val",
+                       metric_attribute=paths[id(metric)])  # fmt: skip

@@ -75,27 +75,27 @@ class ClassifierMethods(_Module):
             )
         return logits
 
-    def _step(self, batch: Any, stage: Stage) -> Tensor:
+    def _step(self, batch: Any, stage: Stage, dataloader_idx: int = 0) -> Tensor:
         target = batch["labels"] if isinstance(batch, Mapping) else batch[1]
         logits = self(batch)
         loss = nn.functional.cross_entropy(logits, target, label_smoothing=self.hparams["label_smoothing"])
         batch_size = int(target.shape[0])
         on_step = stage == "train"
         self.log(f"{stage}_loss", loss, on_step=on_step, on_epoch=True, prog_bar=True, batch_size=batch_size)
-        self.metrics.update_and_log(self, stage, logits, target)
+        self.metrics.update_and_log(self, stage, logits, target, dataloader_idx)
         return loss
 
     def training_step(self, batch: Any, batch_idx: int) -> Tensor:
         """Cross-entropy on a training batch; logs ``train_loss`` and the training metrics."""
         return self._step(batch, "train")
 
-    def validation_step(self, batch: Any, batch_idx: int) -> None:
-        """Logs ``val_loss``, ``val_acc`` and ``val_f1``."""
-        self._step(batch, "val")
+    def validation_step(self, batch: Any, batch_idx: int, dataloader_idx: int = 0) -> None:
+        """Logs ``val_loss``, ``val_acc`` and ``val_f1`` (each dataloader's, where there are several)."""
+        self._step(batch, "val", dataloader_idx)
 
-    def test_step(self, batch: Any, batch_idx: int) -> None:
-        """Logs ``test_loss``, ``test_acc`` and ``test_f1``."""
-        self._step(batch, "test")
+    def test_step(self, batch: Any, batch_idx: int, dataloader_idx: int = 0) -> None:
+        """Logs ``test_loss``, ``test_acc`` and ``test_f1`` (each dataloader's, where there are several)."""
+        self._step(batch, "test", dataloader_idx)
 
     def on_fit_start(self) -> None:
         """Start the record of the best validation results of this fit."""

@@ -274,7 +274,7 @@ def validation_after_ended_epoch(trainer: pl.Trainer) -> bool | None:
     epoch cadence); a run validated at its epochs' ends only has an infinite ``val_check_batch`` or the epoch's size.
     """
     progress = trainer.fit_loop.epoch_loop.batch_progress
-    if not (progress.is_last_batch and progress.current.completed == progress.current.processed - 1):
+    if not (progress.is_last_batch and progress.current.completed == progress.current.ready - 1):
         return None
     epoch, every = trainer.current_epoch - 1, trainer.check_val_every_n_epoch  # (the fit loop has ended the epoch)
     if not trainer.enable_validation or (every is not None and (epoch + 1) % every):

@@ -97,6 +97,8 @@ def report_fit_end(trainer: pl.Trainer, name: str, timeline: Timeline, tag: str,
 def track_results(results: dict[str, float], metrics: Mapping[str, Any]) -> None:
     """Fold a validation's ``metrics`` into ``results``: the best ``val_acc``/``val_f1``, the last ``val_loss``.
 
+    With several validation dataloaders, the first one's (``val_acc/dataloader_idx_0``, ...).
+
     Example::
 
         >>> results = {}
@@ -104,12 +106,13 @@ def track_results(results: dict[str, float], metrics: Mapping[str, Any]) -> None
         >>> results
         {'hp/best_val_acc': 0.8, 'hp/final_val_loss': 0.5}
     """
+    first = {key: metrics.get(key, metrics.get(f"{key}/dataloader_idx_0")) for key in ("val_acc", "val_f1", "val_loss")}
     for key in ("val_acc", "val_f1"):
-        if key in metrics:
-            value = float(metrics[key])
+        if first[key] is not None:
+            value = float(first[key])
             results[f"hp/best_{key}"] = max(value, results.get(f"hp/best_{key}", value))
-    if "val_loss" in metrics:
-        results["hp/final_val_loss"] = float(metrics["val_loss"])
+    if first["val_loss"] is not None:
+        results["hp/final_val_loss"] = float(first["val_loss"])
 
 
 def final_results(results: Mapping[str, float]) -> dict[str, float]:
