@@ -148,6 +148,35 @@ def test_a_healthy_run_with_a_sensible_schedule_has_no_finding(tmp_path) -> None
     assert texts["lr-SGD-summary"] == [(192, schedule.summary()["text"])]
 
 
+class TwoValidationLoaders(TinyModel):
+    def validation_step(self, batch: Any, batch_idx: int, dataloader_idx: int = 0) -> None:
+        x, y = batch
+        self.log("val_loss", nn.functional.mse_loss(self(x), y))
+
+
+@pytest.mark.parametrize("loss_key", ["val_loss", "val_loss/dataloader_idx_1", "valid_loss"])
+def test_a_validation_loss_that_is_not_logged_is_said_once(tmp_path, loss_key) -> None:
+    """Two validation dataloaders log ``val_loss/dataloader_idx_0`` and ``..._1``: watching ``val_loss`` (or a name
+    never logged), overfitting cannot be watched, and one finding says so, naming what was logged (before: nothing
+    was said). Watching one dataloader's key, nothing is."""
+    diagnostics = lrs.LRDiagnostics(loss_key=loss_key, verbose=False, summary_file=None)
+    run = trainer(tmp_path, max_epochs=3, callbacks=[lrs.CosineAnnealingLR(), diagnostics])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        run.fit(TwoValidationLoaders(), make_loader(), [make_loader(9), make_loader(9, seed=1)])
+    warned = [str(w.message) for w in caught if str(w.message).startswith("LRDiagnostics")]
+    if loss_key == "val_loss/dataloader_idx_1":
+        assert diagnostics.findings == []
+        assert warned == []
+        return
+    (finding,) = diagnostics.findings
+    assert finding["kind"] == "unwatched"
+    assert warned == [f"LRDiagnostics: {finding['message']}"]
+    assert f"Validation logged no `{loss_key}`, so overfitting is not watched" in finding["message"]
+    per_loader = "Lightning logs it once for each: ['val_loss/dataloader_idx_0', 'val_loss/dataloader_idx_1']"
+    assert (per_loader in finding["message"]) == (loss_key == "val_loss")
+
+
 def test_an_lr_far_too_high_diverges_while_it_rises(tmp_path) -> None:
     diagnostics, warned, run = fit(
         tmp_path, MLP(0.1), [lrs.OneCycleLR(max_lr=30.0)], train=dataset(512, 0), val=dataset(256, 1), epochs=3

@@ -429,6 +429,7 @@ class ValidationWatch:
         plateau = any(isinstance(c, ReduceLROnPlateau) for c in trainer.callbacks)  # type: ignore[attr-defined]
         best = best_validation(record, trainer, self.loss_key)
         found = [
+            findings.unlogged_validation_loss(self.loss_key, list(metrics)) if val_loss is None else None,
             findings.overfitting(self.recent, self.patience, self.loss_key, best, plateau),
             findings.accuracy_on_imbalanced_labels(
                 self.label_counts, _accuracy_monitors(trainer), metrics, self.imbalance_ratio

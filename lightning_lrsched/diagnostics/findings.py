@@ -291,6 +291,24 @@ def overfitting(
     )
 
 
+def unlogged_validation_loss(loss_key: str, logged: Sequence[str]) -> Finding:
+    """A validation ran without logging ``loss_key``: overfitting cannot be watched.
+
+    Example::
+
+        >>> unlogged_validation_loss("val_loss", ["val_loss/dataloader_idx_0", "val_loss/dataloader_idx_1"]).kind
+        'unwatched'
+    """
+    per_loader = [key for key in logged if key.startswith(f"{loss_key}/dataloader_idx_")]
+    hint = f" With several dataloaders, Lightning logs it once for each: {per_loader}." if per_loader else ""
+    return Finding(
+        "unwatched",
+        f"Validation logged no `{loss_key}`, so overfitting is not watched; the logged metrics are {sorted(logged)}."
+        f"{hint} Set `LRDiagnostics(loss_key=...)` to the validation loss to watch.",
+        {"loss_key": loss_key},
+    )
+
+
 def training_metric_monitor(monitor: str, loss_key: str) -> Finding | None:
     """A plateau schedule that watches a training metric."""
     if not monitor.lower().startswith("train"):
