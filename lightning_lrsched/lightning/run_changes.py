@@ -272,6 +272,7 @@ def validation_after_ended_epoch(trainer: pl.Trainer) -> bool | None:
     check runs at the next epoch's first batch instead). So its own rule decides, on the Trainer's public values:
     ``check_val_every_n_epoch``, then ``val_check_interval`` in batches, counted in the epoch (in the run without an
     epoch cadence); a run validated at its epochs' ends only has an infinite ``val_check_batch`` or the epoch's size.
+    A time-based interval (no ``val_check_batch``) may have validated there: it counts as one that did.
     """
     progress = trainer.fit_loop.epoch_loop.batch_progress
     if not (progress.is_last_batch and progress.current.completed == progress.current.ready - 1):
