@@ -291,6 +291,11 @@ def test_an_accumulation_schedule_resumed_at_an_epochs_end_equals_the_uninterrup
         assert containing(messages, "re-planned") == containing(messages, "changed size") == []
 
 
+def cosine_with_accumulation(*more: Callback) -> list[Callback]:
+    """A per-step cosine and ``GradientAccumulationScheduler({1: 2})`` (10, then 5 steps an epoch), and ``more``."""
+    return [lrs.CosineAnnealingLR(interval="step"), GradientAccumulationScheduler({1: 2}), *more]
+
+
 def test_a_gradient_accumulation_scheduler_resumed_in_an_epochs_middle_is_followed_as_lightning_runs_it(
     tmp_path,
 ) -> None:
@@ -302,16 +307,13 @@ def test_a_gradient_accumulation_scheduler_resumed_in_an_epochs_middle_is_follow
     hand over each segment."""
     from tests.test_lifecycle import Crash
 
-    def callbacks(*more: Callback) -> list[Callback]:
-        return [lrs.CosineAnnealingLR(interval="step"), GradientAccumulationScheduler({1: 2}), *more]
-
     checkpoint = ModelCheckpoint(dirpath=tmp_path / "ckpt", every_n_train_steps=4, save_last=True, save_top_k=0)
-    crashing = trainer(tmp_path / "a", max_epochs=4, callbacks=callbacks(checkpoint, Crash(step=14)),
+    crashing = trainer(tmp_path / "a", max_epochs=4, callbacks=cosine_with_accumulation(checkpoint, Crash(step=14)),
                        enable_checkpointing=True)  # fmt: skip
     with pytest.raises(RuntimeError, match="simulated crash"):
         caught_messages(lambda: crashing.fit(TinyModel(), make_loader()))
     recorder = LRRecorder()
-    resumed = trainer(tmp_path / "b", max_epochs=4, callbacks=callbacks(recorder))
+    resumed = trainer(tmp_path / "b", max_epochs=4, callbacks=cosine_with_accumulation(recorder))
     path = checkpoint.last_model_path
     messages = caught_messages(lambda: resumed.fit(TinyModel(), make_loader(), ckpt_path=path, **SAFE_LOAD))
     assert [step for step, _ in recorder.trace] == list(range(12, 28))
@@ -332,15 +334,12 @@ def test_a_gradient_accumulation_scheduler_resumed_after_an_epochs_last_batch_is
     from the current lr over the 20 steps left, and the warning names the cause: Lightning's, not the user's
     ``accumulate_grad_batches``. Torch's cosine by hand over each segment."""
 
-    def callbacks(*more: Callback) -> list[Callback]:
-        return [lrs.CosineAnnealingLR(interval="step"), GradientAccumulationScheduler({1: 2}), *more]
-
     checkpoints = ModelCheckpoint(dirpath=tmp_path / "ckpt", every_n_train_steps=10, save_top_k=-1)
-    trainer(tmp_path / "a", max_epochs=4, callbacks=callbacks(checkpoints), enable_checkpointing=True).fit(
-        TinyModel(), make_loader()
-    )
+    trainer(
+        tmp_path / "a", max_epochs=4, callbacks=cosine_with_accumulation(checkpoints), enable_checkpointing=True
+    ).fit(TinyModel(), make_loader())
     recorder, path = LRRecorder(), next((tmp_path / "ckpt").glob("epoch=0-step=10.ckpt"))
-    resumed = trainer(tmp_path / "b", max_epochs=4, callbacks=callbacks(recorder))
+    resumed = trainer(tmp_path / "b", max_epochs=4, callbacks=cosine_with_accumulation(recorder))
     messages = caught_messages(lambda: resumed.fit(TinyModel(), make_loader(), ckpt_path=path, **SAFE_LOAD))
     assert [step for step, _ in recorder.trace] == list(range(10, 30))
     assert_lrs(recorder.lrs, by_hand([(cosine(25), 10), (cosine(20), 20)])[10:])
