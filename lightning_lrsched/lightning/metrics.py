@@ -108,6 +108,6 @@ class ClassificationMetrics(nn.Module):
         if not self._paths.get(id(collection)):  # (made after Lightning listed the module's metrics: named here)
             self._paths[id(collection)] = {id(metric): name for name, metric in module.named_modules()}
         paths = self._paths[id(collection)]
-        for name, metric in collection.items(keep_base=False):
-            module.log(name, metric, on_step=False, on_epoch=True, prog_bar=stage == "val",
-                       metric_attribute=paths[id(metric)])  # fmt: skip
+        for name, metric in collection.items(keep_base=False):  # (no attribute of the module: Lightning's error)
+            where = paths.get(id(metric))
+            module.log(name, metric, on_step=False, on_epoch=True, prog_bar=stage == "val", metric_attribute=where)
