@@ -6,7 +6,7 @@ import copy
 import difflib
 import itertools
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
 
 from torch.optim import Optimizer
@@ -43,6 +43,19 @@ def typo_of(monitor: str) -> str | None:
         return None
     close = difflib.get_close_matches(monitor, USUAL_MONITORS, n=1, cutoff=0.8)
     return close[0] if close else None
+
+
+def per_dataloader(name: str, logged: Iterable[str]) -> list[str]:
+    """The keys of ``logged`` that hold ``name`` once for each of several evaluation dataloaders.
+
+    Lightning names them ``name/dataloader_idx_0``, ``name/dataloader_idx_1``, ... and then never logs ``name``.
+
+    Example::
+
+        >>> per_dataloader("val_loss", ["val_loss/dataloader_idx_1", "train_loss", "val_loss/dataloader_idx_0"])
+        ['val_loss/dataloader_idx_0', 'val_loss/dataloader_idx_1']
+    """
+    return sorted(key for key in logged if key.startswith(f"{name}/dataloader_idx_"))
 
 
 def infer_mode(monitor: str) -> Literal["min", "max"] | None:

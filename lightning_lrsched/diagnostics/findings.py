@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lightning_lrsched import _checks
+from lightning_lrsched.core.plateau import per_dataloader
 
 SPIKE_STEPS = 3
 """A spike is the mean of this many steps, so that a single hard batch is not one."""
@@ -299,7 +300,7 @@ def unlogged_validation_loss(loss_key: str, logged: Sequence[str]) -> Finding:
         >>> unlogged_validation_loss("val_loss", ["val_loss/dataloader_idx_0", "val_loss/dataloader_idx_1"]).kind
         'unwatched'
     """
-    per_loader = [key for key in logged if key.startswith(f"{loss_key}/dataloader_idx_")]
+    per_loader = per_dataloader(loss_key, logged)
     hint = f" With several dataloaders, Lightning logs it once for each: {per_loader}." if per_loader else ""
     return Finding(
         "unwatched",

@@ -13,6 +13,7 @@ from typing import Any
 import lightning.pytorch as pl
 import torch
 
+from lightning_lrsched.core.plateau import per_dataloader
 from lightning_lrsched.core.timeline import Timeline
 
 
@@ -99,7 +100,7 @@ def _agreed(trainer: pl.Trainer, value: Any) -> float:
 
 def _missing(trainer: pl.Trainer, timeline: Timeline, monitor: str, strict: bool, training: bool) -> None:
     logged = sorted(trainer.callback_metrics)
-    per_loader = [key for key in logged if key.startswith(f"{monitor}/dataloader_idx_")]
+    per_loader = per_dataloader(monitor, logged)
     close = difflib.get_close_matches(monitor, logged, n=1)
     if per_loader:  # (several validation dataloaders: Lightning adds each one's index to the key)
         hint = f" With several dataloaders, Lightning logs it once for each: set `monitor` to one of {per_loader}."
