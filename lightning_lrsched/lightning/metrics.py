@@ -105,7 +105,7 @@ class ClassificationMetrics(nn.Module):
         if dataloader_idx == 0:
             module.log_dict(collection, on_step=False, on_epoch=True, prog_bar=stage == "val")
             return
-        if not self._paths.get(id(collection)):  # (made after Lightning listed the module's metrics: named here)
+        if id(collection) not in self._paths:  # (made after Lightning listed the module's metrics: named here)
             self._paths[id(collection)] = {id(metric): name for name, metric in module.named_modules()}
         paths = self._paths[id(collection)]
         for name, metric in collection.items(keep_base=False):  # (no attribute of the module: Lightning's error)
