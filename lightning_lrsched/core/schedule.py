@@ -104,6 +104,8 @@ class Schedule:
         self._interval: Interval = interval or self._default_interval(self._kwargs)
         self._lengths = tuple(lengths)
         self.cycles_momentum = False
+        self.steps_by_torch = type(self).step_scheduler is Schedule.step_scheduler
+        """One interval on is the torch scheduler's own ``step()``: a timeline calls it directly, at every step."""
         self._durations = {key: self._parse_length(key, scheduler_kwargs[key]) for key in self._lengths}
         self.warmup_length = None if warmup is None else Duration.parse("warmup", warmup, allow_zero=True)
         self.warmup_start_factor = float(warmup_start_factor)
@@ -117,14 +119,12 @@ class Schedule:
     @property
     def label(self) -> str:
         """The schedule's name in summaries, plans and checkpoints: the class (``TransformersLR[cosine]``)."""
-        kind = self._kind()
-        return f"{type(self).__name__}[{kind}]" if kind else type(self).__name__
+        return f"{type(self).__name__}[{kind}]" if (kind := self._kind()) else type(self).__name__
 
     @property
     def short_label(self) -> str:
         """The name where room is short (an HParams cell): the class, or ``hf:cosine``, ``timm:tanh``."""
-        kind = self._kind()
-        return f"{self._vocabulary}:{kind}" if kind else type(self).__name__
+        return f"{self._vocabulary}:{kind}" if (kind := self._kind()) else type(self).__name__
 
     def _kind(self) -> str | None:
         """Which schedule of a vocabulary's several this is (``"cosine"``); None for one-schedule classes."""

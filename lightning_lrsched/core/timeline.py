@@ -52,6 +52,7 @@ class ScheduleHooks(Protocol):
     cycles_momentum: bool
     ends: bool
     steps_to_position: bool
+    steps_by_torch: bool
 
     def resolve_lengths(self, length: TrainingLength, warmup_steps: int, warn: Warn) -> dict[str, Any]: ...
     def build_scheduler(self, optimizer: Optimizer, resolved: dict[str, Any]) -> LRScheduler: ...
@@ -132,9 +133,8 @@ class Timeline:
             return
         self.count_step()
         self.write_lrs()
-        plan, position = self.plan, self.position
-        past_plan = position.steps > plan.steps if self.interval == "step" else plan.epochs_passed(position)
-        if past_plan and self.schedule.ends:
+        plan, position, ends = self.plan, self.position, self.schedule.ends  # (past a plan's end: said once)
+        if ends and (position.steps > plan.steps if self.interval == "step" else plan.epochs_passed(position)):
             self.warn.once("plan-end", past_plan_text(self))
 
     def epoch_end(self) -> None:
@@ -176,8 +176,7 @@ class Timeline:
         """Set each group's lr, once: the plan's, times the warmup's factor here, times the rewinds' scale."""
         if self.position.handed_over is not None:
             return
-        warmup = self.plan.warmup
-        steps = self.position.steps
+        warmup, steps = self.plan.warmup, self.position.steps
         warming = steps <= warmup.steps  # (with no warmup, its factor is 1 at step 0)
         factor = warmup.factor(steps) if warming else 1.0
         if not self.planned.phase:
@@ -270,8 +269,7 @@ class Timeline:
         Raises:
             ValueError: when param groups were removed.
         """
-        joined = self.planned.join_new(self.schedulers(), self.name)
-        if joined:
+        if joined := self.planned.join_new(self.schedulers(), self.name):
             self.write_lrs()
         return joined
 
@@ -304,7 +302,10 @@ class Timeline:
         if steps == plan.warmup.steps:
             plan.end_warmup(self.position)
         elif self.interval == "step" and steps > plan.warmup.steps and (steps <= plan.steps or not self.schedule.ends):
-            self.schedule.step_scheduler(self.scheduler, self)
+            if self.schedule.steps_by_torch:
+                self.scheduler.step()
+            else:
+                self.schedule.step_scheduler(self.scheduler, self)
 
     def _advance(self) -> None:
         """Step an epoch's end: one epoch on, or to its fraction (held past the plan, as ``count_step`` holds)."""

@@ -191,9 +191,7 @@ class LRSchedulerCallback(ScheduleArguments, Callback):
         self._release()
         self.schedule.last_timeline = None
         targets = [c.target for c in trainer.callbacks if isinstance(c, LRSchedulerCallback)]  # type: ignore[attr-defined]
-        optimizer = self.target.select(trainer)
-        self.target.check_conflicts(trainer, optimizer, targets)
-        tag = self.target.tag_prefix(trainer, targets)
+        optimizer, tag = self.target.resolve(trainer, targets)
         self._fit, found = self.options.start(
             self.schedule, type(self).__name__, trainer, pl_module, optimizer, resume, tag
         )
@@ -233,15 +231,21 @@ class LRSchedulerCallback(ScheduleArguments, Callback):
     def on_train_batch_start(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch: Any, batch_idx: int
     ) -> None:
-        if self._fit is not None:
-            self._fit.train_batch_start(trainer)
+        if (fit := self._fit) is not None:  # (its parts directly: no call between, at every batch)
+            if fit.follower.first_batch_due:  # (a fit's or an epoch's first batch: what the run is now)
+                fit.follower.batch_start(trainer)
+            fit.log.batch_start(fit.timeline)  # (the lrs of this batch's step, when Lightning logs it)
 
     @override
     def on_train_batch_end(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any, batch_idx: int
     ) -> None:
-        if self._fit is not None:
-            self._fit.train_batch_end(trainer, pl_module)
+        if (fit := self._fit) is not None:  # (the epoch ends after its last batch: Lightning's own end check)
+            progress = trainer.fit_loop.epoch_loop.batch_progress
+            if progress.is_last_batch or progress.current.ready == trainer.num_training_batches:
+                fit.follower.epoch_end(trainer)
+            if fit.log.show_progress:
+                fit.log.show(pl_module)
 
     @override
     def on_validation_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:

@@ -4,7 +4,8 @@ The callback (:class:`~lightning_lrsched.lightning.callback.LRSchedulerCallback`
 Lightning surface: the schedule, the optimizer it targets, the checkpoint state between fits. ``FitOptions`` are
 its options for every fit (logging, resume, the optimizer's rate, the lr range test) and start one; a ``FitRun``
 is what one fit holds, and dies with it: the timeline it drives, the lr logging, the follower of the run's
-changes, the monitored-metric feed and the optimizer's step hooks. The callback's hooks hand their events to it.
+changes, the monitored-metric feed and the optimizer's step hooks. The callback's hooks hand their events to it
+(the per-batch hooks to its parts: ``follower`` and ``log``).
 """
 
 from __future__ import annotations
@@ -77,25 +78,6 @@ class FitRun:
         self.monitor_feed.start(trainer, self.timeline, training=True)
         self.follower.epoch_start(trainer)
         self.log.epoch_start(self.timeline)
-
-    def train_batch_start(self, trainer: pl.Trainer) -> None:
-        """A batch starts: the follower checks a fit's or an epoch's first batch, and the lrs of its step are logged."""
-        if self.follower.first_batch_due:
-            self.follower.batch_start(trainer)
-        self.log.batch_start(self.timeline)
-
-    def train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        """A batch ended: after the epoch's last, the epoch ends for the schedule; the progress bar shows the lr.
-
-        The epoch's last batch by Lightning's own rule (its epoch loop's end check), on the loop's public progress:
-        the batches of the epoch are all in (``limit_train_batches`` and a mid-epoch resume counted), or the data
-        ran out (an iterable without a length).
-        """
-        progress = trainer.fit_loop.epoch_loop.batch_progress
-        if progress.is_last_batch or progress.current.ready == trainer.num_training_batches:
-            self.follower.epoch_end(trainer)
-        if self.log.show_progress:
-            self.log.show(pl_module)
 
     def validation_start(self, trainer: pl.Trainer) -> None:
         """A validation starts: the monitored metrics it will log are watched."""

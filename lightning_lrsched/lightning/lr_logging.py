@@ -139,8 +139,8 @@ class LrLog:
         if not (self.per_step or warmup_step) or (step := privates.logged_step(self.trainer)) is None:
             return
         if self.per_step or step != self._epoch_logged_at:  # (a warmup's step: the epoch's first is logged already)
-            metrics = values(self.tags, self.optimizer, momentum=self.momentum, weight_decay=self.weight_decay)
-            emit(self.trainer, metrics, self.sinks, step)
+            logged = [(self.optimizer, self.tags)]
+            log_lrs(self.trainer, logged, self.sinks, step, momentum=self.momentum, weight_decay=self.weight_decay)
 
     def epoch_start(self, timeline: Timeline) -> None:
         """At a training epoch's start: log the lrs (epoch logging, as ``LearningRateMonitor``: at any cadence).
@@ -151,8 +151,8 @@ class LrLog:
         self.join_new_groups(timeline)
         if self.per_epoch:
             self._epoch_logged_at = step = privates.batches_that_stepped(self.trainer)
-            metrics = values(self.tags, self.optimizer, momentum=self.momentum, weight_decay=self.weight_decay)
-            emit(self.trainer, metrics, self.sinks, step)
+            logged = [(self.optimizer, self.tags)]
+            log_lrs(self.trainer, logged, self.sinks, step, momentum=self.momentum, weight_decay=self.weight_decay)
 
     def show(self, pl_module: pl.LightningModule) -> None:
         """Put the first group's lr in the progress bar, readably (``3.0e-04``, not ``0.000``)."""
@@ -199,12 +199,31 @@ def sinks(trainer: pl.Trainer) -> list[tuple[Logger, Any]]:
     return [(logger, privates.tensorboard_file_writer(logger)) for logger in trainer.loggers]
 
 
-def emit(trainer: pl.Trainer, metrics: dict[str, float], to: Sequence[tuple[Logger, Any]], step: int) -> None:
-    """Log ``metrics`` at ``step`` to the loggers of ``to`` (see :func:`sinks`) and put them in ``callback_metrics``.
+def log_lrs(
+    trainer: pl.Trainer,
+    logged: Sequence[tuple[Optimizer, Sequence[str]]],
+    to: Sequence[tuple[Logger, Any]],
+    step: int,
+    *,
+    momentum: bool = False,
+    weight_decay: bool = False,
+) -> None:
+    """Log each group's lr of each optimizer of ``logged`` under its tag, at ``step``, to the loggers of ``to``.
 
-    As ``LearningRateMonitor``: in ``callback_metrics``, so EarlyStopping/ModelCheckpoint can monitor them (one tensor
-    made and split: five times cheaper than a tensor per value with 200 param groups).
+    With ``-momentum`` (momentum or beta1) and ``-weight_decay`` if asked. The lr is the one the next step uses: a
+    schedule-free optimizer's includes its own warmup (:func:`effective_lr`). ``to`` is what :func:`sinks` returns. As
+    ``LearningRateMonitor``, the values go into ``callback_metrics`` too, so EarlyStopping/ModelCheckpoint can monitor
+    them (one tensor made and split: five times cheaper than a tensor per value with 200 param groups).
     """
+    metrics: dict[str, float] = {}
+    for optimizer, tags in logged:
+        use_betas = "betas" in optimizer.defaults
+        for tag, group in zip(tags, optimizer.param_groups, strict=False):
+            metrics[tag] = effective_lr(group) if "train_mode" in group else float(group["lr"])  # (schedule-free's)
+            if momentum:
+                metrics[f"{tag}-momentum"] = float(group["betas"][0] if use_betas else group.get("momentum", 0.0))
+            if weight_decay:
+                metrics[f"{tag}-weight_decay"] = float(group["weight_decay"])
     stacked = torch.tensor(list(metrics.values()), device=trainer.strategy.root_device)
     trainer.callback_metrics.update(zip(metrics, stacked.unbind(), strict=True))
     for logger, writer in to:
@@ -257,22 +276,6 @@ def group_tags(prefix: str, optimizer: Optimizer) -> list[str]:
     if len(groups) == 1:
         return [f"{prefix}/{names[0]}" if names[0] else prefix]
     return [f"{prefix}/{n if n else f'pg{i + 1}'}" for i, n in enumerate(names)]
-
-
-def values(tags: Sequence[str], optimizer: Optimizer, *, momentum: bool, weight_decay: bool) -> dict[str, float]:
-    """Each group's lr under its tag, with ``-momentum`` (momentum or beta1) and ``-weight_decay`` if asked.
-
-    The lr is the one the next step uses: a schedule-free optimizer's includes its own warmup (``effective_lr``).
-    """
-    metrics: dict[str, float] = {}
-    use_betas = "betas" in optimizer.defaults
-    for tag, group in zip(tags, optimizer.param_groups, strict=False):
-        metrics[tag] = effective_lr(group) if "train_mode" in group else float(group["lr"])  # (schedule-free's)
-        if momentum:
-            metrics[f"{tag}-momentum"] = float(group["betas"][0] if use_betas else group.get("momentum", 0.0))
-        if weight_decay:
-            metrics[f"{tag}-weight_decay"] = float(group["weight_decay"])
-    return metrics
 
 
 def effective_lr(group: Mapping[str, Any]) -> float:

@@ -594,6 +594,10 @@ class RunFollower:
     def epoch_end(self, trainer: pl.Trainer) -> None:
         """After an epoch's last batch: the measured rate, the epoch event, and SWA's start.
 
+        The callback calls it after the batch that ends the epoch by Lightning's own rule (its epoch loop's end check),
+        on the loop's public progress: the epoch's batches are all in (``limit_train_batches`` and a mid-epoch resume
+        counted), or the data ran out (an iterable without a length).
+
         The measured epoch's steps are those the optimizer took in it, a rewind's undone steps included (a rewind in
         it moves the schedule's position back, not the optimizer's rate).
         """

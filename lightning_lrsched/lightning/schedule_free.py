@@ -24,7 +24,7 @@ from typing_extensions import override
 from lightning_lrsched import _checks, privates
 from lightning_lrsched.core.duration import TrainingLength
 from lightning_lrsched.core.warmup import Warmup
-from lightning_lrsched.lightning.lr_logging import emit, group_tags, prefixes, sinks, values
+from lightning_lrsched.lightning.lr_logging import group_tags, log_lrs, prefixes, sinks
 from lightning_lrsched.namespaces import classes
 
 BatchForward = Callable[[pl.LightningModule, Any], Any]
@@ -130,12 +130,7 @@ class ScheduleFreeCallback(Callback):
             if not in_train_mode(optimizer):
                 optimizer.train()
         if self._logged and (step := privates.logged_step(trainer)) is not None:
-            metrics = {
-                tag: lr
-                for optimizer, tags in self._logged
-                for tag, lr in values(tags, optimizer, momentum=False, weight_decay=False).items()
-            }
-            emit(trainer, metrics, self._sinks, step)
+            log_lrs(trainer, self._logged, self._sinks, step)
 
     @override
     def on_train_batch_end(

@@ -49,6 +49,15 @@ class OptimizerTarget:
         """Whether both arguments were left as they are (what a composite's phases must do)."""
         return self.ref == 0 and self.name is None
 
+    def resolve(self, trainer: pl.Trainer, targets: Sequence[OptimizerTarget]) -> tuple[Optimizer, str]:
+        """At fit start: the optimizer ``ref`` names, scheduled by nothing else, and its tag prefix.
+
+        ``targets`` are those of every schedule callback of the Trainer (this one among them).
+        """
+        optimizer = self.select(trainer)
+        self.check_conflicts(trainer, optimizer, targets)
+        return optimizer, self.tag_prefix(trainer, targets)
+
     def select(self, trainer: pl.Trainer) -> Optimizer:
         """The optimizer of ``trainer.optimizers`` that ``ref`` names.
 
