@@ -6,6 +6,7 @@ without a docstring, a public name missing from the API reference fail it: ``doc
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -31,15 +32,49 @@ def runnable() -> list[tuple[str, list[str]]]:
     return [(name, blocks) for name, blocks in [*pages, ("README.md", readme)] if blocks]
 
 
-@pytest.mark.parametrize(("page", "blocks"), runnable(), ids=[name for name, _ in runnable()])
-def test_the_python_blocks_of_a_page_run_in_order(page, blocks, tmp_path) -> None:
-    """A page's blocks run one after the other in one interpreter, as a reader would paste them."""
-    code = "\n\n".join(blocks)
+RUN_PAGES = """
+import json, os, sys, traceback
+pages, root = json.loads(open(sys.argv[1]).read()), sys.argv[2]
+failures = {}
+for index, (page, blocks) in enumerate(pages.items()):
+    folder = os.path.join(root, str(index))
+    os.makedirs(folder)
+    os.chdir(folder)
+    try:
+        exec(compile("\\n\\n".join(blocks), page, "exec"), {"__name__": "__main__"})
+    except BaseException:
+        failures[page] = traceback.format_exc()
+open(os.path.join(root, "failures.json"), "w").write(json.dumps(failures))
+"""
+"""Runs each page's blocks in order, in a namespace and a folder of its own, and writes each failure's traceback."""
+
+
+@pytest.fixture(scope="module")
+def page_failures(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """Every page run in one interpreter: one start of torch and Lightning (about 12 s here) instead of one a page.
+
+    Each page still starts from nothing of its own (a fresh namespace, its own working folder), as a reader who
+    pastes its blocks into a new session would; what it imports is already imported.
+    """
+    root = tmp_path_factory.mktemp("pages")
+    (root / "pages.json").write_text(json.dumps(dict(runnable())))
     env = {**os.environ, "PYTHONWARNINGS": "ignore", "MPLBACKEND": "Agg"}
     done = subprocess.run(
-        [sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600
+        [sys.executable, "-c", RUN_PAGES, str(root / "pages.json"), str(root)],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1200,
     )
-    assert done.returncode == 0, f"{page}:\n{done.stdout[-2000:]}\n{done.stderr[-4000:]}"
+    assert done.returncode == 0, f"{done.stdout[-2000:]}\n{done.stderr[-4000:]}"
+    return json.loads((root / "failures.json").read_text())
+
+
+@pytest.mark.parametrize("page", [name for name, _ in runnable()])
+def test_the_python_blocks_of_a_page_run_in_order(page: str, page_failures: dict[str, str]) -> None:
+    """A page's blocks run one after the other in one interpreter, as a reader would paste them."""
+    assert page not in page_failures, f"{page}:\n{page_failures.get(page, '')[-4000:]}"
 
 
 def test_pages_with_python_have_blocks_found() -> None:

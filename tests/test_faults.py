@@ -99,9 +99,10 @@ def test_sigkill_after_a_checkpoint_then_resume_equals_the_uninterrupted_run(
     ranks = devices * nodes
     kill_at = 2 * per_epoch + per_epoch // 2  # mid third epoch; last.ckpt is from the end of the second
     straight, faulted = tmp_path / "straight", tmp_path / "faulted"
-    # the uninterrupted and the killed run are independent: one process each runs side by side (a DDP job's
-    # processes alone fill the 2 cores of CI)
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1 if ranks > 1 else 2) as pool:
+    # the uninterrupted and the killed run are independent: they run side by side, but for two nodes, whose
+    # processes start together and fill the 2 cores of CI (Lightning's launcher starts a node's second process
+    # once its first has started Lightning: one core each is busy most of the time)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1 if nodes > 1 else 2) as pool:
         straight_run = pool.submit(launch, schedule, straight, devices=devices, nodes=nodes)
         killed_run = pool.submit(launch, schedule, faulted, "--kill-at", str(kill_at), devices=devices, nodes=nodes)
         assert straight_run.result() == 0

@@ -15,9 +15,12 @@ from typing import Any
 
 import lightning.pytorch as pl
 import pytest
+import torch
 from lightning.pytorch.callbacks import Callback
+from torch.optim import lr_scheduler as ts
 
 import lightning_lrsched as lrs
+from lightning_lrsched.core import Schedule, TrainingLength
 from tests.helpers import TinyModel, make_loader, trainer
 
 PACKAGE = "lightning_lrsched"
@@ -74,3 +77,33 @@ def test_a_step_that_lightning_does_not_log_costs_a_warmup_cosine_at_most_ten_ca
     assert sum(window.calls.values()) <= 10, dict(window.calls)
     assert window.calls["/core/planned_lrs.py:write"] == 1
     assert "/lightning/lr_logging.py:log_lrs" not in window.calls  # (not a logged step: only the check ran)
+
+
+class CountedSteps(Schedule):
+    """A schedule of one's own that steps its scheduler itself (here: torch's step, counted)."""
+
+    stepped = 0
+
+    def step_scheduler(self, scheduler: Any, timeline: Any) -> None:
+        type(self).stepped += 1
+        scheduler.step()
+
+
+def test_a_schedule_that_steps_its_scheduler_itself_is_never_stepped_past_it() -> None:
+    """The timeline steps torch's scheduler directly only where the schedule's step is torch's own."""
+
+    def lrs_of(schedule: Schedule) -> list[float]:
+        optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
+        timeline = schedule.timeline(optimizer, TrainingLength(8, 4))
+        seen = []
+        for _ in range(8):
+            seen.append(optimizer.param_groups[0]["lr"])
+            optimizer.step()
+            timeline.optimizer_step()
+        return seen
+
+    plain = Schedule(ts.CosineAnnealingLR, interval="step", warmup=2, T_max=6)
+    own = CountedSteps(ts.CosineAnnealingLR, interval="step", warmup=2, T_max=6)
+    assert (plain.steps_by_torch, own.steps_by_torch) == (True, False)
+    assert lrs_of(own) == lrs_of(plain)
+    assert CountedSteps.stepped == 6  # (every step after the 2 of the warmup, through the schedule)
