@@ -80,17 +80,18 @@ def test_a_step_that_lightning_does_not_log_costs_a_warmup_cosine_at_most_ten_ca
 
 
 class CountedSteps(Schedule):
-    """A schedule of one's own that steps its scheduler itself (here: torch's step, counted)."""
+    """A schedule of one's own that steps its scheduler itself (here: torch's step, counted on the object)."""
 
     stepped = 0
 
     def step_scheduler(self, scheduler: Any, timeline: Any) -> None:
-        type(self).stepped += 1
+        self.stepped += 1
         scheduler.step()
 
 
 def test_a_schedule_that_steps_its_scheduler_itself_is_never_stepped_past_it() -> None:
-    """The timeline steps torch's scheduler directly only where the schedule's step is torch's own."""
+    """The timeline steps torch's scheduler directly only where the schedule's step is torch's own; both give
+    torch's cosine stepped by hand after the warmup."""
 
     def lrs_of(schedule: Schedule) -> list[float]:
         optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
@@ -102,8 +103,16 @@ def test_a_schedule_that_steps_its_scheduler_itself_is_never_stepped_past_it() -
             timeline.optimizer_step()
         return seen
 
+    reference = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
+    by_hand, cosine = [], ts.CosineAnnealingLR(reference, T_max=6)
+    for _ in range(6):
+        by_hand.append(reference.param_groups[0]["lr"])
+        reference.step()
+        cosine.step()
     plain = Schedule(ts.CosineAnnealingLR, interval="step", warmup=2, T_max=6)
     own = CountedSteps(ts.CosineAnnealingLR, interval="step", warmup=2, T_max=6)
     assert (plain.steps_by_torch, own.steps_by_torch) == (True, False)
-    assert lrs_of(own) == lrs_of(plain)
-    assert CountedSteps.stepped == 6  # (every step after the 2 of the warmup, through the schedule)
+    expected = [0.0, 0.5, *by_hand]  # (the warmup's two steps from 0, then torch's cosine from the peak)
+    assert lrs_of(plain) == pytest.approx(expected, rel=1e-12, abs=1e-15)
+    assert lrs_of(own) == pytest.approx(expected, rel=1e-12, abs=1e-15)
+    assert own.stepped == 6  # (every step after the 2 of the warmup, through the schedule)
